@@ -1,0 +1,42 @@
+//! The state of one entity as a snapshot carries it.
+
+use glam::Vec2;
+use serde::{Deserialize, Serialize};
+
+use crate::world::EntityId;
+
+/// One entity's visible state at a tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// Stable for the entity's whole life.
+    pub id: EntityId,
+    /// Centre, in world units.
+    pub pos: Vec2,
+    /// Velocity, units/s (lets a client extrapolate).
+    pub vel: Vec2,
+    /// What the entity is, with the fields only that kind has.
+    pub kind: EntityKind,
+}
+
+/// The kind-specific part of an [`Entity`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EntityKind {
+    /// A player.
+    Player {
+        /// Unit vector the player aims along.
+        aim: Vec2,
+        /// Current health; 0 while dead.
+        health: u8,
+        /// Kills scored.
+        score: u32,
+        /// Times died.
+        deaths: u32,
+        /// False while waiting to respawn.
+        alive: bool,
+    },
+    /// A projectile in flight.
+    Projectile {
+        /// The player who fired it.
+        owner: EntityId,
+    },
+}

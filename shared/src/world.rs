@@ -1,0 +1,535 @@
+//! The simulation: a pure, deterministic top-down arena shooter.
+//!
+//! A [`World`] changes only through [`World::apply`] (a [`Command`]: join, leave, input) and
+//! [`World::step`] (one fixed-`dt` tick). It owns a seeded ChaCha RNG and iterates players in id
+//! order, so the same seed and the same commands at the same ticks always produce the same world
+//! ([`World::state_hash`] proves it). That is what lets a room be replayed from its log, bots
+//! predict with the server's own code, and benches measure the real tick.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use fnv::FnvHasher;
+use glam::Vec2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::collision::{
+    Rect, push_circle_out_of_rect, segment_enters_rect, segment_touches_circle,
+};
+use crate::event::GameEvent;
+use crate::map::Map;
+use crate::rules::Rules;
+use crate::snapshot::{Entity, EntityKind};
+
+/// Identifies a player or projectile for its whole life. Players and projectiles share one
+/// counter, so an id never names two live entities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EntityId(pub u32);
+
+impl fmt::Display for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// What a player wants this tick. Arrives from the network, so [`World`] sanitises it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlayerInput {
+    /// Desired direction of travel; longer than 1 is clamped to 1.
+    pub move_dir: Vec2,
+    /// Direction to aim; a zero vector keeps the previous aim.
+    pub aim: Vec2,
+    /// Trigger held.
+    pub fire: bool,
+}
+
+impl PlayerInput {
+    /// The input with non-finite numbers zeroed and `move_dir` clamped to length 1, so no
+    /// client can push NaN or a speed hack into the simulation.
+    pub fn sanitized(self) -> Self {
+        let finite = |v: Vec2| if v.is_finite() { v } else { Vec2::ZERO };
+        Self {
+            move_dir: finite(self.move_dir).clamp_length_max(1.0),
+            aim: finite(self.aim),
+            fire: self.fire,
+        }
+    }
+}
+
+/// Everything that can change a world between ticks. A room's log of these, with its seed,
+/// reproduces the room exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// A player enters; they are assigned the next id and spawn at once.
+    Join {
+        /// Display name (already validated by the caller).
+        name: String,
+    },
+    /// A player leaves; their projectiles keep flying.
+    Leave {
+        /// Who.
+        player: EntityId,
+    },
+    /// A player's new input, held until the next one.
+    Input {
+        /// Whose.
+        player: EntityId,
+        /// The input.
+        input: PlayerInput,
+    },
+}
+
+/// A player in the world.
+#[derive(Clone, Debug)]
+pub struct Player {
+    /// Entity id.
+    pub id: EntityId,
+    /// Display name.
+    pub name: String,
+    /// Centre.
+    pub pos: Vec2,
+    /// Velocity, units/s.
+    pub vel: Vec2,
+    /// Unit aim vector.
+    pub aim: Vec2,
+    /// The input being held.
+    pub input: PlayerInput,
+    /// Health; 0 while dead.
+    pub health: u8,
+    /// Kills.
+    pub score: u32,
+    /// Deaths.
+    pub deaths: u32,
+    /// Ticks until the player may fire again.
+    pub cooldown: u32,
+    /// Ticks until respawn; meaningful only while dead.
+    pub respawn_in: u32,
+    /// False while dead.
+    pub alive: bool,
+}
+
+/// A projectile in flight.
+#[derive(Clone, Debug)]
+pub struct Projectile {
+    /// Entity id.
+    pub id: EntityId,
+    /// Who fired it.
+    pub owner: EntityId,
+    /// Centre.
+    pub pos: Vec2,
+    /// Velocity, units/s.
+    pub vel: Vec2,
+    /// Ticks left before it expires.
+    pub ttl: u32,
+}
+
+/// The state of one arena, advanced in fixed ticks.
+#[derive(Clone, Debug)]
+pub struct World {
+    map: Arc<Map>,
+    rules: Rules,
+    /// The border as four walls, so projectiles and players treat it like any wall.
+    border: [Rect; 4],
+    dt: f32,
+    /// `exp(-friction * dt)`, computed once: the per-tick velocity damping.
+    damping: f32,
+    fire_cooldown_ticks: u32,
+    respawn_ticks: u32,
+    projectile_ttl_ticks: u32,
+    tick: u64,
+    seed: u64,
+    rng: ChaCha8Rng,
+    next_id: u32,
+    players: BTreeMap<EntityId, Player>,
+    projectiles: Vec<Projectile>,
+    events: Vec<GameEvent>,
+}
+
+impl World {
+    /// A new, empty world ticking `tick_rate` times a second, reproducible from `seed`.
+    pub fn new(map: Arc<Map>, rules: Rules, tick_rate: u32, seed: u64) -> Self {
+        let tick_rate = tick_rate.max(1);
+        let dt = 1.0 / tick_rate as f32;
+        let ticks = |secs: f32| (secs * tick_rate as f32).round().max(0.0) as u32;
+        let thick = 1000.0;
+        let size = map.size;
+        let border = [
+            Rect {
+                min: Vec2::new(-thick, -thick),
+                max: Vec2::new(size.x + thick, 0.0),
+            },
+            Rect {
+                min: Vec2::new(-thick, size.y),
+                max: Vec2::new(size.x + thick, size.y + thick),
+            },
+            Rect {
+                min: Vec2::new(-thick, 0.0),
+                max: Vec2::new(0.0, size.y),
+            },
+            Rect {
+                min: Vec2::new(size.x, 0.0),
+                max: Vec2::new(size.x + thick, size.y),
+            },
+        ];
+        Self {
+            border,
+            dt,
+            damping: (-rules.friction * dt).exp(),
+            fire_cooldown_ticks: ticks(rules.fire_cooldown_s),
+            respawn_ticks: ticks(rules.respawn_delay_s).max(1),
+            projectile_ttl_ticks: ticks(rules.projectile_lifetime_s).max(1),
+            map,
+            rules,
+            tick: 0,
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            next_id: 1,
+            players: BTreeMap::new(),
+            projectiles: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The number of ticks stepped so far.
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// The seed the world was created with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The map the world plays on.
+    pub fn map(&self) -> &Arc<Map> {
+        &self.map
+    }
+
+    /// The rules the world plays by.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// A player by id.
+    pub fn player(&self, id: EntityId) -> Option<&Player> {
+        self.players.get(&id)
+    }
+
+    /// All players, in id order.
+    pub fn players(&self) -> impl Iterator<Item = &Player> {
+        self.players.values()
+    }
+
+    /// All projectiles in flight.
+    pub fn projectiles(&self) -> &[Projectile] {
+        &self.projectiles
+    }
+
+    /// Players plus projectiles: the size of a snapshot.
+    pub fn entity_count(&self) -> usize {
+        self.players.len() + self.projectiles.len()
+    }
+
+    /// Applies one command. Returns the new player's id for [`Command::Join`].
+    pub fn apply(&mut self, command: Command) -> Option<EntityId> {
+        match command {
+            Command::Join { name } => Some(self.join(name)),
+            Command::Leave { player } => {
+                if self.players.remove(&player).is_some() {
+                    self.events.push(GameEvent::Left { player });
+                }
+                None
+            }
+            Command::Input { player, input } => {
+                if let Some(p) = self.players.get_mut(&player) {
+                    p.input = input.sanitized();
+                }
+                None
+            }
+        }
+    }
+
+    fn join(&mut self, name: String) -> EntityId {
+        let id = self.allocate_id();
+        let pos = self.choose_spawn();
+        self.players.insert(
+            id,
+            Player {
+                id,
+                name: name.clone(),
+                pos,
+                vel: Vec2::ZERO,
+                aim: Vec2::X,
+                input: PlayerInput::default(),
+                health: self.rules.max_health,
+                score: 0,
+                deaths: 0,
+                cooldown: 0,
+                respawn_in: 0,
+                alive: true,
+            },
+        );
+        self.events.push(GameEvent::Joined { player: id, name });
+        id
+    }
+
+    fn allocate_id(&mut self) -> EntityId {
+        let id = EntityId(self.next_id);
+        // Wrapping after 2^32 entities (years at any plausible fire rate) could only collide
+        // with an entity that has lived that long; skip zero so it can mean "none" on the wire.
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        id
+    }
+
+    /// A spawn point with no living player within the clearance, chosen at random; any spawn
+    /// point when none is free.
+    fn choose_spawn(&mut self) -> Vec2 {
+        let clearance_sq = self.rules.spawn_clearance * self.rules.spawn_clearance;
+        let free: Vec<Vec2> = self
+            .map
+            .spawns
+            .iter()
+            .copied()
+            .filter(|s| {
+                self.players
+                    .values()
+                    .all(|p| !p.alive || p.pos.distance_squared(*s) >= clearance_sq)
+            })
+            .collect();
+        let pool = if free.is_empty() {
+            &self.map.spawns
+        } else {
+            &free
+        };
+        pool[self.rng.random_range(0..pool.len())]
+    }
+
+    /// Takes the events produced since the last call.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, GameEvent> {
+        self.events.drain(..)
+    }
+
+    /// Advances the world by one tick of `1 / tick_rate` seconds.
+    pub fn step(&mut self) {
+        self.tick += 1;
+        let mut due_respawn = Vec::new();
+        let mut fired = Vec::new();
+        for player in self.players.values_mut() {
+            if !player.alive {
+                player.respawn_in = player.respawn_in.saturating_sub(1);
+                if player.respawn_in == 0 {
+                    due_respawn.push(player.id);
+                }
+                continue;
+            }
+            move_player(
+                player,
+                &self.rules,
+                self.dt,
+                self.damping,
+                &self.map.walls,
+                &self.border,
+            );
+            let aim = player.input.aim;
+            if aim.length_squared() > 1e-12 {
+                player.aim = aim.normalize();
+            }
+            player.cooldown = player.cooldown.saturating_sub(1);
+            if player.input.fire && player.cooldown == 0 {
+                player.cooldown = self.fire_cooldown_ticks;
+                fired.push((
+                    player.id,
+                    player.pos,
+                    player.aim * self.rules.projectile_speed,
+                ));
+            }
+        }
+        for (owner, pos, vel) in fired {
+            let id = self.allocate_id();
+            self.projectiles.push(Projectile {
+                id,
+                owner,
+                pos,
+                vel,
+                ttl: self.projectile_ttl_ticks,
+            });
+        }
+        for id in due_respawn {
+            let pos = self.choose_spawn();
+            if let Some(p) = self.players.get_mut(&id) {
+                p.pos = pos;
+                p.vel = Vec2::ZERO;
+                p.health = self.rules.max_health;
+                p.cooldown = 0;
+                p.alive = true;
+                self.events.push(GameEvent::Respawned { player: id, pos });
+            }
+        }
+        self.step_projectiles();
+    }
+
+    fn step_projectiles(&mut self) {
+        let hit_radius = self.rules.player_radius + self.rules.projectile_radius;
+        let mut projectiles = std::mem::take(&mut self.projectiles);
+        projectiles.retain_mut(|shot| {
+            let from = shot.pos;
+            let to = from + shot.vel * self.dt;
+            let wall_t = self
+                .map
+                .walls
+                .iter()
+                .chain(&self.border)
+                .filter_map(|w| segment_enters_rect(from, to, w))
+                .fold(f32::INFINITY, f32::min);
+            let victim = self
+                .players
+                .values()
+                .filter(|p| p.alive && p.id != shot.owner)
+                .filter_map(|p| {
+                    segment_touches_circle(from, to, p.pos, hit_radius).map(|t| (t, p.id))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            match victim {
+                Some((t, victim)) if t <= wall_t => {
+                    self.damage(shot.owner, victim);
+                    false
+                }
+                _ if wall_t.is_finite() => false,
+                _ => {
+                    shot.pos = to;
+                    shot.ttl = shot.ttl.saturating_sub(1);
+                    shot.ttl > 0
+                }
+            }
+        });
+        self.projectiles = projectiles;
+    }
+
+    fn damage(&mut self, shooter: EntityId, victim: EntityId) {
+        let damage = self.rules.projectile_damage;
+        let Some(v) = self.players.get_mut(&victim) else {
+            return;
+        };
+        v.health = v.health.saturating_sub(damage);
+        let health = v.health;
+        self.events.push(GameEvent::Hit {
+            shooter,
+            victim,
+            damage,
+            health,
+        });
+        if health > 0 {
+            return;
+        }
+        v.alive = false;
+        v.vel = Vec2::ZERO;
+        v.deaths += 1;
+        v.respawn_in = self.respawn_ticks;
+        if let Some(s) = self.players.get_mut(&shooter) {
+            s.score += 1;
+        }
+        self.events.push(GameEvent::Killed {
+            killer: shooter,
+            victim,
+        });
+    }
+
+    /// Appends every entity's visible state to `out`.
+    pub fn snapshot_into(&self, out: &mut Vec<Entity>) {
+        out.reserve(self.entity_count());
+        out.extend(self.players.values().map(|p| Entity {
+            id: p.id,
+            pos: p.pos,
+            vel: p.vel,
+            kind: EntityKind::Player {
+                aim: p.aim,
+                health: p.health,
+                score: p.score,
+                deaths: p.deaths,
+                alive: p.alive,
+            },
+        }));
+        out.extend(self.projectiles.iter().map(|s| Entity {
+            id: s.id,
+            pos: s.pos,
+            vel: s.vel,
+            kind: EntityKind::Projectile { owner: s.owner },
+        }));
+    }
+
+    /// A 64-bit FNV-1a digest of the complete simulation state (including the RNG position and
+    /// held inputs), stable across runs and machines of one build: equal hashes mean equal worlds.
+    pub fn state_hash(&self) -> u64 {
+        let mut h = FnvHasher::default();
+        let v2 = |h: &mut FnvHasher, v: Vec2| {
+            h.write_u32(v.x.to_bits());
+            h.write_u32(v.y.to_bits());
+        };
+        h.write_u64(self.tick);
+        h.write_u128(self.rng.get_word_pos());
+        h.write_u32(self.next_id);
+        for p in self.players.values() {
+            h.write_u32(p.id.0);
+            h.write(p.name.as_bytes());
+            v2(&mut h, p.pos);
+            v2(&mut h, p.vel);
+            v2(&mut h, p.aim);
+            v2(&mut h, p.input.move_dir);
+            v2(&mut h, p.input.aim);
+            h.write_u8(p.input.fire as u8);
+            h.write_u8(p.health);
+            h.write_u32(p.score);
+            h.write_u32(p.deaths);
+            h.write_u32(p.cooldown);
+            h.write_u32(p.respawn_in);
+            h.write_u8(p.alive as u8);
+        }
+        for s in &self.projectiles {
+            h.write_u32(s.id.0);
+            h.write_u32(s.owner.0);
+            v2(&mut h, s.pos);
+            v2(&mut h, s.vel);
+            h.write_u32(s.ttl);
+        }
+        h.finish()
+    }
+}
+
+/// Accelerate toward the input, damp, cap, integrate, then resolve wall contacts so the player
+/// slides along a wall instead of stopping dead.
+fn move_player(
+    p: &mut Player,
+    rules: &Rules,
+    dt: f32,
+    damping: f32,
+    walls: &[Rect],
+    border: &[Rect; 4],
+) {
+    p.vel += p.input.move_dir * rules.acceleration * dt;
+    p.vel *= damping;
+    p.vel = p.vel.clamp_length_max(rules.max_speed);
+    p.pos += p.vel * dt;
+    // A few passes settle corners, where pushing out of one wall can push into its neighbour.
+    for _ in 0..3 {
+        let mut touched = false;
+        for wall in walls.iter().chain(border) {
+            if let Some(push) = push_circle_out_of_rect(p.pos, rules.player_radius, wall) {
+                p.pos += push;
+                let normal = push.normalize_or_zero();
+                let into_wall = p.vel.dot(normal);
+                if into_wall < 0.0 {
+                    p.vel -= normal * into_wall;
+                }
+                touched = true;
+            }
+        }
+        if !touched {
+            break;
+        }
+    }
+}
