@@ -1,1 +1,20 @@
-//! stub
+//! # arena-bot
+//!
+//! Headless Arena clients on the real wire protocol, for soak tests, load and reports; and the
+//! client the server's integration tests use to talk to a real server.
+//!
+//! # Layout
+//! - [`connection`]: one WebSocket connection speaking Arena's protocol, with byte and message
+//!   counters.
+//! - [`brain`]: how a bot chooses its input from a snapshot (wander, chase).
+//! - [`bot`]: one bot's life: connect, join, play for a duration, leave; what it observed.
+//! - [`fleet`]: many bots as tasks on one async runtime, merged into a [`report::Report`].
+//! - [`report`]: the report, human-readable and JSON, and whether the run passed.
+
+pub mod bot;
+pub mod brain;
+pub mod connection;
+pub mod fleet;
+pub mod report;
+
+pub use connection::{ClientError, Connection, Received, Welcome};

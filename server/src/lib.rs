@@ -1,1 +1,28 @@
-//! stub
+//! # arena-server
+//!
+//! Arena's authoritative game server: actix-web serves HTTP and upgrades `/ws` to a session
+//! actor per connection; a lobby actor places players into room actors, each running one
+//! deterministic [`arena_shared::World`] at a fixed tick rate.
+//!
+//! # Layout
+//! - [`server`]: `run(listener, config, shutdown)`, the one way to start and drain the server.
+//! - [`config`]: the `Config` (TOML + CLI), its defaults and validation.
+//! - [`http`]: routes: `GET /ws`, `GET /api/rooms`.
+//! - [`session`]: the per-connection actor and its frame layer; the only user of
+//!   actix-web-actors.
+//! - [`lobby`]: the actor that owns rooms: placement, limits, disposal.
+//! - [`room`]: the actor that ticks one world and hands each session its snapshot.
+//! - [`close`]: every way a session ends, with its close code, reason and `Error`.
+//! - [`text`]: names and chat: what a client may send, cleaned or refused.
+
+pub mod close;
+pub mod config;
+pub mod http;
+pub mod lobby;
+pub mod room;
+pub mod server;
+pub mod session;
+pub mod text;
+
+pub use config::Config;
+pub use server::{ServerError, run};

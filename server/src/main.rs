@@ -1,1 +1,106 @@
-fn main() {}
+//! `arena-server`: run an Arena game server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use arena_server::Config;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// An authoritative multiplayer arena server over WebSocket.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// Address to listen on (overrides the config file). Port 0 picks a free port.
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+    /// TOML configuration file; keys left out keep the defaults of assets/server.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Simulation ticks per second (overrides the config file).
+    #[arg(long)]
+    tick_rate: Option<u16>,
+    /// Players per room (overrides the config file).
+    #[arg(long)]
+    max_players: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("arena-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(config.bind) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("arena-server: cannot bind {}: {e}", config.bind);
+            return ExitCode::from(1);
+        }
+    };
+    let result = actix_rt::System::new().block_on(async move {
+        let addr = listener.local_addr()?;
+        // The one line on stdout: scripts and tests wait for it to learn the real port.
+        println!("listening on http://{addr}");
+        arena_server::run(listener, config, shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arena-server: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
+    let mut config = match &cli.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(bind) = cli.bind {
+        config.bind = bind;
+    }
+    if let Some(rate) = cli.tick_rate {
+        config.tick_rate = rate;
+    }
+    if let Some(max) = cli.max_players {
+        config.max_players = max;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -215,6 +215,35 @@ pub fn encode<M: Serialize>(msg: &M) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
+/// Borrowed twin of [`Snapshot`]: serialises to the same bytes without owning the entities,
+/// so a room's one entity list can be encoded for every player without a copy.
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    tick: u64,
+    last_input_seq: u32,
+    entities: &'a [Entity],
+}
+
+/// Appends the encoding of `ServerMsg::Snapshot` with these fields to `out`; identical to
+/// encoding the owned message (a unit test holds the two together).
+pub fn encode_snapshot_into(
+    tick: u64,
+    last_input_seq: u32,
+    entities: &[Entity],
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    // bincode writes an enum variant as its index (varint u32); Snapshot is variant 1.
+    encode_into(&1u32, out)?;
+    encode_into(
+        &SnapshotRef {
+            tick,
+            last_input_seq,
+            entities,
+        },
+        out,
+    )
+}
+
 fn decode_bounded<T: DeserializeOwned, const N: usize>(
     bytes: &[u8],
     max_len: usize,
@@ -370,6 +399,29 @@ mod tests {
             let bytes = encode(&msg).expect("encodes");
             assert_eq!(decode_server(&bytes, 1 << 20).expect("decodes"), msg);
         }
+    }
+
+    #[test]
+    fn borrowed_snapshot_encoding_matches_the_owned_message() {
+        let (_, servers) = samples();
+        let Some(ServerMsg::Snapshot(snap)) = servers
+            .into_iter()
+            .find(|m| matches!(m, ServerMsg::Snapshot(_)))
+        else {
+            panic!("samples hold a snapshot");
+        };
+        let mut borrowed = Vec::new();
+        encode_snapshot_into(
+            snap.tick,
+            snap.last_input_seq,
+            &snap.entities,
+            &mut borrowed,
+        )
+        .expect("encodes");
+        assert_eq!(
+            borrowed,
+            encode(&ServerMsg::Snapshot(snap)).expect("encodes")
+        );
     }
 
     #[test]

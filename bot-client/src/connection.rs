@@ -1,0 +1,239 @@
+//! One client connection: WebSocket over TCP, one bincode message per binary frame.
+
+use std::time::Duration;
+
+use arena_shared::protocol::{self, ClientMsg, ErrorCode, SERVER_DECODE_LIMIT, ServerMsg};
+use arena_shared::{EntityId, Map, PROTOCOL_VERSION};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// TCP connect or WebSocket handshake failed.
+    #[error("connect: {0}")]
+    Connect(tokio_tungstenite::tungstenite::Error),
+    /// The connection failed after the handshake.
+    #[error("websocket: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The server sent bytes that are not a message.
+    #[error("undecodable server message: {0}")]
+    Decode(#[from] protocol::DecodeError),
+    /// A message could not be encoded (a bug).
+    #[error("encode: {0}")]
+    Encode(#[from] protocol::EncodeError),
+    /// The server sent a text frame, which the binary protocol never does.
+    #[error("server sent a text frame")]
+    TextFrame,
+    /// The server refused with an `Error` message.
+    #[error("server error {code:?}: {message}")]
+    Refused {
+        /// The code.
+        code: ErrorCode,
+        /// The detail.
+        message: String,
+    },
+    /// The connection closed when a message was expected.
+    #[error("connection closed: {}", describe_close(.0))]
+    Closed(Option<CloseFrame>),
+    /// A message arrived that makes no sense at this point.
+    #[error("unexpected message: {0}")]
+    Unexpected(String),
+    /// Nothing arrived in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// A close frame as `1000 "bye"`, or `no close frame`.
+pub fn describe_close(frame: &Option<CloseFrame>) -> String {
+    match frame {
+        Some(f) => format!("{} {:?}", u16::from(f.code), f.reason.as_str()),
+        None => "no close frame".into(),
+    }
+}
+
+/// What [`Connection::recv`] yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    /// A decoded server message.
+    Msg(ServerMsg),
+    /// The server closed the connection (with its close frame, if it sent one).
+    Closed(Option<CloseFrame>),
+}
+
+/// The `Welcome` of a successful join.
+#[derive(Debug, Clone)]
+pub struct Welcome {
+    /// Own player id.
+    pub player_id: EntityId,
+    /// Room joined.
+    pub room: String,
+    /// Server ticks per second.
+    pub tick_rate: u16,
+    /// The map.
+    pub map: Map,
+    /// Players already present, with names.
+    pub players: Vec<(EntityId, String)>,
+}
+
+/// A connection to an Arena server.
+pub struct Connection {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Payload bytes of binary frames sent.
+    pub bytes_sent: u64,
+    /// Payload bytes of binary frames received.
+    pub bytes_received: u64,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+}
+
+impl Connection {
+    /// Opens a WebSocket to `url` (`ws://host:port/ws`) with Nagle off.
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        // tungstenite zeroes its whole read buffer before each read; the 128 KiB default made
+        // that ~45% of a load generator's CPU (shared/ACTIX-FACTS.md). 8 KiB fits a snapshot.
+        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+            .await
+            .map_err(ClientError::Connect)?;
+        Ok(Self {
+            ws,
+            bytes_sent: 0,
+            bytes_received: 0,
+            messages_sent: 0,
+            messages_received: 0,
+        })
+    }
+
+    /// Sends one message.
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ClientError> {
+        let bytes = protocol::encode(msg)?;
+        self.bytes_sent += bytes.len() as u64;
+        self.messages_sent += 1;
+        self.ws.send(Message::Binary(bytes.into())).await?;
+        Ok(())
+    }
+
+    /// Sends any WebSocket message, valid or not: for tests of the server's defences.
+    pub async fn send_raw(&mut self, msg: Message) -> Result<(), ClientError> {
+        self.ws.send(msg).await?;
+        Ok(())
+    }
+
+    /// The next server message, or the close. Control frames are handled underneath.
+    pub async fn recv(&mut self) -> Result<Received, ClientError> {
+        loop {
+            match self.ws.next().await {
+                None => return Ok(Received::Closed(None)),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(Message::Binary(bytes))) => {
+                    self.bytes_received += bytes.len() as u64;
+                    self.messages_received += 1;
+                    return Ok(Received::Msg(protocol::decode_server(
+                        &bytes,
+                        SERVER_DECODE_LIMIT,
+                    )?));
+                }
+                Some(Ok(Message::Text(_))) => return Err(ClientError::TextFrame),
+                Some(Ok(Message::Close(frame))) => return Ok(Received::Closed(frame)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+            }
+        }
+    }
+
+    /// Like [`Connection::recv`], failing after `limit`.
+    pub async fn recv_timeout(&mut self, limit: Duration) -> Result<Received, ClientError> {
+        tokio::time::timeout(limit, self.recv())
+            .await
+            .map_err(|_| ClientError::Timeout(limit))?
+    }
+
+    /// Sends `Hello` and waits for `Welcome`; an `Error` or close becomes the error.
+    pub async fn join(
+        &mut self,
+        name: &str,
+        room: Option<&str>,
+        limit: Duration,
+    ) -> Result<Welcome, ClientError> {
+        self.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: name.to_owned(),
+            room: room.map(str::to_owned),
+        })
+        .await?;
+        match self.recv_timeout(limit).await? {
+            Received::Msg(ServerMsg::Welcome {
+                player_id,
+                room,
+                tick_rate,
+                map,
+                players,
+            }) => Ok(Welcome {
+                player_id,
+                room,
+                tick_rate,
+                map,
+                players,
+            }),
+            Received::Msg(ServerMsg::Error { code, message }) => {
+                Err(ClientError::Refused { code, message })
+            }
+            Received::Msg(other) => Err(ClientError::Unexpected(format!("{other:?}"))),
+            Received::Closed(frame) => Err(ClientError::Closed(frame)),
+        }
+    }
+
+    /// Receives until `pick` returns something, the connection closes, or `limit` passes.
+    pub async fn wait_for<T>(
+        &mut self,
+        limit: Duration,
+        mut pick: impl FnMut(&ServerMsg) -> Option<T>,
+    ) -> Result<T, ClientError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.recv_timeout(left).await? {
+                Received::Msg(msg) => {
+                    if let Some(found) = pick(&msg) {
+                        return Ok(found);
+                    }
+                }
+                Received::Closed(frame) => return Err(ClientError::Closed(frame)),
+            }
+        }
+    }
+
+    /// Waits for the server's close frame, discarding messages before it.
+    pub async fn wait_for_close(
+        &mut self,
+        limit: Duration,
+    ) -> Result<Option<CloseFrame>, ClientError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.ws.next())
+                .await
+                .map_err(|_| ClientError::Timeout(limit))?
+            {
+                None => return Ok(None),
+                Some(Ok(Message::Close(frame))) => return Ok(frame),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Sends a normal close frame and waits (briefly) for the server's answer.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while self.ws.next().await.is_some() {}
+        })
+        .await;
+    }
+}

@@ -1,0 +1,192 @@
+//! Every way a session can end, and the close code, reason and `Error` message each one gets.
+//! Chosen here, in one place, so that the same fault always looks the same to a client.
+
+use arena_shared::ErrorCode;
+use arena_shared::protocol::MAX_ERROR_TEXT;
+
+/// RFC 6455 §7.4.1 close codes Arena sends.
+pub mod code {
+    /// The purpose of the connection has been fulfilled.
+    pub const NORMAL: u16 = 1000;
+    /// The server is going away (shutdown) or the peer vanished.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A protocol error.
+    pub const PROTOCOL: u16 = 1002;
+    /// A kind of data the endpoint cannot accept (text on the binary protocol).
+    pub const UNSUPPORTED: u16 = 1003;
+    /// Data inconsistent with the message type (undecodable payload, bad UTF-8).
+    pub const INVALID: u16 = 1007;
+    /// A policy violation.
+    pub const POLICY: u16 = 1008;
+    /// A message too big to process.
+    pub const TOO_BIG: u16 = 1009;
+    /// An unexpected condition inside the server.
+    pub const INTERNAL: u16 = 1011;
+    /// The service is restarting (the room went away): reconnect.
+    pub const RESTART: u16 = 1012;
+    /// Try again later (full).
+    pub const TRY_AGAIN: u16 = 1013;
+}
+
+/// RFC 6455 §5.5: a control frame's payload is at most 125 bytes, two of them the code.
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Why a session is ending.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Farewell {
+    /// The client sent `Leave` or closed the connection itself.
+    ClientLeft,
+    /// `Hello` carried another protocol version.
+    VersionMismatch {
+        /// The client's version.
+        client: u16,
+    },
+    /// A binary frame did not decode.
+    Malformed(String),
+    /// A text frame on the binary protocol.
+    TextFrame,
+    /// A message arrived that the session's state does not allow.
+    Unexpected(&'static str),
+    /// `Hello` carried an unusable name.
+    BadName(String),
+    /// `Hello` carried an unusable room name.
+    BadRoomName(String),
+    /// The requested room is full.
+    RoomFull(String),
+    /// No room could be opened.
+    ServerFull,
+    /// No `Hello` in time.
+    HelloTimeout,
+    /// Nothing heard from the client within the timeout.
+    HeartbeatTimeout,
+    /// The room dropped this player: it stopped accepting snapshots.
+    TooSlow,
+    /// The room was closed under the player.
+    RoomClosed,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// A WebSocket protocol violation reported by the frame decoder.
+    Protocol {
+        /// The code that violation maps to (1002, 1007, 1009).
+        code: u16,
+        /// What it was.
+        detail: String,
+    },
+}
+
+impl Farewell {
+    /// The RFC 6455 §7.4 close code.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::ClientLeft => code::NORMAL,
+            Self::VersionMismatch { .. } | Self::Unexpected(_) => code::PROTOCOL,
+            Self::Malformed(_) => code::INVALID,
+            Self::TextFrame => code::UNSUPPORTED,
+            Self::BadName(_) | Self::BadRoomName(_) | Self::HelloTimeout | Self::TooSlow => {
+                code::POLICY
+            }
+            Self::RoomFull(_) | Self::ServerFull => code::TRY_AGAIN,
+            Self::HeartbeatTimeout | Self::ShuttingDown => code::GOING_AWAY,
+            Self::RoomClosed => code::RESTART,
+            Self::Protocol { code, .. } => *code,
+        }
+    }
+
+    /// The human-readable reason, also used in logs.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::ClientLeft => "bye".into(),
+            Self::VersionMismatch { client } => format!(
+                "protocol version mismatch: server speaks {}, client sent {client}",
+                arena_shared::PROTOCOL_VERSION
+            ),
+            Self::Malformed(detail) => format!("undecodable message: {detail}"),
+            Self::TextFrame => {
+                "text frames are not part of the arena.bincode.v1 protocol; send binary".into()
+            }
+            Self::Unexpected(what) => format!("unexpected message: {what}"),
+            Self::BadName(why) => format!("bad player name: {why}"),
+            Self::BadRoomName(why) => format!("bad room name: {why}"),
+            Self::RoomFull(room) => format!("room {room} is full"),
+            Self::ServerFull => "server has no room for another room".into(),
+            Self::HelloTimeout => "no Hello within the hello timeout".into(),
+            Self::HeartbeatTimeout => "no traffic within the client timeout".into(),
+            Self::TooSlow => "client stopped reading snapshots".into(),
+            Self::RoomClosed => "room closed".into(),
+            Self::ShuttingDown => "server shutting down".into(),
+            Self::Protocol { detail, .. } => detail.clone(),
+        }
+    }
+
+    /// The `Error` message to send before closing, when the client should get one.
+    pub fn error(&self) -> Option<(ErrorCode, String)> {
+        let code = match self {
+            Self::ClientLeft
+            | Self::TextFrame
+            | Self::HeartbeatTimeout
+            | Self::TooSlow
+            | Self::Protocol { .. } => {
+                return None;
+            }
+            Self::VersionMismatch { .. } => ErrorCode::VersionMismatch,
+            Self::Malformed(_) => ErrorCode::BadMessage,
+            Self::Unexpected(_) => ErrorCode::UnexpectedMessage,
+            Self::BadName(_) => ErrorCode::BadName,
+            Self::BadRoomName(_) => ErrorCode::BadRoomName,
+            Self::RoomFull(_) => ErrorCode::RoomFull,
+            Self::ServerFull => ErrorCode::ServerFull,
+            Self::HelloTimeout => ErrorCode::HelloTimeout,
+            Self::RoomClosed => ErrorCode::Internal,
+            Self::ShuttingDown => ErrorCode::ShuttingDown,
+        };
+        Some((code, truncate(self.reason(), MAX_ERROR_TEXT)))
+    }
+
+    /// The close frame's reason text, cut to fit a control frame.
+    pub fn close_text(&self) -> String {
+        truncate(self.reason(), MAX_CLOSE_REASON)
+    }
+
+    /// Whether this is an ordinary end rather than a fault worth a warning.
+    pub fn is_normal(&self) -> bool {
+        matches!(self, Self::ClientLeft | Self::ShuttingDown)
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_control_frame_even_with_multibyte_text() {
+        let f = Farewell::Malformed("é".repeat(200));
+        let reason = f.close_text();
+        assert!(reason.len() <= MAX_CLOSE_REASON);
+        assert!(reason.starts_with("undecodable"));
+    }
+
+    #[test]
+    fn codes_follow_rfc_6455() {
+        assert_eq!((Farewell::TextFrame.close_code()), 1003);
+        assert_eq!((Farewell::Malformed(String::new()).close_code()), 1007);
+        assert_eq!((Farewell::VersionMismatch { client: 9 }.close_code()), 1002);
+        assert_eq!((Farewell::ShuttingDown.close_code()), 1001);
+        assert_eq!((Farewell::RoomFull("r".into()).close_code()), 1013);
+        assert_eq!(
+            Farewell::RoomFull("r".into()).error().map(|e| e.0),
+            Some(ErrorCode::RoomFull)
+        );
+    }
+}

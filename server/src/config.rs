@@ -1,0 +1,243 @@
+//! The server's one `Config`: defaults (mirrored in `assets/server.toml`), a TOML file over
+//! them, CLI flags over that, and validation with a message for every bad value.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arena_shared::{Map, Rules};
+use serde::{Deserialize, Serialize};
+
+/// The configuration file shipped as documentation of every key and its default.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/server.toml");
+
+/// Everything an operator can set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Simulation ticks (and snapshots) per second.
+    pub tick_rate: u16,
+    /// Players per room.
+    pub max_players: usize,
+    /// Rooms per server.
+    pub max_rooms: usize,
+    /// Map file; empty = embedded default map.
+    pub map: PathBuf,
+    /// Seed for every room's RNG; 0 = random per room.
+    pub room_seed: u64,
+    /// Largest client message, bytes.
+    pub max_message_bytes: usize,
+    /// Server ping period, ms.
+    pub heartbeat_interval_ms: u64,
+    /// Silence after which a client is dropped, ms.
+    pub client_timeout_ms: u64,
+    /// Time allowed between the upgrade and `Hello`, ms.
+    pub hello_timeout_ms: u64,
+    /// Inputs a player may have queued for the next tick.
+    pub max_pending_inputs: usize,
+    /// Consecutive snapshots a session may fail to accept before it is dropped.
+    pub max_skipped_snapshots: u32,
+    /// Drain deadline on shutdown, ms.
+    pub shutdown_timeout_ms: u64,
+    /// Game tuning.
+    pub rules: Rules,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 0,
+            tick_rate: 30,
+            max_players: 16,
+            max_rooms: 64,
+            map: PathBuf::new(),
+            room_seed: 0,
+            max_message_bytes: 64 * 1024,
+            heartbeat_interval_ms: 5_000,
+            client_timeout_ms: 15_000,
+            hello_timeout_ms: 10_000,
+            max_pending_inputs: 8,
+            max_skipped_snapshots: 90,
+            shutdown_timeout_ms: 5_000,
+            rules: Rules::default(),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with line and column.
+        source: toml::de::Error,
+    },
+    /// Values that parse but make no sense, all of them listed.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// The map file is bad.
+    #[error(transparent)]
+    Map(#[from] arena_shared::MapError),
+}
+
+impl Config {
+    /// Reads a TOML file; missing keys keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: origin.to_owned(),
+            source,
+        })
+    }
+
+    /// Every value checked; all problems reported at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut bad = Vec::new();
+        let mut check = |ok: bool, msg: &str| {
+            if !ok {
+                bad.push(msg.to_owned());
+            }
+        };
+        check(
+            (1..=240).contains(&self.tick_rate),
+            "tick_rate must be 1..=240",
+        );
+        check(
+            (1..=1024).contains(&self.max_players),
+            "max_players must be 1..=1024",
+        );
+        check(
+            (1..=100_000).contains(&self.max_rooms),
+            "max_rooms must be 1..=100000",
+        );
+        check(self.workers <= 1024, "workers must be 0..=1024");
+        check(
+            (256..=16 * 1024 * 1024).contains(&self.max_message_bytes),
+            "max_message_bytes must be 256..=16777216",
+        );
+        check(
+            self.heartbeat_interval_ms >= 100,
+            "heartbeat_interval_ms must be at least 100",
+        );
+        check(
+            self.client_timeout_ms > self.heartbeat_interval_ms,
+            "client_timeout_ms must be longer than heartbeat_interval_ms",
+        );
+        check(
+            self.hello_timeout_ms >= 100,
+            "hello_timeout_ms must be at least 100",
+        );
+        check(
+            (1..=256).contains(&self.max_pending_inputs),
+            "max_pending_inputs must be 1..=256",
+        );
+        check(
+            self.max_skipped_snapshots >= 1,
+            "max_skipped_snapshots must be at least 1",
+        );
+        if let Err(rules) = self.rules.validate() {
+            bad.push(format!("rules: {rules}"));
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad.join("; ")))
+        }
+    }
+
+    /// The configured map, or the embedded default.
+    pub fn load_map(&self) -> Result<Arc<Map>, ConfigError> {
+        if self.map.as_os_str().is_empty() {
+            Ok(Arc::new(Map::default_map()))
+        } else {
+            Ok(Arc::new(Map::load(&self.map)?))
+        }
+    }
+
+    /// One tick.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs(1) / u32::from(self.tick_rate.max(1))
+    }
+
+    /// Server ping period.
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_interval_ms)
+    }
+
+    /// Silence after which a client is dead.
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_timeout_ms)
+    }
+
+    /// Time allowed for `Hello`.
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_millis(self.hello_timeout_ms)
+    }
+
+    /// Drain deadline.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_is_exactly_the_defaults() {
+        let shipped = Config::from_toml(DEFAULT_CONFIG_TOML, "assets/server.toml").expect("parses");
+        assert_eq!(shipped, Config::default());
+        shipped.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn missing_keys_keep_defaults_and_unknown_keys_are_refused() {
+        let c =
+            Config::from_toml("tick_rate = 60\n[rules]\nmax_speed = 100.0\n", "t").expect("parses");
+        assert_eq!(c.tick_rate, 60);
+        assert_eq!(c.rules.max_speed, 100.0);
+        assert_eq!(c.max_players, Config::default().max_players);
+        let err = Config::from_toml("tick_rte = 60\n", "t").expect_err("typo must fail");
+        assert!(err.to_string().contains("tick_rte"), "{err}");
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let c = Config {
+            tick_rate: 0,
+            max_players: 0,
+            client_timeout_ms: 1,
+            ..Config::default()
+        };
+        let msg = c.validate().expect_err("invalid").to_string();
+        for key in ["tick_rate", "max_players", "client_timeout_ms"] {
+            assert!(msg.contains(key), "{msg}");
+        }
+    }
+}

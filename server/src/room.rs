@@ -1,0 +1,405 @@
+//! The room actor: owns one [`World`] and runs it at a fixed tick rate.
+//!
+//! Tick N is due at `origin + N * period`. Each tick applies the inputs that arrived since the
+//! previous one (in arrival order), steps the world, and offers every session one
+//! [`SnapshotReady`] with `try_send`, so a session that stopped draining its mailbox costs the
+//! room a counter increment, never a block or an unbounded queue. The room touches no bytes.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use arena_shared::protocol::{Input, MAX_CHAT_CHARS};
+use arena_shared::{Command, Entity, EntityId, GameEvent, Map, World};
+use tracing::{debug, info, warn};
+
+use crate::close::Farewell;
+use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
+use crate::session::{RoomClosed, SnapshotReady};
+
+/// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoomId(pub u64);
+
+/// If a room falls this far behind its schedule (the process was suspended, the machine is
+/// overloaded), it stops trying to catch up: the missed ticks are counted as overruns, logged,
+/// and the schedule restarts from now. Catching up seconds of ticks back to back would only
+/// freeze the room's players for longer.
+const MAX_CATCH_UP: Duration = Duration::from_secs(1);
+/// Overrun warnings are logged at most this often per room; the counter is always exact.
+const OVERRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Counters a room updates and the lobby reads for `/api/rooms` without messaging the room.
+#[derive(Debug, Default)]
+pub struct RoomStats {
+    /// Players seated now.
+    pub players: AtomicUsize,
+    /// Ticks run.
+    pub ticks: AtomicU64,
+    /// Ticks that started more than half a period late, plus ticks skipped after a stall.
+    pub overruns: AtomicU64,
+    /// Snapshots not delivered because a session's mailbox was full.
+    pub skipped_snapshots: AtomicU64,
+    /// Inputs dropped because a player's queue was full.
+    pub dropped_inputs: AtomicU64,
+}
+
+/// What a room needs to know at creation.
+#[derive(Clone, Debug)]
+pub struct RoomSettings {
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// The map.
+    pub map: Arc<Map>,
+    /// Game tuning.
+    pub rules: arena_shared::Rules,
+    /// RNG seed.
+    pub seed: u64,
+    /// Per-player input queue bound.
+    pub max_pending_inputs: usize,
+    /// Consecutive undeliverable snapshots before a player is dropped.
+    pub max_skipped_snapshots: u32,
+    /// Mailbox capacity: every player's inputs for a tick must fit.
+    pub mailbox_capacity: usize,
+}
+
+/// The handles a room uses to reach one player's session.
+#[derive(Clone)]
+pub struct SessionLink {
+    /// Where snapshots go.
+    pub snapshots: Recipient<SnapshotReady>,
+    /// Where the room says it is dropping the player.
+    pub closed: Recipient<RoomClosed>,
+}
+
+struct Seat {
+    link: SessionLink,
+    pending: VecDeque<Input>,
+    last_input_seq: u32,
+    skipped_in_a_row: u32,
+}
+
+/// The room actor.
+pub struct Room {
+    id: RoomId,
+    name: String,
+    settings: RoomSettings,
+    world: World,
+    seats: BTreeMap<EntityId, Seat>,
+    /// Chat lines accepted since the last tick, delivered with its events.
+    chat: Vec<GameEvent>,
+    lobby: Addr<Lobby>,
+    stats: Arc<RoomStats>,
+    period: Duration,
+    /// When tick number 0 of the schedule was due.
+    origin: Instant,
+    /// Schedule index of the next tick.
+    next_tick: u64,
+    last_overrun_log: Option<Instant>,
+}
+
+impl Room {
+    /// A room; it starts ticking when started as an actor.
+    pub fn new(
+        id: RoomId,
+        name: String,
+        settings: RoomSettings,
+        lobby: Addr<Lobby>,
+        stats: Arc<RoomStats>,
+    ) -> Self {
+        let world = World::new(
+            settings.map.clone(),
+            settings.rules.clone(),
+            u32::from(settings.tick_rate),
+            settings.seed,
+        );
+        Self {
+            id,
+            name,
+            period: Duration::from_secs(1) / u32::from(settings.tick_rate.max(1)),
+            settings,
+            world,
+            seats: BTreeMap::new(),
+            chat: Vec::new(),
+            lobby,
+            stats,
+            origin: Instant::now(),
+            next_tick: 0,
+            last_overrun_log: None,
+        }
+    }
+
+    fn due(&self, index: u64) -> Instant {
+        let nanos = self.period.as_nanos() as u64;
+        self.origin + Duration::from_nanos(nanos.saturating_mul(index))
+    }
+
+    fn schedule_next(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let mut due = self.due(self.next_tick);
+        if now > due + MAX_CATCH_UP {
+            let period = self.period.as_nanos().max(1);
+            let behind = ((now - due).as_nanos() / period) as u64;
+            self.stats.overruns.fetch_add(behind, Ordering::Relaxed);
+            warn!(room = %self.name, behind_ticks = behind, "room stalled; skipping missed ticks");
+            self.next_tick += behind;
+            due = self.due(self.next_tick);
+        }
+        ctx.run_later(due.saturating_duration_since(now), |room, ctx| {
+            room.tick(ctx)
+        });
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let started = Instant::now();
+        let late = started.saturating_duration_since(self.due(self.next_tick));
+        if late > self.period / 2 {
+            let total = self.stats.overruns.fetch_add(1, Ordering::Relaxed) + 1;
+            if self
+                .last_overrun_log
+                .is_none_or(|t| started - t >= OVERRUN_LOG_INTERVAL)
+            {
+                warn!(room = %self.name, late_ms = late.as_secs_f64() * 1e3, total_overruns = total, "tick overrun");
+                self.last_overrun_log = Some(started);
+            }
+        }
+
+        for (&player, seat) in &mut self.seats {
+            for input in seat.pending.drain(..) {
+                self.world.apply(Command::Input {
+                    player,
+                    input: input.player_input(),
+                });
+                seat.last_input_seq = input.seq;
+            }
+        }
+        self.world.step();
+        let tick = self.world.tick();
+        let mut events: Vec<GameEvent> = self.world.drain_events().collect();
+        events.append(&mut self.chat);
+        let events: Arc<[GameEvent]> = events.into();
+        let mut entities = Vec::with_capacity(self.world.entity_count());
+        self.world.snapshot_into(&mut entities);
+        let entities: Arc<[Entity]> = entities.into();
+
+        let mut gone = Vec::new();
+        for (&player, seat) in &mut self.seats {
+            let msg = SnapshotReady {
+                tick,
+                last_input_seq: seat.last_input_seq,
+                entities: entities.clone(),
+                events: events.clone(),
+            };
+            match seat.link.snapshots.try_send(msg) {
+                Ok(()) => seat.skipped_in_a_row = 0,
+                Err(SendError::Full(_)) => {
+                    self.stats.skipped_snapshots.fetch_add(1, Ordering::Relaxed);
+                    seat.skipped_in_a_row += 1;
+                    if seat.skipped_in_a_row >= self.settings.max_skipped_snapshots {
+                        warn!(room = %self.name, %player, "session stopped accepting snapshots; dropping player");
+                        let _ = seat.link.closed.try_send(RoomClosed {
+                            farewell: Farewell::TooSlow,
+                        });
+                        gone.push(player);
+                    }
+                }
+                Err(SendError::Closed(_)) => {
+                    debug!(room = %self.name, %player, "session gone without leaving");
+                    gone.push(player);
+                }
+            }
+        }
+        for player in gone {
+            self.unseat(player);
+        }
+
+        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
+        self.next_tick += 1;
+        self.schedule_next(ctx);
+    }
+
+    fn unseat(&mut self, player: EntityId) {
+        if self.seats.remove(&player).is_some() {
+            self.world.apply(Command::Leave { player });
+            self.stats
+                .players
+                .store(self.seats.len(), Ordering::Relaxed);
+            self.lobby.do_send(PlayerLeft { room: self.id });
+        }
+    }
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.settings.mailbox_capacity);
+        self.origin = Instant::now() + self.period;
+        info!(room = %self.name, id = self.id.0, seed = self.settings.seed, "room opened");
+        self.schedule_next(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        info!(room = %self.name, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
+        self.lobby.do_send(RoomStopped { room: self.id });
+    }
+}
+
+/// A session asks to seat its player (sent by the lobby, which has reserved the seat).
+#[derive(Message)]
+#[rtype(result = "Seated")]
+pub struct PlayerJoining {
+    /// Validated display name.
+    pub name: String,
+    /// How to reach the session.
+    pub link: SessionLink,
+}
+
+/// The answer to [`PlayerJoining`]: everything the `Welcome` needs.
+#[derive(Debug, Clone)]
+pub struct Seated {
+    /// The player's entity.
+    pub player: EntityId,
+    /// The room's name.
+    pub room: String,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// The map.
+    pub map: Arc<Map>,
+    /// Everyone in the room, the new player included.
+    pub roster: Vec<(EntityId, String)>,
+}
+
+impl Handler<PlayerJoining> for Room {
+    type Result = MessageResult<PlayerJoining>;
+
+    fn handle(&mut self, msg: PlayerJoining, _: &mut Self::Context) -> Self::Result {
+        let player = self
+            .world
+            .apply(Command::Join {
+                name: msg.name.clone(),
+            })
+            .unwrap_or(EntityId(0));
+        self.seats.insert(
+            player,
+            Seat {
+                link: msg.link,
+                pending: VecDeque::with_capacity(self.settings.max_pending_inputs),
+                last_input_seq: 0,
+                skipped_in_a_row: 0,
+            },
+        );
+        self.stats
+            .players
+            .store(self.seats.len(), Ordering::Relaxed);
+        info!(room = %self.name, %player, name = %msg.name, players = self.seats.len(), "player joined");
+        MessageResult(Seated {
+            player,
+            room: self.name.clone(),
+            tick_rate: self.settings.tick_rate,
+            map: self.settings.map.clone(),
+            roster: self
+                .world
+                .players()
+                .map(|p| (p.id, p.name.clone()))
+                .collect(),
+        })
+    }
+}
+
+/// A player's input arrived; it is applied on the next tick.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InputReceived {
+    /// Whose.
+    pub player: EntityId,
+    /// The input.
+    pub input: Input,
+}
+
+impl Handler<InputReceived> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: InputReceived, _: &mut Self::Context) {
+        let Some(seat) = self.seats.get_mut(&msg.player) else {
+            return;
+        };
+        let newest = seat.pending.back().map_or(seat.last_input_seq, |i| i.seq);
+        if msg.input.seq <= newest {
+            return; // a duplicate or reordered input: the newer one already counts
+        }
+        if seat.pending.len() == self.settings.max_pending_inputs {
+            seat.pending.pop_front();
+            self.stats.dropped_inputs.fetch_add(1, Ordering::Relaxed);
+        }
+        seat.pending.push_back(msg.input);
+    }
+}
+
+/// A player said something; it is broadcast with the next tick's events.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChatReceived {
+    /// The speaker.
+    pub player: EntityId,
+    /// Already sanitised text.
+    pub text: String,
+}
+
+impl Handler<ChatReceived> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: ChatReceived, _: &mut Self::Context) {
+        // Bounded: at most one line per player per tick survives to the broadcast.
+        let per_tick_limit = self.seats.len().max(1);
+        if self.seats.contains_key(&msg.player)
+            && self.chat.len() < per_tick_limit
+            && msg.text.chars().count() <= MAX_CHAT_CHARS
+        {
+            self.chat.push(GameEvent::Chat {
+                from: msg.player,
+                text: msg.text,
+            });
+        }
+    }
+}
+
+/// A player's session is ending (Leave, close, error).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerLeaving {
+    /// Who.
+    pub player: EntityId,
+}
+
+impl Handler<PlayerLeaving> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: PlayerLeaving, _: &mut Self::Context) {
+        info!(room = %self.name, player = %msg.player, "player left");
+        self.unseat(msg.player);
+    }
+}
+
+/// The lobby closes the room: it is empty, or the server is shutting down.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseRoom {
+    /// What seated players are told.
+    pub farewell: Farewell,
+}
+
+impl Handler<CloseRoom> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseRoom, ctx: &mut Self::Context) {
+        for seat in self.seats.values() {
+            let _ = seat.link.closed.try_send(RoomClosed {
+                farewell: msg.farewell.clone(),
+            });
+        }
+        ctx.stop();
+    }
+}

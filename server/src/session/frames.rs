@@ -1,0 +1,284 @@
+//! The frame layer between actix-web-actors and a session: reassembles fragmented messages up to
+//! a limit (actix hands `Continuation` items to the actor and does not), validates the UTF-8 of
+//! fragmented text as it arrives so a bad byte fails at once, and maps every WebSocket protocol
+//! error to its RFC 6455 §7.4.1 close code.
+
+use actix_http::ws::Item;
+use actix_web_actors::ws::{CloseReason, Message, ProtocolError};
+use bytes::{Bytes, BytesMut};
+
+use crate::close::{Farewell, code};
+
+/// A complete message, or a control frame, ready for the session.
+#[derive(Debug, PartialEq)]
+pub enum Incoming {
+    /// A whole text message, valid UTF-8.
+    Text(String),
+    /// A whole binary message.
+    Binary(Bytes),
+    /// A ping to answer with this payload.
+    Ping(Bytes),
+    /// A pong.
+    Pong,
+    /// The peer closes the connection.
+    Close(Option<CloseReason>),
+}
+
+struct Partial {
+    text: bool,
+    buf: BytesMut,
+    /// Prefix of `buf` already validated as UTF-8 (complete characters only).
+    utf8_valid: usize,
+}
+
+/// Reassembles one connection's messages.
+pub struct Assembler {
+    max_message: usize,
+    partial: Option<Partial>,
+}
+
+impl Assembler {
+    /// An assembler that refuses messages longer than `max_message` bytes.
+    pub fn new(max_message: usize) -> Self {
+        Self {
+            max_message,
+            partial: None,
+        }
+    }
+
+    /// Feeds one item from actix; returns a complete message when one is ready.
+    pub fn push(
+        &mut self,
+        item: Result<Message, ProtocolError>,
+    ) -> Result<Option<Incoming>, Farewell> {
+        let msg = item.map_err(protocol_farewell)?;
+        Ok(match msg {
+            Message::Text(text) => {
+                self.expect_no_partial()?;
+                Some(Incoming::Text(text.to_string()))
+            }
+            Message::Binary(bytes) => {
+                self.expect_no_partial()?;
+                self.check_size(bytes.len())?;
+                Some(Incoming::Binary(bytes))
+            }
+            Message::Continuation(item) => self.continuation(item)?,
+            Message::Ping(payload) => Some(Incoming::Ping(payload)),
+            Message::Pong(_) => Some(Incoming::Pong),
+            Message::Close(reason) => Some(Incoming::Close(reason)),
+            Message::Nop => None,
+        })
+    }
+
+    fn continuation(&mut self, item: Item) -> Result<Option<Incoming>, Farewell> {
+        let (first, text, chunk, last) = match item {
+            Item::FirstText(b) => (true, true, b, false),
+            Item::FirstBinary(b) => (true, false, b, false),
+            Item::Continue(b) => (false, false, b, false),
+            Item::Last(b) => (false, false, b, true),
+        };
+        if first {
+            self.expect_no_partial()?;
+            self.partial = Some(Partial {
+                text,
+                buf: BytesMut::new(),
+                utf8_valid: 0,
+            });
+        }
+        let Some(partial) = self.partial.as_mut() else {
+            return Err(protocol("continuation frame without a message to continue"));
+        };
+        let total = partial.buf.len() + chunk.len();
+        if total > self.max_message {
+            return Err(too_big(total, self.max_message));
+        }
+        partial.buf.extend_from_slice(&chunk);
+        if partial.text {
+            validate_utf8_prefix(partial, last)?;
+        }
+        if !last {
+            return Ok(None);
+        }
+        let Some(done) = self.partial.take() else {
+            return Ok(None);
+        };
+        let bytes = done.buf.freeze();
+        if done.text {
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| invalid_utf8())?;
+            Ok(Some(Incoming::Text(text)))
+        } else {
+            Ok(Some(Incoming::Binary(bytes)))
+        }
+    }
+
+    fn expect_no_partial(&self) -> Result<(), Farewell> {
+        match self.partial {
+            Some(_) => Err(protocol(
+                "new data frame while a fragmented message is unfinished",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), Farewell> {
+        if len > self.max_message {
+            Err(too_big(len, self.max_message))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Validates what arrived since the last call; an incomplete character at the very end is
+/// allowed until the final fragment.
+fn validate_utf8_prefix(partial: &mut Partial, last: bool) -> Result<(), Farewell> {
+    match std::str::from_utf8(&partial.buf[partial.utf8_valid..]) {
+        Ok(_) => {
+            partial.utf8_valid = partial.buf.len();
+            Ok(())
+        }
+        Err(e) if e.error_len().is_none() && !last => {
+            partial.utf8_valid += e.valid_up_to();
+            Ok(())
+        }
+        Err(_) => Err(invalid_utf8()),
+    }
+}
+
+fn protocol(detail: &str) -> Farewell {
+    Farewell::Protocol {
+        code: code::PROTOCOL,
+        detail: detail.to_owned(),
+    }
+}
+
+fn invalid_utf8() -> Farewell {
+    Farewell::Protocol {
+        code: code::INVALID,
+        detail: "text message is not valid UTF-8".into(),
+    }
+}
+
+fn too_big(len: usize, max: usize) -> Farewell {
+    Farewell::Protocol {
+        code: code::TOO_BIG,
+        detail: format!("message of {len}+ bytes exceeds the {max}-byte limit"),
+    }
+}
+
+/// actix-http reports an oversized frame as `Overflow`, invalid UTF-8 in a single text frame as
+/// `Io(Other)`, and everything else (reserved bits, bad opcodes, bad control frames) as a
+/// protocol error.
+fn protocol_farewell(err: ProtocolError) -> Farewell {
+    match err {
+        ProtocolError::Overflow => Farewell::Protocol {
+            code: code::TOO_BIG,
+            detail: "frame exceeds the message size limit".into(),
+        },
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::Other => invalid_utf8(),
+        other => Farewell::Protocol {
+            code: code::PROTOCOL,
+            detail: format!("websocket protocol error: {other}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(a: &mut Assembler, items: Vec<Item>) -> Result<Option<Incoming>, Farewell> {
+        let mut out = None;
+        for item in items {
+            out = a.push(Ok(Message::Continuation(item)))?;
+        }
+        Ok(out)
+    }
+
+    fn code_of(r: Result<Option<Incoming>, Farewell>) -> u16 {
+        r.expect_err("must fail").close_code()
+    }
+
+    #[test]
+    fn fragmented_binary_is_reassembled() {
+        let mut a = Assembler::new(16);
+        let items = vec![
+            Item::FirstBinary(Bytes::from_static(b"ab")),
+            Item::Continue(Bytes::from_static(b"cd")),
+            Item::Last(Bytes::from_static(b"e")),
+        ];
+        assert_eq!(
+            feed(&mut a, items),
+            Ok(Some(Incoming::Binary(Bytes::from_static(b"abcde"))))
+        );
+    }
+
+    #[test]
+    fn fragmented_text_may_split_a_character() {
+        let mut a = Assembler::new(16);
+        let bytes = "é!".as_bytes();
+        let items = vec![
+            Item::FirstText(Bytes::copy_from_slice(&bytes[..1])),
+            Item::Last(Bytes::copy_from_slice(&bytes[1..])),
+        ];
+        assert_eq!(feed(&mut a, items), Ok(Some(Incoming::Text("é!".into()))));
+    }
+
+    #[test]
+    fn bad_utf8_fails_at_the_fragment_that_carries_it() {
+        let mut a = Assembler::new(64);
+        assert_eq!(
+            feed(&mut a, vec![Item::FirstText(Bytes::from_static(b"ok"))]),
+            Ok(None)
+        );
+        let r = a.push(Ok(Message::Continuation(Item::Continue(
+            Bytes::from_static(&[0xff]),
+        ))));
+        assert_eq!(code_of(r), 1007);
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_1009_even_in_small_fragments() {
+        let mut a = Assembler::new(4);
+        let items = vec![
+            Item::FirstBinary(Bytes::from_static(b"abc")),
+            Item::Continue(Bytes::from_static(b"de")),
+        ];
+        assert_eq!(code_of(feed(&mut a, items)), 1009);
+        assert_eq!(
+            code_of(Assembler::new(4).push(Ok(Message::Binary(Bytes::from_static(b"abcde"))))),
+            1009
+        );
+    }
+
+    #[test]
+    fn out_of_order_fragments_are_protocol_errors() {
+        assert_eq!(
+            code_of(feed(
+                &mut Assembler::new(8),
+                vec![Item::Continue(Bytes::new())]
+            )),
+            1002
+        );
+        let mut a = Assembler::new(8);
+        assert_eq!(
+            feed(&mut a, vec![Item::FirstBinary(Bytes::new())]),
+            Ok(None)
+        );
+        assert_eq!(code_of(a.push(Ok(Message::Binary(Bytes::new())))), 1002);
+    }
+
+    #[test]
+    fn actix_errors_map_to_close_codes() {
+        let utf8 = ProtocolError::Io(std::io::Error::other("invalid utf-8"));
+        assert_eq!(code_of(Assembler::new(8).push(Err(utf8))), 1007);
+        assert_eq!(
+            code_of(Assembler::new(8).push(Err(ProtocolError::Overflow))),
+            1009
+        );
+        assert_eq!(
+            code_of(Assembler::new(8).push(Err(ProtocolError::BadOpCode))),
+            1002
+        );
+    }
+}

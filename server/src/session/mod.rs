@@ -1,0 +1,389 @@
+//! The session actor: one per WebSocket connection, and the only code that touches
+//! actix-web-actors.
+//!
+//! Inbound: frames -> [`frames::Assembler`] -> decode (bounded) -> validate -> the room.
+//! Outbound: the room's [`SnapshotReady`] -> encode -> one binary frame per message.
+//! The session also owns the connection's timers (Hello timeout, heartbeat) and ends every
+//! connection through [`Session::farewell`], so each ending gets its close code, reason, log line.
+
+mod frames;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
+use arena_shared::protocol::{self, ClientMsg, ServerMsg};
+use arena_shared::{Entity, EntityId, GameEvent, PROTOCOL_VERSION};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::close::Farewell;
+use crate::config::Config;
+use crate::lobby::{Admission, JoinRequest, Lobby};
+use crate::room::{ChatReceived, InputReceived, PlayerLeaving, Room, SessionLink};
+use crate::text;
+
+use frames::{Assembler, Incoming};
+
+/// What every session shares: configuration, the lobby, and the shutdown signal.
+#[derive(Clone)]
+pub struct SessionDeps {
+    /// Server configuration.
+    pub config: Arc<Config>,
+    /// The lobby that places players.
+    pub lobby: Addr<Lobby>,
+    /// Becomes `true` when the server starts draining.
+    pub draining: watch::Receiver<bool>,
+}
+
+/// Upgrades an HTTP request to a WebSocket game session. A request that is not a valid upgrade
+/// is answered by actix with a 4xx and the handshake error as its body.
+pub fn upgrade(
+    req: &HttpRequest,
+    stream: web::Payload,
+    deps: SessionDeps,
+    id: u64,
+) -> Result<HttpResponse, actix_web::Error> {
+    let max = deps.config.max_message_bytes;
+    let session = Session::new(id, req.peer_addr(), deps);
+    ws::WsResponseBuilder::new(session, req, stream)
+        .frame_size(max)
+        .start()
+}
+
+enum Phase {
+    AwaitingHello,
+    /// `Hello` accepted; waiting for the lobby to seat the player.
+    Joining,
+    Playing {
+        room: Addr<Room>,
+        player: EntityId,
+    },
+    /// Farewell sent; everything else is ignored.
+    Closing,
+}
+
+/// The per-connection actor.
+pub struct Session {
+    id: u64,
+    peer: Option<SocketAddr>,
+    deps: SessionDeps,
+    phase: Phase,
+    frames: Assembler,
+    /// Any frame from the client proves it is alive.
+    last_heard: Instant,
+    /// Newest tick seen, echoed in `Pong`.
+    last_tick: u64,
+}
+
+impl Session {
+    fn new(id: u64, peer: Option<SocketAddr>, deps: SessionDeps) -> Self {
+        Self {
+            id,
+            peer,
+            frames: Assembler::new(deps.config.max_message_bytes),
+            deps,
+            phase: Phase::AwaitingHello,
+            last_heard: Instant::now(),
+            last_tick: 0,
+        }
+    }
+
+    fn send(&self, ctx: &mut WebsocketContext<Self>, msg: &ServerMsg) {
+        match protocol::encode(msg) {
+            Ok(bytes) => ctx.binary(bytes),
+            Err(e) => warn!(session = self.id, error = %e, "cannot encode message"),
+        }
+    }
+
+    /// Ends the connection: an `Error` message where the client should get one, a close frame
+    /// with the code and reason from [`Farewell`], a log line, and the actor stops.
+    fn farewell(&mut self, ctx: &mut WebsocketContext<Self>, farewell: Farewell) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        self.leave_room();
+        self.phase = Phase::Closing;
+        if let Some((code, message)) = farewell.error() {
+            self.send(ctx, &ServerMsg::Error { code, message });
+        }
+        let code = farewell.close_code();
+        if farewell.is_normal() {
+            info!(session = self.id, peer = ?self.peer, code, reason = %farewell.reason(), "session closed");
+        } else {
+            warn!(session = self.id, peer = ?self.peer, code, reason = %farewell.reason(), "session closed");
+        }
+        ctx.close(Some(CloseReason {
+            code: CloseCode::from(code),
+            description: Some(farewell.close_text()),
+        }));
+        ctx.stop();
+    }
+
+    fn leave_room(&mut self) {
+        if let Phase::Playing { room, player } = &self.phase {
+            // do_send: a leave must not be lost to a full mailbox, and there is one per session.
+            room.do_send(PlayerLeaving { player: *player });
+        }
+    }
+
+    fn on_binary(&mut self, bytes: &[u8], ctx: &mut WebsocketContext<Self>) {
+        if let (Phase::AwaitingHello, Some(version)) =
+            (&self.phase, protocol::peek_hello_version(bytes))
+            && version != PROTOCOL_VERSION
+        {
+            return self.farewell(ctx, Farewell::VersionMismatch { client: version });
+        }
+        let msg = match protocol::decode_client(bytes, self.deps.config.max_message_bytes) {
+            Ok(msg) => msg,
+            Err(e) => return self.farewell(ctx, Farewell::Malformed(e.to_string())),
+        };
+        match (msg, &self.phase) {
+            (
+                ClientMsg::Hello {
+                    protocol_version,
+                    name,
+                    room,
+                },
+                Phase::AwaitingHello,
+            ) => self.on_hello(protocol_version, &name, room.as_deref(), ctx),
+            (ClientMsg::Hello { .. }, _) => {
+                self.farewell(ctx, Farewell::Unexpected("a second Hello"))
+            }
+            (ClientMsg::Input(input), Phase::Playing { room, player }) => {
+                // try_send: the room's mailbox is sized for every player's input of a tick;
+                // beyond that, inputs are dropped rather than queued without bound.
+                let _ = room.try_send(InputReceived {
+                    player: *player,
+                    input,
+                });
+            }
+            (ClientMsg::Chat { text }, Phase::Playing { room, player }) => {
+                if let Some(text) = text::chat_line(&text) {
+                    let _ = room.try_send(ChatReceived {
+                        player: *player,
+                        text,
+                    });
+                }
+            }
+            // Sent before the Welcome arrived: harmless, dropped.
+            (ClientMsg::Input(_) | ClientMsg::Chat { .. }, Phase::Joining) => {}
+            (ClientMsg::Input(_) | ClientMsg::Chat { .. }, _) => {
+                self.farewell(ctx, Farewell::Unexpected("Input or Chat before Hello"))
+            }
+            (ClientMsg::Ping { client_time }, _) => self.send(
+                ctx,
+                &ServerMsg::Pong {
+                    client_time,
+                    server_tick: self.last_tick,
+                },
+            ),
+            (ClientMsg::Leave, _) => self.farewell(ctx, Farewell::ClientLeft),
+        }
+    }
+
+    fn on_hello(
+        &mut self,
+        version: u16,
+        name: &str,
+        room: Option<&str>,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        if version != PROTOCOL_VERSION {
+            return self.farewell(ctx, Farewell::VersionMismatch { client: version });
+        }
+        let name = match text::player_name(name) {
+            Ok(n) => n,
+            Err(why) => return self.farewell(ctx, Farewell::BadName(why)),
+        };
+        let room = match room.map(text::room_name).transpose() {
+            Ok(r) => r,
+            Err(why) => return self.farewell(ctx, Farewell::BadRoomName(why)),
+        };
+        self.phase = Phase::Joining;
+        let me = ctx.address();
+        let request = JoinRequest {
+            name,
+            room,
+            link: SessionLink {
+                snapshots: me.clone().recipient(),
+                closed: me.recipient(),
+            },
+            arbiter: Arbiter::current(),
+        };
+        // wait(): nothing else (snapshots included) is handled until the Welcome is written,
+        // so the client always sees Welcome first.
+        self.deps
+            .lobby
+            .send(request)
+            .into_actor(self)
+            .map(|answer, session, ctx| match answer {
+                Ok(Ok(admission)) => session.on_admitted(admission, ctx),
+                Ok(Err(farewell)) => session.farewell(ctx, farewell),
+                Err(_) => session.farewell(ctx, Farewell::ShuttingDown),
+            })
+            .wait(ctx);
+    }
+
+    fn on_admitted(
+        &mut self,
+        Admission { room, seated }: Admission,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        if matches!(self.phase, Phase::Closing) {
+            // The connection ended while the join was in flight: give the seat back.
+            room.do_send(PlayerLeaving {
+                player: seated.player,
+            });
+            return;
+        }
+        info!(session = self.id, player = %seated.player, room = %seated.room, "joined");
+        self.send(
+            ctx,
+            &ServerMsg::Welcome {
+                player_id: seated.player,
+                room: seated.room,
+                tick_rate: seated.tick_rate,
+                map: (*seated.map).clone(),
+                players: seated.roster,
+            },
+        );
+        self.phase = Phase::Playing {
+            room,
+            player: seated.player,
+        };
+    }
+
+    fn on_heartbeat(&mut self, ctx: &mut WebsocketContext<Self>) {
+        if self.last_heard.elapsed() > self.deps.config.client_timeout() {
+            return self.farewell(ctx, Farewell::HeartbeatTimeout);
+        }
+        ctx.ping(b"");
+    }
+}
+
+impl Actor for Session {
+    type Context = WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        debug!(session = self.id, peer = ?self.peer, "session opened");
+        ctx.run_interval(self.deps.config.heartbeat_interval(), |s, ctx| {
+            s.on_heartbeat(ctx)
+        });
+        ctx.run_later(self.deps.config.hello_timeout(), |s, ctx| {
+            if matches!(s.phase, Phase::AwaitingHello) {
+                s.farewell(ctx, Farewell::HelloTimeout);
+            }
+        });
+        let mut draining = self.deps.draining.clone();
+        ctx.spawn(
+            async move {
+                // An error means the server is gone: drain as well.
+                let _ = draining.wait_for(|d| *d).await;
+            }
+            .into_actor(self)
+            .map(|_, s, ctx| s.farewell(ctx, Farewell::ShuttingDown)),
+        );
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.leave_room();
+        self.phase = Phase::Closing;
+        Running::Stop
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        match self.frames.push(item) {
+            Ok(None) | Ok(Some(Incoming::Pong)) => {}
+            Ok(Some(Incoming::Binary(bytes))) => self.on_binary(&bytes, ctx),
+            Ok(Some(Incoming::Text(_))) => self.farewell(ctx, Farewell::TextFrame),
+            Ok(Some(Incoming::Ping(payload))) => ctx.pong(&payload),
+            Ok(Some(Incoming::Close(reason))) => {
+                debug!(session = self.id, ?reason, "client closed");
+                self.leave_room();
+                self.phase = Phase::Closing;
+                // Echo the client's code, as RFC 6455 §5.5.1 asks.
+                ctx.close(reason.map(|r| CloseReason {
+                    code: r.code,
+                    description: None,
+                }));
+                ctx.stop();
+            }
+            Err(farewell) => self.farewell(ctx, farewell),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        debug!(session = self.id, "connection ended");
+        ctx.stop();
+    }
+}
+
+/// The room's output for one tick, for one player. Events first, then the snapshot.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SnapshotReady {
+    /// The tick.
+    pub tick: u64,
+    /// The player's newest applied input.
+    pub last_input_seq: u32,
+    /// Every entity, shared by all the room's sessions.
+    pub entities: Arc<[Entity]>,
+    /// The tick's events, shared by all the room's sessions.
+    pub events: Arc<[GameEvent]>,
+}
+
+impl Handler<SnapshotReady> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: SnapshotReady, ctx: &mut Self::Context) {
+        if !matches!(self.phase, Phase::Playing { .. }) {
+            return;
+        }
+        self.last_tick = msg.tick;
+        for event in msg.events.iter() {
+            self.send(
+                ctx,
+                &ServerMsg::Event {
+                    tick: msg.tick,
+                    event: event.clone(),
+                },
+            );
+        }
+        let mut out = Vec::with_capacity(32 + msg.entities.len() * 24);
+        match protocol::encode_snapshot_into(msg.tick, msg.last_input_seq, &msg.entities, &mut out)
+        {
+            Ok(()) => ctx.binary(out),
+            Err(e) => warn!(session = self.id, error = %e, "cannot encode snapshot"),
+        }
+    }
+}
+
+/// The room drops this player (room closing, or the session fell too far behind).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomClosed {
+    /// What to tell the client.
+    pub farewell: Farewell,
+}
+
+impl Handler<RoomClosed> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomClosed, ctx: &mut Self::Context) {
+        // The room has already let go of the seat.
+        if matches!(self.phase, Phase::Playing { .. }) {
+            self.phase = Phase::Joining;
+        }
+        self.farewell(ctx, msg.farewell);
+    }
+}
