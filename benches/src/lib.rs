@@ -13,9 +13,18 @@ pub const TICK_RATE: u32 = 30;
 /// fixed pseudo-random directions, stepped `warmup` ticks so projectiles are in flight and
 /// deaths and respawns are happening.
 pub fn busy_world(players: usize, warmup: u32) -> World {
-    let mut world = World::new(Arc::new(Map::default_map()), Rules::default(), TICK_RATE, 0xA7E4A);
+    let mut world = World::new(
+        Arc::new(Map::default_map()),
+        Rules::default(),
+        TICK_RATE,
+        0xA7E4A,
+    );
     let ids: Vec<EntityId> = (0..players)
-        .filter_map(|i| world.apply(Command::Join { name: format!("p{i}") }))
+        .filter_map(|i| {
+            world.apply(Command::Join {
+                name: format!("p{i}"),
+            })
+        })
         .collect();
     for (i, &player) in ids.iter().enumerate() {
         // A golden-angle spiral of directions: spread out, and the same on every run.

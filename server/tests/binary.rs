@@ -1,0 +1,101 @@
+//! The `arena-server` binary as an operator runs it: the one `listening on` line on stdout
+//! with the real port, a bot fleet playing against it, and SIGTERM ending it cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use arena_bot::brain::Behavior;
+use arena_bot::fleet::{FleetSpec, run_fleet};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary on port 0 and returns it with the address from its stdout line.
+fn start(extra: &[&str]) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arena-server"))
+        .args(["--bind", "127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn arena-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read stdout");
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(!addr.ends_with(":0"), "must print the real port: {addr}");
+    (Server(child), addr)
+}
+
+#[tokio::test]
+async fn bots_play_a_few_seconds_and_sigterm_stops_the_server_cleanly() {
+    let (mut server, addr) = start(&["--tick-rate", "30", "--max-players", "4"]);
+    let report = run_fleet(FleetSpec {
+        url: format!("ws://{addr}/ws"),
+        bots: 6,
+        duration: Duration::from_secs(3),
+        room: None,
+        behavior: Behavior::Mixed,
+        seed: 7,
+    })
+    .await;
+    assert!(report.passed(), "{}", report.human());
+    assert!(report.snapshot_rate_hz > 20.0, "{}", report.human());
+    assert!(report.rtt_ms.samples >= 6, "{}", report.human());
+
+    let pid = server.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = server.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn a_bad_config_file_is_refused_with_its_reason() {
+    let dir = std::env::temp_dir().join(format!("arena-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "tick_rate = 0\nmax_players = 0\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_arena-server"))
+        .args(["--bind", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout when not listening"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tick_rate") && err.contains("max_players"),
+        "{err}"
+    );
+}

@@ -1,0 +1,166 @@
+//! Test harness: the real server on 127.0.0.1:0 in its own actix system thread, and helpers to
+//! talk to it as a client would.
+#![allow(dead_code, missing_docs)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arena_bot::{ClientError, Connection, Welcome};
+use arena_server::Config;
+use tokio::sync::oneshot;
+
+/// Generous bound for anything a test waits on; a healthy run takes a fraction of it.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl TestServer {
+    pub fn start(config: Config) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                arena_server::run(listener, config, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .map_err(|e| e.to_string())
+            })
+        });
+        Self {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub async fn connect(&self) -> Connection {
+        Connection::connect(&self.url())
+            .await
+            .expect("connect to the test server")
+    }
+
+    /// Connects and joins; panics on failure.
+    pub async fn player(&self, name: &str, room: Option<&str>) -> (Connection, Welcome) {
+        let mut conn = self.connect().await;
+        let welcome = conn.join(name, room, WAIT).await.expect("join");
+        (conn, welcome)
+    }
+
+    /// Connects and tries to join.
+    pub async fn try_join(
+        &self,
+        name: &str,
+        room: Option<&str>,
+    ) -> (Connection, Result<Welcome, ClientError>) {
+        let mut conn = self.connect().await;
+        let result = conn.join(name, room, WAIT).await;
+        (conn, result)
+    }
+
+    /// Starts the graceful shutdown (the same path SIGTERM takes) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Shuts down and returns what `run` returned.
+    pub fn shutdown(mut self) -> Result<(), String> {
+        self.begin_shutdown();
+        self.thread
+            .take()
+            .map_or(Ok(()), |t| t.join().expect("server thread"))
+    }
+
+    /// `GET path` over a plain TCP connection: (status, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        http_request(
+            self.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
+        )
+    }
+
+    pub fn rooms(&self) -> Vec<serde_json::Value> {
+        let (status, body) = self.http_get("/api/rooms");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("rooms JSON")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sends raw request bytes and reads the whole response: (status, body).
+pub fn http_request(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write request");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A config for tests: one worker, defaults otherwise.
+pub fn config() -> Config {
+    Config {
+        workers: 1,
+        ..Config::default()
+    }
+}
+
+/// Writes a map into a fresh file and returns its path.
+pub fn map_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("arena-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("map.txt");
+    std::fs::write(&path, text).expect("write map");
+    path
+}
+
+/// Polls `check` every 20 ms until it holds or `WAIT` passes. For state only visible through
+/// a query (the room list), not for anything a client receives as a message.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn close_code(
+    frame: &Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>,
+) -> Option<u16> {
+    frame.as_ref().map(|f| u16::from(f.code))
+}
