@@ -320,3 +320,42 @@ async fn shutdown_closes_every_session_with_1001() {
     }
     server.shutdown().expect("clean exit");
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_by_the_heartbeat_and_the_room_sees_it_leave() {
+    let server = TestServer::start(Config {
+        heartbeat_interval_ms: 100,
+        client_timeout_ms: 400,
+        ..config()
+    });
+    let (mut alive, _) = server.player("alive", Some("hb")).await;
+    let (mut silent, ws) = server.player("silent", Some("hb")).await;
+    // `alive` keeps reading, so its client answers the server's pings; `silent` neither reads
+    // nor writes, so it never does.
+    let left = alive
+        .wait_for(WAIT, |m| match m {
+            ServerMsg::Event {
+                event: GameEvent::Left { player },
+                ..
+            } => Some(*player),
+            _ => None,
+        })
+        .await
+        .expect("the room reports the silent player's departure");
+    assert_eq!(left, ws.player_id);
+    // The server has ended the silent connection. Reading it now yields the close frame, or
+    // (when the client first flushes the pongs it owes into the closed socket) a write error;
+    // a timeout here would mean the connection was left open.
+    match silent.wait_for_close(WAIT).await {
+        Ok(frame) => {
+            assert_eq!(close_code(&frame), Some(1001));
+            assert!(frame.is_some_and(|f| f.reason.contains("no traffic")));
+        }
+        Err(arena_bot::ClientError::Ws(e)) => assert!(matches!(
+            e,
+            tokio_tungstenite::tungstenite::Error::Io(_)
+                | tokio_tungstenite::tungstenite::Error::ConnectionClosed
+        )),
+        Err(other) => panic!("silent connection was not closed: {other}"),
+    }
+}

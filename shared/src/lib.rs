@@ -10,11 +10,14 @@
 //!   changed only through [`Command`]s, so a room is reproducible from its seed and command log.
 //! - [`rules`]: the tuning of the game (speeds, damage, cooldowns), in seconds and world units.
 //! - [`collision`]: circle, segment and axis-aligned-box geometry used by the simulation.
+//! - [`grid`]: a uniform spatial grid, so finding what is near a point costs what is there, not
+//!   what is in the whole arena.
 //! - [`map`]: the arena map text format, its parser and validator, and the embedded default map.
 //! - [`event`] and [`snapshot`]: what the simulation reports each tick, as sent on the wire.
 
 pub mod collision;
 pub mod event;
+pub mod grid;
 pub mod map;
 pub mod protocol;
 pub mod rules;

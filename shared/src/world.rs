@@ -21,6 +21,7 @@ use crate::collision::{
     Rect, push_circle_out_of_rect, segment_enters_rect, segment_touches_circle,
 };
 use crate::event::GameEvent;
+use crate::grid::SpatialGrid;
 use crate::map::Map;
 use crate::rules::Rules;
 use crate::snapshot::{Entity, EntityKind};
@@ -148,7 +149,15 @@ pub struct World {
     players: BTreeMap<EntityId, Player>,
     projectiles: Vec<Projectile>,
     events: Vec<GameEvent>,
+    /// Living players bucketed by position, rebuilt each tick for projectile hit tests.
+    grid: SpatialGrid,
+    /// Scratch: living players as the grid indexes them (id, position, still alive this tick).
+    targets: Vec<(EntityId, Vec2, bool)>,
 }
+
+/// Grid cell size, units: a few player diameters, so a projectile's path for one tick touches
+/// one to four cells.
+const GRID_CELL: f32 = 64.0;
 
 impl World {
     /// A new, empty world ticking `tick_rate` times a second, reproducible from `seed`.
@@ -192,6 +201,8 @@ impl World {
             players: BTreeMap::new(),
             projectiles: Vec::new(),
             events: Vec::new(),
+            grid: SpatialGrid::new(size, GRID_CELL),
+            targets: Vec::new(),
         }
     }
 
@@ -375,6 +386,15 @@ impl World {
 
     fn step_projectiles(&mut self) {
         let hit_radius = self.rules.player_radius + self.rules.projectile_radius;
+        let mut targets = std::mem::take(&mut self.targets);
+        targets.clear();
+        targets.extend(
+            self.players
+                .values()
+                .filter(|p| p.alive)
+                .map(|p| (p.id, p.pos, true)),
+        );
+        self.grid.rebuild(targets.iter().map(|t| t.1));
         let mut projectiles = std::mem::take(&mut self.projectiles);
         projectiles.retain_mut(|shot| {
             let from = shot.pos;
@@ -386,17 +406,27 @@ impl World {
                 .chain(&self.border)
                 .filter_map(|w| segment_enters_rect(from, to, w))
                 .fold(f32::INFINITY, f32::min);
-            let victim = self
-                .players
-                .values()
-                .filter(|p| p.alive && p.id != shot.owner)
-                .filter_map(|p| {
-                    segment_touches_circle(from, to, p.pos, hit_radius).map(|t| (t, p.id))
-                })
-                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            // Earliest contact along the path; ties go to the lower id, so the result does not
+            // depend on the order the grid lists candidates in.
+            let mut victim: Option<(f32, EntityId, usize)> = None;
+            let reach = Vec2::splat(hit_radius);
+            self.grid
+                .query(from.min(to) - reach, from.max(to) + reach, |i| {
+                    let (id, pos, alive) = targets[i];
+                    if !alive || id == shot.owner {
+                        return;
+                    }
+                    if let Some(t) = segment_touches_circle(from, to, pos, hit_radius)
+                        && victim.is_none_or(|(bt, bid, _)| t < bt || (t == bt && id < bid))
+                    {
+                        victim = Some((t, id, i));
+                    }
+                });
             match victim {
-                Some((t, victim)) if t <= wall_t => {
-                    self.damage(shot.owner, victim);
+                Some((t, victim, i)) if t <= wall_t => {
+                    if self.damage(shot.owner, victim) {
+                        targets[i].2 = false;
+                    }
                     false
                 }
                 _ if wall_t.is_finite() => false,
@@ -408,12 +438,14 @@ impl World {
             }
         });
         self.projectiles = projectiles;
+        self.targets = targets;
     }
 
-    fn damage(&mut self, shooter: EntityId, victim: EntityId) {
+    /// Applies one projectile's damage; true when it killed.
+    fn damage(&mut self, shooter: EntityId, victim: EntityId) -> bool {
         let damage = self.rules.projectile_damage;
         let Some(v) = self.players.get_mut(&victim) else {
-            return;
+            return false;
         };
         v.health = v.health.saturating_sub(damage);
         let health = v.health;
@@ -424,7 +456,7 @@ impl World {
             health,
         });
         if health > 0 {
-            return;
+            return false;
         }
         v.alive = false;
         v.vel = Vec2::ZERO;
@@ -437,6 +469,7 @@ impl World {
             killer: shooter,
             victim,
         });
+        true
     }
 
     /// Appends every entity's visible state to `out`.
