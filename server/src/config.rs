@@ -44,6 +44,8 @@ pub struct Config {
     pub max_skipped_snapshots: u32,
     /// Drain deadline on shutdown, ms.
     pub shutdown_timeout_ms: u64,
+    /// Also serve `GET /echo`, an echo WebSocket through the same frame layer (for Autobahn).
+    pub echo: bool,
     /// Game tuning.
     pub rules: Rules,
 }
@@ -65,6 +67,7 @@ impl Default for Config {
             max_pending_inputs: 8,
             max_skipped_snapshots: 90,
             shutdown_timeout_ms: 5_000,
+            echo: false,
             rules: Rules::default(),
         }
     }

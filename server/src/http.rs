@@ -17,10 +17,17 @@ pub struct AppState {
     pub next_session: Arc<AtomicU64>,
 }
 
-/// Registers Arena's routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Registers Arena's routes; `/echo` only when `echo` is on.
+pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
     cfg.route("/ws", web::get().to(ws))
         .route("/api/rooms", web::get().to(rooms));
+    if echo {
+        cfg.route("/echo", web::get().to(echo_ws));
+    }
+}
+
+async fn echo_ws(req: HttpRequest, stream: web::Payload) -> Result<HttpResponse, actix_web::Error> {
+    session::upgrade_echo(&req, stream)
 }
 
 async fn ws(

@@ -24,6 +24,10 @@ struct Cli {
     /// Players per room (overrides the config file).
     #[arg(long)]
     max_players: Option<usize>,
+    /// Also serve `GET /echo`: an echo WebSocket through Arena's frame layer, with a 16 MiB
+    /// message limit, for the Autobahn|Testsuite. Off by default.
+    #[arg(long)]
+    echo: bool,
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,7 @@ fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
     if let Some(max) = cli.max_players {
         config.max_players = max;
     }
+    config.echo |= cli.echo;
     config.validate()?;
     Ok(config)
 }

@@ -54,10 +54,11 @@ pub async fn run(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    let echo = config.echo;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
-            .configure(http::routes)
+            .configure(|cfg| http::routes(cfg, echo))
     })
     .workers(workers)
     // Nagle on game traffic raised p99.9 RTT from ~10 ms to ~34 ms (shared/ACTIX-FACTS.md).

@@ -6,7 +6,10 @@
 //! The session also owns the connection's timers (Hello timeout, heartbeat) and ends every
 //! connection through [`Session::farewell`], so each ending gets its close code, reason, log line.
 
+mod echo;
 mod frames;
+
+pub use echo::ECHO_MAX_MESSAGE;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +54,16 @@ pub fn upgrade(
     let session = Session::new(id, req.peer_addr(), deps);
     ws::WsResponseBuilder::new(session, req, stream)
         .frame_size(max)
+        .start()
+}
+
+/// Upgrades an HTTP request to an echo session (`--echo`, for the Autobahn|Testsuite).
+pub fn upgrade_echo(
+    req: &HttpRequest,
+    stream: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    ws::WsResponseBuilder::new(echo::EchoSession::new(), req, stream)
+        .frame_size(ECHO_MAX_MESSAGE)
         .start()
 }
 
