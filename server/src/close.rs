@@ -57,6 +57,8 @@ pub enum Farewell {
     ServerFull,
     /// No `Hello` in time.
     HelloTimeout,
+    /// The client kept sending faster than the message rate.
+    Flood,
     /// Nothing heard from the client within the timeout.
     HeartbeatTimeout,
     /// The room dropped this player: it stopped accepting snapshots.
@@ -82,9 +84,11 @@ impl Farewell {
             Self::VersionMismatch { .. } | Self::Unexpected(_) => code::PROTOCOL,
             Self::Malformed(_) => code::INVALID,
             Self::TextFrame => code::UNSUPPORTED,
-            Self::BadName(_) | Self::BadRoomName(_) | Self::HelloTimeout | Self::TooSlow => {
-                code::POLICY
-            }
+            Self::BadName(_)
+            | Self::BadRoomName(_)
+            | Self::HelloTimeout
+            | Self::Flood
+            | Self::TooSlow => code::POLICY,
             Self::RoomFull(_) | Self::ServerFull => code::TRY_AGAIN,
             Self::HeartbeatTimeout | Self::ShuttingDown => code::GOING_AWAY,
             Self::RoomClosed => code::RESTART,
@@ -110,6 +114,7 @@ impl Farewell {
             Self::RoomFull(room) => format!("room {room} is full"),
             Self::ServerFull => "server has no room for another room".into(),
             Self::HelloTimeout => "no Hello within the hello timeout".into(),
+            Self::Flood => "message flood: sustained sending above the rate limit".into(),
             Self::HeartbeatTimeout => "no traffic within the client timeout".into(),
             Self::TooSlow => "client stopped reading snapshots".into(),
             Self::RoomClosed => "room closed".into(),
@@ -136,6 +141,7 @@ impl Farewell {
             Self::RoomFull(_) => ErrorCode::RoomFull,
             Self::ServerFull => ErrorCode::ServerFull,
             Self::HelloTimeout => ErrorCode::HelloTimeout,
+            Self::Flood => ErrorCode::RateLimited,
             Self::RoomClosed => ErrorCode::Internal,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
         };

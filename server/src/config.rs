@@ -44,6 +44,16 @@ pub struct Config {
     pub max_skipped_snapshots: u32,
     /// Drain deadline on shutdown, ms.
     pub shutdown_timeout_ms: u64,
+    /// Messages (and pings) per second a client may send, sustained.
+    pub msg_rate: f64,
+    /// Messages a client may send at once above the sustained rate.
+    pub msg_burst: f64,
+    /// Over-rate messages dropped before a flooding client is closed (1008).
+    pub flood_tolerance: f64,
+    /// Chat lines per minute a player may send, sustained; excess lines are dropped.
+    pub chat_per_minute: f64,
+    /// Chat lines a player may send at once.
+    pub chat_burst: f64,
     /// Also serve `GET /echo`, an echo WebSocket through the same frame layer (for Autobahn).
     pub echo: bool,
     /// Game tuning.
@@ -67,6 +77,11 @@ impl Default for Config {
             max_pending_inputs: 8,
             max_skipped_snapshots: 90,
             shutdown_timeout_ms: 5_000,
+            msg_rate: 120.0,
+            msg_burst: 60.0,
+            flood_tolerance: 120.0,
+            chat_per_minute: 20.0,
+            chat_burst: 5.0,
             echo: false,
             rules: Rules::default(),
         }

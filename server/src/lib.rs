@@ -14,11 +14,13 @@
 //! - [`room`]: the actor that ticks one world and hands each session its snapshot.
 //! - [`close`]: every way a session ends, with its close code, reason and `Error`.
 //! - [`text`]: names and chat: what a client may send, cleaned or refused.
+//! - [`rate`]: token buckets for message floods and chat.
 
 pub mod close;
 pub mod config;
 pub mod http;
 pub mod lobby;
+pub mod rate;
 pub mod room;
 pub mod server;
 pub mod session;

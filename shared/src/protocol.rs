@@ -167,6 +167,8 @@ pub enum ErrorCode {
     ServerFull,
     /// No `Hello` arrived in time.
     HelloTimeout,
+    /// The client sent messages faster than the server allows, for too long.
+    RateLimited,
     /// The server is shutting down.
     ShuttingDown,
     /// The room failed; the connection cannot continue.

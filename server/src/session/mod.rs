@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 use crate::close::Farewell;
 use crate::config::Config;
 use crate::lobby::{Admission, JoinRequest, Lobby};
+use crate::rate::{FloodGuard, TokenBucket, Verdict};
 use crate::room::{ChatReceived, InputReceived, PlayerLeaving, Room, SessionLink};
 use crate::text;
 
@@ -90,17 +91,28 @@ pub struct Session {
     last_heard: Instant,
     /// Newest tick seen, echoed in `Pong`.
     last_tick: u64,
+    /// Message rate limit for this connection.
+    flood: FloodGuard,
+    /// Chat rate limit for this player.
+    chat: TokenBucket,
+    /// Messages dropped for exceeding the rate.
+    dropped: u64,
 }
 
 impl Session {
     fn new(id: u64, peer: Option<SocketAddr>, deps: SessionDeps) -> Self {
+        let now = Instant::now();
+        let c = &deps.config;
         Self {
+            flood: FloodGuard::new(c.msg_rate, c.msg_burst, c.flood_tolerance, now),
+            chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
+            dropped: 0,
             id,
             peer,
             frames: Assembler::new(deps.config.max_message_bytes),
             deps,
             phase: Phase::AwaitingHello,
-            last_heard: Instant::now(),
+            last_heard: now,
             last_tick: 0,
         }
     }
@@ -175,6 +187,10 @@ impl Session {
                 });
             }
             (ClientMsg::Chat { text }, Phase::Playing { room, player }) => {
+                if !self.chat.take(Instant::now()) {
+                    self.dropped += 1;
+                    return;
+                }
                 if let Some(text) = text::chat_line(&text) {
                     let _ = room.try_send(ChatReceived {
                         player: *player,
@@ -315,7 +331,18 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
         if matches!(self.phase, Phase::Closing) {
             return;
         }
-        match self.frames.push(item) {
+        let incoming = self.frames.push(item);
+        if let Ok(Some(Incoming::Binary(_) | Incoming::Text(_) | Incoming::Ping(_))) = &incoming {
+            match self.flood.check(self.last_heard) {
+                Verdict::Allow => {}
+                Verdict::Drop => {
+                    self.dropped += 1;
+                    return;
+                }
+                Verdict::Close => return self.farewell(ctx, Farewell::Flood),
+            }
+        }
+        match incoming {
             Ok(None) | Ok(Some(Incoming::Pong)) => {}
             Ok(Some(Incoming::Binary(bytes))) => self.on_binary(&bytes, ctx),
             Ok(Some(Incoming::Text(_))) => self.farewell(ctx, Farewell::TextFrame),

@@ -1,0 +1,78 @@
+//! Hostile clients, one test per abuse, over real sockets: each gets a precise answer on its own
+//! connection while other players keep playing.
+
+mod common;
+
+use arena_bot::{Connection, Received};
+use arena_server::Config;
+use arena_shared::GameEvent;
+use arena_shared::protocol::{ClientMsg, ErrorCode, ServerMsg};
+use common::{TestServer, WAIT, close_code, config};
+
+/// Receives until the connection closes: (the `Error` code if any, the close code).
+async fn refusal(conn: &mut Connection) -> (Option<ErrorCode>, Option<u16>) {
+    let mut error = None;
+    loop {
+        match conn.recv_timeout(WAIT).await.expect("a close, not a hang") {
+            Received::Msg(ServerMsg::Error { code, .. }) => error = Some(code),
+            Received::Msg(_) => {}
+            Received::Closed(frame) => return (error, close_code(&frame)),
+        }
+    }
+}
+
+/// Waits for `n` more snapshots: proof the room is ticking and this player is served.
+async fn snapshots(conn: &mut Connection, n: usize) -> u64 {
+    let mut last = 0;
+    for _ in 0..n {
+        last = conn
+            .wait_for(WAIT, |m| match m {
+                ServerMsg::Snapshot(s) => Some(s.tick),
+                _ => None,
+            })
+            .await
+            .expect("snapshots keep coming");
+    }
+    last
+}
+
+#[tokio::test]
+async fn a_message_flood_is_closed_with_1008_while_others_play_on() {
+    let server = TestServer::start(Config { msg_rate: 20.0, msg_burst: 10.0, flood_tolerance: 20.0, ..config() });
+    let (mut bystander, _) = server.player("bystander", Some("r")).await;
+    let (mut flooder, _) = server.player("flooder", Some("r")).await;
+    for i in 0..500 {
+        if flooder.send(&ClientMsg::Ping { client_time: i }).await.is_err() {
+            break; // the server may already have closed us
+        }
+    }
+    assert_eq!(refusal(&mut flooder).await, (Some(ErrorCode::RateLimited), Some(1008)));
+    snapshots(&mut bystander, 5).await;
+}
+
+#[tokio::test]
+async fn chat_beyond_the_per_player_rate_is_dropped() {
+    let server = TestServer::start(Config { chat_per_minute: 1.0, chat_burst: 2.0, ..config() });
+    let (mut talker, _) = server.player("talker", Some("r")).await;
+    let (mut listener, _) = server.player("listener", Some("r")).await;
+    let start = snapshots(&mut listener, 1).await;
+    for i in 0..10 {
+        talker.send(&ClientMsg::Chat { text: format!("line {i}") }).await.expect("chat");
+    }
+    // Chat is broadcast with the next tick; three ticks later every accepted line has arrived.
+    let mut heard = Vec::new();
+    listener
+        .wait_for(WAIT, |m| {
+            match m {
+                ServerMsg::Event { event: GameEvent::Chat { text, .. }, .. } => heard.push(text.clone()),
+                ServerMsg::Snapshot(s) if s.tick >= start + 4 => return Some(()),
+                _ => {}
+            }
+            None
+        })
+        .await
+        .expect("ticks go on");
+    assert_eq!(heard, vec!["line 0".to_owned(), "line 1".to_owned()]);
+    // The talker was not disconnected for it.
+    snapshots(&mut talker, 1).await;
+}
