@@ -54,6 +54,14 @@ pub struct Config {
     pub chat_per_minute: f64,
     /// Chat lines a player may send at once.
     pub chat_burst: f64,
+    /// Open WebSocket connections the server accepts; more get HTTP 503.
+    pub max_connections: usize,
+    /// Open WebSocket connections from one address (IPv4, or IPv6 /64); more get HTTP 429.
+    pub max_connections_per_ip: usize,
+    /// Time a new TCP connection has to send its HTTP request (the upgrade), ms.
+    pub handshake_timeout_ms: u64,
+    /// Browser origins allowed to open sessions (`https://host[:port]`); empty = any.
+    pub allowed_origins: Vec<String>,
     /// Also serve `GET /echo`, an echo WebSocket through the same frame layer (for Autobahn).
     pub echo: bool,
     /// Game tuning.
@@ -82,6 +90,10 @@ impl Default for Config {
             flood_tolerance: 120.0,
             chat_per_minute: 20.0,
             chat_burst: 5.0,
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            handshake_timeout_ms: 5_000,
+            allowed_origins: Vec::new(),
             echo: false,
             rules: Rules::default(),
         }
@@ -215,6 +227,11 @@ impl Config {
     /// Time allowed for `Hello`.
     pub fn hello_timeout(&self) -> Duration {
         Duration::from_millis(self.hello_timeout_ms)
+    }
+
+    /// Time allowed for the HTTP upgrade request.
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
     }
 
     /// Drain deadline.

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use tracing::debug;
 
+use crate::limits::{ConnectionLimits, Refusal, origin_allowed};
 use crate::lobby::ListRooms;
 use crate::session::{self, SessionDeps};
 
@@ -15,6 +18,8 @@ pub struct AppState {
     pub deps: SessionDeps,
     /// Source of session ids for logs.
     pub next_session: Arc<AtomicU64>,
+    /// Open-connection caps.
+    pub limits: Arc<ConnectionLimits>,
 }
 
 /// Registers Arena's routes; `/echo` only when `echo` is on.
@@ -38,8 +43,36 @@ async fn ws(
     if *state.deps.draining.borrow() {
         return Ok(HttpResponse::ServiceUnavailable().body("server shutting down"));
     }
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("<not text>"));
+    if !origin_allowed(&state.deps.config.allowed_origins, origin) {
+        debug!(?origin, peer = ?req.peer_addr(), "refused: origin not allowed");
+        return Ok(HttpResponse::Forbidden().body(format!(
+            "origin {} is not allowed",
+            origin.unwrap_or_default()
+        )));
+    }
+    let ip = req
+        .peer_addr()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+    let permit = match state.limits.admit(ip) {
+        Ok(p) => p,
+        Err(Refusal::ServerFull(n)) => {
+            debug!(%ip, "refused: server connection limit");
+            return Ok(HttpResponse::ServiceUnavailable()
+                .body(format!("server is at its limit of {n} connections")));
+        }
+        Err(Refusal::AddressFull(n)) => {
+            debug!(%ip, "refused: per-address connection limit");
+            return Ok(HttpResponse::TooManyRequests().body(format!(
+                "too many connections from your address (limit {n})"
+            )));
+        }
+    };
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
-    session::upgrade(&req, stream, state.deps.clone(), id)
+    session::upgrade(&req, stream, state.deps.clone(), id, permit)
 }
 
 async fn rooms(state: web::Data<AppState>) -> HttpResponse {

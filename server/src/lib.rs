@@ -15,10 +15,12 @@
 //! - [`close`]: every way a session ends, with its close code, reason and `Error`.
 //! - [`text`]: names and chat: what a client may send, cleaned or refused.
 //! - [`rate`]: token buckets for message floods and chat.
+//! - [`limits`]: connection caps (global and per address) and the Origin allow-list.
 
 pub mod close;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod lobby;
 pub mod rate;
 pub mod room;

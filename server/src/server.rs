@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState};
+use crate::limits::ConnectionLimits;
 use crate::lobby::{Lobby, Shutdown};
 use crate::session::SessionDeps;
 
@@ -49,6 +50,7 @@ pub async fn run(
             draining,
         },
         next_session: Arc::new(AtomicU64::new(1)),
+        limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),
     };
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -65,6 +67,8 @@ pub async fn run(
     .tcp_nodelay(true)
     // Release the TCP connection as soon as a close handshake ends (default lingers 1 s).
     .client_disconnect_timeout(Duration::ZERO)
+    // A connection that never sends its upgrade request is dropped (slowloris).
+    .client_request_timeout(config.handshake_timeout())
     .shutdown_timeout(config.shutdown_timeout().as_secs().max(1))
     // Signals are ours: a plain actix stop would leave WebSocket clients without a close frame.
     .disable_signals()

@@ -38,33 +38,57 @@ async fn snapshots(conn: &mut Connection, n: usize) -> u64 {
 
 #[tokio::test]
 async fn a_message_flood_is_closed_with_1008_while_others_play_on() {
-    let server = TestServer::start(Config { msg_rate: 20.0, msg_burst: 10.0, flood_tolerance: 20.0, ..config() });
+    let server = TestServer::start(Config {
+        msg_rate: 20.0,
+        msg_burst: 10.0,
+        flood_tolerance: 20.0,
+        ..config()
+    });
     let (mut bystander, _) = server.player("bystander", Some("r")).await;
     let (mut flooder, _) = server.player("flooder", Some("r")).await;
     for i in 0..500 {
-        if flooder.send(&ClientMsg::Ping { client_time: i }).await.is_err() {
+        if flooder
+            .send(&ClientMsg::Ping { client_time: i })
+            .await
+            .is_err()
+        {
             break; // the server may already have closed us
         }
     }
-    assert_eq!(refusal(&mut flooder).await, (Some(ErrorCode::RateLimited), Some(1008)));
+    assert_eq!(
+        refusal(&mut flooder).await,
+        (Some(ErrorCode::RateLimited), Some(1008))
+    );
     snapshots(&mut bystander, 5).await;
 }
 
 #[tokio::test]
 async fn chat_beyond_the_per_player_rate_is_dropped() {
-    let server = TestServer::start(Config { chat_per_minute: 1.0, chat_burst: 2.0, ..config() });
+    let server = TestServer::start(Config {
+        chat_per_minute: 1.0,
+        chat_burst: 2.0,
+        ..config()
+    });
     let (mut talker, _) = server.player("talker", Some("r")).await;
     let (mut listener, _) = server.player("listener", Some("r")).await;
     let start = snapshots(&mut listener, 1).await;
     for i in 0..10 {
-        talker.send(&ClientMsg::Chat { text: format!("line {i}") }).await.expect("chat");
+        talker
+            .send(&ClientMsg::Chat {
+                text: format!("line {i}"),
+            })
+            .await
+            .expect("chat");
     }
     // Chat is broadcast with the next tick; three ticks later every accepted line has arrived.
     let mut heard = Vec::new();
     listener
         .wait_for(WAIT, |m| {
             match m {
-                ServerMsg::Event { event: GameEvent::Chat { text, .. }, .. } => heard.push(text.clone()),
+                ServerMsg::Event {
+                    event: GameEvent::Chat { text, .. },
+                    ..
+                } => heard.push(text.clone()),
                 ServerMsg::Snapshot(s) if s.tick >= start + 4 => return Some(()),
                 _ => {}
             }
@@ -75,4 +99,65 @@ async fn chat_beyond_the_per_player_rate_is_dropped() {
     assert_eq!(heard, vec!["line 0".to_owned(), "line 1".to_owned()]);
     // The talker was not disconnected for it.
     snapshots(&mut talker, 1).await;
+}
+
+#[tokio::test]
+async fn a_handshake_from_a_foreign_origin_is_refused_with_403() {
+    let server = TestServer::start(Config {
+        allowed_origins: vec!["https://arena.example".into()],
+        ..config()
+    });
+    let (status, _) = common::upgrade_status(server.addr, "Origin: https://evil.example\r\n");
+    assert_eq!(status, 403);
+    let (status, _) = common::upgrade_status(server.addr, "Origin: https://arena.example\r\n");
+    assert_eq!(status, 101);
+    let (status, _) = common::upgrade_status(server.addr, "");
+    assert_eq!(status, 101, "non-browser clients send no Origin");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_per_address_limit_get_429_until_one_closes() {
+    let server = TestServer::start(Config {
+        max_connections_per_ip: 2,
+        ..config()
+    });
+    let first = server.connect().await;
+    let _second = server.connect().await;
+    let (status, _) = common::upgrade_status(server.addr, "");
+    assert_eq!(status, 429);
+    first.close().await;
+    common::eventually("the closed connection's slot is released", || {
+        common::upgrade_status(server.addr, "").0 == 101
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_global_limit_get_503() {
+    let server = TestServer::start(Config {
+        max_connections: 1,
+        ..config()
+    });
+    let (_player, _) = server.player("only", None).await;
+    let (status, _) = common::upgrade_status(server.addr, "");
+    assert_eq!(status, 503);
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_its_handshake_is_dropped() {
+    use std::io::Read;
+    let server = TestServer::start(Config {
+        handshake_timeout_ms: 300,
+        ..config()
+    });
+    let mut idle = std::net::TcpStream::connect(server.addr).expect("connect");
+    idle.set_read_timeout(Some(WAIT)).expect("timeout");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    // Completes when the server closes the connection (possibly after a 408 response);
+    // a server that kept it open would fail this read with a timeout after WAIT.
+    let result = idle.read_to_end(&mut rest);
+    assert!(result.is_ok(), "{result:?}");
+    // Well under actix's own 5 s default, so it is the configured 300 ms that is in force.
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
 }

@@ -25,6 +25,7 @@ use tracing::{debug, info, warn};
 
 use crate::close::Farewell;
 use crate::config::Config;
+use crate::limits::Permit;
 use crate::lobby::{Admission, JoinRequest, Lobby};
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
 use crate::room::{ChatReceived, InputReceived, PlayerLeaving, Room, SessionLink};
@@ -50,9 +51,10 @@ pub fn upgrade(
     stream: web::Payload,
     deps: SessionDeps,
     id: u64,
+    permit: Permit,
 ) -> Result<HttpResponse, actix_web::Error> {
     let max = deps.config.max_message_bytes;
-    let session = Session::new(id, req.peer_addr(), deps);
+    let session = Session::new(id, req.peer_addr(), deps, permit);
     ws::WsResponseBuilder::new(session, req, stream)
         .frame_size(max)
         .start()
@@ -97,16 +99,19 @@ pub struct Session {
     chat: TokenBucket,
     /// Messages dropped for exceeding the rate.
     dropped: u64,
+    /// This connection's slot in the connection limits, released when the session is dropped.
+    _permit: Permit,
 }
 
 impl Session {
-    fn new(id: u64, peer: Option<SocketAddr>, deps: SessionDeps) -> Self {
+    fn new(id: u64, peer: Option<SocketAddr>, deps: SessionDeps, permit: Permit) -> Self {
         let now = Instant::now();
         let c = &deps.config;
         Self {
             flood: FloodGuard::new(c.msg_rate, c.msg_burst, c.flood_tolerance, now),
             chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
             dropped: 0,
+            _permit: permit,
             id,
             peer,
             frames: Assembler::new(deps.config.max_message_bytes),

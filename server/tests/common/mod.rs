@@ -130,6 +130,33 @@ pub fn http_request(addr: SocketAddr, request: &str) -> (u16, String) {
 }
 
 /// A config for tests: one worker, defaults otherwise.
+/// Sends a WebSocket upgrade request with `extra` headers and returns the response status,
+/// reading only the response head (a 101 leaves the connection open), plus the stream.
+pub fn upgrade_status(addr: SocketAddr, extra: &str) -> (u16, TcpStream) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("timeout");
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("write request");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, stream)
+}
+
 pub fn config() -> Config {
     Config {
         workers: 1,
