@@ -65,6 +65,8 @@ pub enum Farewell {
     TooSlow,
     /// The room was closed under the player.
     RoomClosed,
+    /// The room's game code failed (panicked); the room is gone.
+    RoomFailed,
     /// The server is shutting down.
     ShuttingDown,
     /// A WebSocket protocol violation reported by the frame decoder.
@@ -92,6 +94,7 @@ impl Farewell {
             Self::RoomFull(_) | Self::ServerFull => code::TRY_AGAIN,
             Self::HeartbeatTimeout | Self::ShuttingDown => code::GOING_AWAY,
             Self::RoomClosed => code::RESTART,
+            Self::RoomFailed => code::INTERNAL,
             Self::Protocol { code, .. } => *code,
         }
     }
@@ -118,6 +121,7 @@ impl Farewell {
             Self::HeartbeatTimeout => "no traffic within the client timeout".into(),
             Self::TooSlow => "client stopped reading snapshots".into(),
             Self::RoomClosed => "room closed".into(),
+            Self::RoomFailed => "room failed with an internal error; rejoin to play on".into(),
             Self::ShuttingDown => "server shutting down".into(),
             Self::Protocol { detail, .. } => detail.clone(),
         }
@@ -142,7 +146,7 @@ impl Farewell {
             Self::ServerFull => ErrorCode::ServerFull,
             Self::HelloTimeout => ErrorCode::HelloTimeout,
             Self::Flood => ErrorCode::RateLimited,
-            Self::RoomClosed => ErrorCode::Internal,
+            Self::RoomClosed | Self::RoomFailed => ErrorCode::Internal,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
         };
         Some((code, truncate(self.reason(), MAX_ERROR_TEXT)))

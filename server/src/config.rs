@@ -64,6 +64,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Also serve `GET /echo`, an echo WebSocket through the same frame layer (for Autobahn).
     pub echo: bool,
+    /// Test-only: a `/panic` chat line makes its room panic, to prove fault containment.
+    /// Never enable in production.
+    pub fault_injection: bool,
     /// Game tuning.
     pub rules: Rules,
 }
@@ -95,6 +98,7 @@ impl Default for Config {
             handshake_timeout_ms: 5_000,
             allowed_origins: Vec::new(),
             echo: false,
+            fault_injection: false,
             rules: Rules::default(),
         }
     }

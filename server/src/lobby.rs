@@ -123,6 +123,7 @@ impl Lobby {
             max_pending_inputs: self.config.max_pending_inputs,
             max_skipped_snapshots: self.config.max_skipped_snapshots,
             mailbox_capacity: self.config.max_players * 4 + 16,
+            fault_injection: self.config.fault_injection,
         };
         let stats = Arc::new(RoomStats::default());
         let lobby = ctx.address();

@@ -6,6 +6,7 @@
 //! room a counter increment, never a block or an unbounded queue. The room touches no bytes.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use arena_shared::protocol::{Input, MAX_CHAT_CHARS};
 use arena_shared::{Command, Entity, EntityId, GameEvent, Map, World};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
 use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
@@ -63,7 +64,12 @@ pub struct RoomSettings {
     pub max_skipped_snapshots: u32,
     /// Mailbox capacity: every player's inputs for a tick must fit.
     pub mailbox_capacity: usize,
+    /// Honour the `/panic` chat command (tests of fault containment only).
+    pub fault_injection: bool,
 }
+
+/// The chat line that makes a room panic when fault injection is on.
+pub const PANIC_COMMAND: &str = "/panic";
 
 /// The handles a room uses to reach one player's session.
 #[derive(Clone)]
@@ -98,6 +104,17 @@ pub struct Room {
     /// Schedule index of the next tick.
     next_tick: u64,
     last_overrun_log: Option<Instant>,
+    /// Set by the fault-injection chat command; the next tick panics.
+    panic_requested: bool,
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic".into())
 }
 
 impl Room {
@@ -128,6 +145,7 @@ impl Room {
             origin: Instant::now(),
             next_tick: 0,
             last_overrun_log: None,
+            panic_requested: false,
         }
     }
 
@@ -166,23 +184,13 @@ impl Room {
             }
         }
 
-        for (&player, seat) in &mut self.seats {
-            for input in seat.pending.drain(..) {
-                self.world.apply(Command::Input {
-                    player,
-                    input: input.player_input(),
-                });
-                seat.last_input_seq = input.seq;
-            }
-        }
-        self.world.step();
-        let tick = self.world.tick();
-        let mut events: Vec<GameEvent> = self.world.drain_events().collect();
-        events.append(&mut self.chat);
-        let events: Arc<[GameEvent]> = events.into();
-        let mut entities = Vec::with_capacity(self.world.entity_count());
-        self.world.snapshot_into(&mut entities);
-        let entities: Arc<[Entity]> = entities.into();
+        // Everything that runs game code is guarded: a bug that panics in the simulation ends
+        // this room (its players get 1011), never the thread the room shares with others.
+        let stepped = catch_unwind(AssertUnwindSafe(|| self.simulate()));
+        let (tick, entities, events) = match stepped {
+            Ok(output) => output,
+            Err(panic) => return self.fail(ctx, panic_message(&panic)),
+        };
 
         let mut gone = Vec::new();
         for (&player, seat) in &mut self.seats {
@@ -218,6 +226,42 @@ impl Room {
         self.stats.ticks.fetch_add(1, Ordering::Relaxed);
         self.next_tick += 1;
         self.schedule_next(ctx);
+    }
+
+    /// Applies the queued inputs, steps the world, and returns the tick's output.
+    fn simulate(&mut self) -> (u64, Arc<[Entity]>, Arc<[GameEvent]>) {
+        if std::mem::take(&mut self.panic_requested) {
+            panic!("fault injection: room {} asked to panic", self.name);
+        }
+        for (&player, seat) in &mut self.seats {
+            for input in seat.pending.drain(..) {
+                self.world.apply(Command::Input {
+                    player,
+                    input: input.player_input(),
+                });
+                seat.last_input_seq = input.seq;
+            }
+        }
+        self.world.step();
+        let mut events: Vec<GameEvent> = self.world.drain_events().collect();
+        events.append(&mut self.chat);
+        let mut entities = Vec::with_capacity(self.world.entity_count());
+        self.world.snapshot_into(&mut entities);
+        (self.world.tick(), entities.into(), events.into())
+    }
+
+    /// The room's game code panicked: tell every player (1011), log it, and stop; the lobby
+    /// forgets the room when it stops.
+    fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
+        error!(room = %self.name, tick = self.world.tick(), panic = %why, "room failed; closing it");
+        for seat in self.seats.values() {
+            let _ = seat.link.closed.try_send(RoomClosed {
+                farewell: Farewell::RoomFailed,
+            });
+        }
+        self.seats.clear();
+        self.stats.players.store(0, Ordering::Relaxed);
+        ctx.stop();
     }
 
     fn unseat(&mut self, player: EntityId) {
@@ -352,6 +396,10 @@ impl Handler<ChatReceived> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatReceived, _: &mut Self::Context) {
+        if self.settings.fault_injection && msg.text == PANIC_COMMAND {
+            self.panic_requested = true;
+            return;
+        }
         // Bounded: at most one line per player per tick survives to the broadcast.
         let per_tick_limit = self.seats.len().max(1);
         if self.seats.contains_key(&msg.player)

@@ -159,5 +159,31 @@ async fn a_connection_that_never_sends_its_handshake_is_dropped() {
     let result = idle.read_to_end(&mut rest);
     assert!(result.is_ok(), "{result:?}");
     // Well under actix's own 5 s default, so it is the configured 300 ms that is in force.
-    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_room_is_contained_and_every_other_room_keeps_ticking() {
+    let server = TestServer::start(Config { fault_injection: true, ..config() });
+    let (mut doomed_a, _) = server.player("a", Some("doomed")).await;
+    let (mut doomed_b, _) = server.player("b", Some("doomed")).await;
+    let (mut safe, _) = server.player("c", Some("safe")).await;
+    snapshots(&mut safe, 1).await;
+
+    doomed_a.send(&ClientMsg::Chat { text: arena_server::room::PANIC_COMMAND.into() }).await.expect("send");
+    for conn in [&mut doomed_a, &mut doomed_b] {
+        assert_eq!(refusal(conn).await, (Some(ErrorCode::Internal), Some(1011)));
+    }
+    snapshots(&mut safe, 10).await;
+    common::eventually("the failed room is removed", || {
+        server.rooms().iter().all(|r| r["name"] != "doomed")
+    })
+    .await;
+    // The name is free again: a new room opens under it.
+    let (_fresh, welcome) = server.player("d", Some("doomed")).await;
+    assert_eq!(welcome.room, "doomed");
 }
