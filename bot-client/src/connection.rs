@@ -77,6 +77,19 @@ pub struct Welcome {
     pub map: Map,
     /// Players already present, with names.
     pub players: Vec<(EntityId, String)>,
+    /// Token to resume this player after a dropped connection.
+    pub resume_token: String,
+}
+
+/// The optional parts of a `Hello`.
+#[derive(Debug, Clone, Default)]
+pub struct JoinOptions {
+    /// Room to join; `None` = quick-play.
+    pub room: Option<String>,
+    /// Join ticket, for servers with `auth = "ticket"`.
+    pub ticket: Option<String>,
+    /// Resume token from an earlier `Welcome`.
+    pub resume: Option<String>,
 }
 
 /// A connection to an Arena server.
@@ -153,17 +166,34 @@ impl Connection {
             .map_err(|_| ClientError::Timeout(limit))?
     }
 
-    /// Sends `Hello` and waits for `Welcome`; an `Error` or close becomes the error.
+    /// Sends `Hello` (quick-play or a named room) and waits for `Welcome`; an `Error` or close
+    /// becomes the error.
     pub async fn join(
         &mut self,
         name: &str,
         room: Option<&str>,
         limit: Duration,
     ) -> Result<Welcome, ClientError> {
+        let options = JoinOptions {
+            room: room.map(str::to_owned),
+            ..JoinOptions::default()
+        };
+        self.join_with(name, options, limit).await
+    }
+
+    /// Sends `Hello` with a ticket or resume token and waits for `Welcome`.
+    pub async fn join_with(
+        &mut self,
+        name: &str,
+        options: JoinOptions,
+        limit: Duration,
+    ) -> Result<Welcome, ClientError> {
         self.send(&ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.to_owned(),
-            room: room.map(str::to_owned),
+            room: options.room,
+            ticket: options.ticket,
+            resume: options.resume,
         })
         .await?;
         match self.recv_timeout(limit).await? {
@@ -173,12 +203,14 @@ impl Connection {
                 tick_rate,
                 map,
                 players,
+                resume_token,
             }) => Ok(Welcome {
                 player_id,
                 room,
                 tick_rate,
                 map,
                 players,
+                resume_token,
             }),
             Received::Msg(ServerMsg::Error { code, message }) => {
                 Err(ClientError::Refused { code, message })

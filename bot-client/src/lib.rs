@@ -17,4 +17,4 @@ pub mod connection;
 pub mod fleet;
 pub mod report;
 
-pub use connection::{ClientError, Connection, Received, Welcome};
+pub use connection::{ClientError, Connection, JoinOptions, Received, Welcome};

@@ -61,12 +61,20 @@ pub enum Farewell {
     Flood,
     /// Nothing heard from the client within the timeout.
     HeartbeatTimeout,
+    /// The transport failed under the session (reset, EOF inside a frame).
+    ConnectionLost(String),
     /// The room dropped this player: it stopped accepting snapshots.
     TooSlow,
     /// The room was closed under the player.
     RoomClosed,
     /// The room's game code failed (panicked); the room is gone.
     RoomFailed,
+    /// The join ticket was refused.
+    Ticket(crate::ticket::TicketError),
+    /// The resume token was refused.
+    ResumeFailed(String),
+    /// Another connection resumed this player.
+    ResumedElsewhere,
     /// The server is shutting down.
     ShuttingDown,
     /// A WebSocket protocol violation reported by the frame decoder.
@@ -92,9 +100,13 @@ impl Farewell {
             | Self::Flood
             | Self::TooSlow => code::POLICY,
             Self::RoomFull(_) | Self::ServerFull => code::TRY_AGAIN,
-            Self::HeartbeatTimeout | Self::ShuttingDown => code::GOING_AWAY,
+            Self::HeartbeatTimeout | Self::ConnectionLost(_) | Self::ShuttingDown => {
+                code::GOING_AWAY
+            }
             Self::RoomClosed => code::RESTART,
             Self::RoomFailed => code::INTERNAL,
+            Self::Ticket(crate::ticket::TicketError::Busy) => code::TRY_AGAIN,
+            Self::Ticket(_) | Self::ResumeFailed(_) | Self::ResumedElsewhere => code::POLICY,
             Self::Protocol { code, .. } => *code,
         }
     }
@@ -119,9 +131,13 @@ impl Farewell {
             Self::HelloTimeout => "no Hello within the hello timeout".into(),
             Self::Flood => "message flood: sustained sending above the rate limit".into(),
             Self::HeartbeatTimeout => "no traffic within the client timeout".into(),
+            Self::ConnectionLost(why) => format!("connection lost: {why}"),
             Self::TooSlow => "client stopped reading snapshots".into(),
             Self::RoomClosed => "room closed".into(),
             Self::RoomFailed => "room failed with an internal error; rejoin to play on".into(),
+            Self::Ticket(e) => format!("join ticket refused: {e}"),
+            Self::ResumeFailed(why) => format!("cannot resume: {why}"),
+            Self::ResumedElsewhere => "this player was resumed on another connection".into(),
             Self::ShuttingDown => "server shutting down".into(),
             Self::Protocol { detail, .. } => detail.clone(),
         }
@@ -133,6 +149,7 @@ impl Farewell {
             Self::ClientLeft
             | Self::TextFrame
             | Self::HeartbeatTimeout
+            | Self::ConnectionLost(_)
             | Self::TooSlow
             | Self::Protocol { .. } => {
                 return None;
@@ -147,6 +164,8 @@ impl Farewell {
             Self::HelloTimeout => ErrorCode::HelloTimeout,
             Self::Flood => ErrorCode::RateLimited,
             Self::RoomClosed | Self::RoomFailed => ErrorCode::Internal,
+            Self::Ticket(_) => ErrorCode::BadTicket,
+            Self::ResumeFailed(_) | Self::ResumedElsewhere => ErrorCode::ResumeFailed,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
         };
         Some((code, truncate(self.reason(), MAX_ERROR_TEXT)))
@@ -159,7 +178,16 @@ impl Farewell {
 
     /// Whether this is an ordinary end rather than a fault worth a warning.
     pub fn is_normal(&self) -> bool {
-        matches!(self, Self::ClientLeft | Self::ShuttingDown)
+        matches!(
+            self,
+            Self::ClientLeft | Self::ShuttingDown | Self::ConnectionLost(_)
+        )
+    }
+
+    /// Whether the player may come back with its resume token: the connection was lost, not
+    /// ended by the client or refused by the server.
+    pub fn keeps_seat(&self) -> bool {
+        matches!(self, Self::HeartbeatTimeout | Self::ConnectionLost(_))
     }
 }
 

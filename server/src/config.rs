@@ -12,6 +12,20 @@ use serde::{Deserialize, Serialize};
 /// The configuration file shipped as documentation of every key and its default.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/server.toml");
 
+/// How players prove they may join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// Anyone may join.
+    #[default]
+    None,
+    /// `Hello` must carry a valid join ticket signed with `ticket_secret`.
+    Ticket,
+}
+
+/// The environment variable that supplies `ticket_secret` without writing it into a file.
+pub const TICKET_SECRET_ENV: &str = "ARENA_TICKET_SECRET";
+
 /// Everything an operator can set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +76,17 @@ pub struct Config {
     pub handshake_timeout_ms: u64,
     /// Browser origins allowed to open sessions (`https://host[:port]`); empty = any.
     pub allowed_origins: Vec<String>,
+    /// Who may join: anyone, or holders of a join ticket.
+    pub auth: Auth,
+    /// HMAC key for join tickets, at least 32 bytes; the environment variable
+    /// `ARENA_TICKET_SECRET` overrides it.
+    pub ticket_secret: String,
+    /// Longest ticket lifetime accepted, seconds: bounds how long a used ticket is remembered.
+    pub max_ticket_ttl_s: u64,
+    /// Used tickets remembered (to refuse replays) at most; beyond, joins wait for expiries.
+    pub max_remembered_tickets: usize,
+    /// How long a player whose connection dropped keeps their seat for a resume, ms; 0 = off.
+    pub resume_grace_ms: u64,
     /// Also serve `GET /echo`, an echo WebSocket through the same frame layer (for Autobahn).
     pub echo: bool,
     /// Test-only: a `/panic` chat line makes its room panic, to prove fault containment.
@@ -97,6 +122,11 @@ impl Default for Config {
             max_connections_per_ip: 256,
             handshake_timeout_ms: 5_000,
             allowed_origins: Vec::new(),
+            auth: Auth::None,
+            ticket_secret: String::new(),
+            max_ticket_ttl_s: 3600,
+            max_remembered_tickets: 100_000,
+            resume_grace_ms: 10_000,
             echo: false,
             fault_injection: false,
             rules: Rules::default(),
@@ -194,6 +224,59 @@ impl Config {
             self.max_skipped_snapshots >= 1,
             "max_skipped_snapshots must be at least 1",
         );
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        check(
+            positive(self.msg_rate),
+            "msg_rate must be a positive number",
+        );
+        check(
+            self.msg_burst.is_finite() && self.msg_burst >= 1.0,
+            "msg_burst must be at least 1",
+        );
+        check(
+            positive(self.flood_tolerance),
+            "flood_tolerance must be a positive number",
+        );
+        check(
+            positive(self.chat_per_minute),
+            "chat_per_minute must be a positive number",
+        );
+        check(
+            self.chat_burst.is_finite() && self.chat_burst >= 1.0,
+            "chat_burst must be at least 1",
+        );
+        check(
+            (1..=1_000_000).contains(&self.max_connections),
+            "max_connections must be 1..=1000000",
+        );
+        check(
+            self.max_connections_per_ip >= 1,
+            "max_connections_per_ip must be at least 1",
+        );
+        check(
+            self.handshake_timeout_ms >= 100,
+            "handshake_timeout_ms must be at least 100",
+        );
+        check(
+            self.allowed_origins.len() <= 1024,
+            "allowed_origins may list at most 1024 origins",
+        );
+        check(
+            self.auth == Auth::None || self.ticket_secret.len() >= crate::ticket::MIN_SECRET_LEN,
+            "auth = \"ticket\" needs ticket_secret (or ARENA_TICKET_SECRET) of at least 32 bytes",
+        );
+        check(
+            (1..=7 * 86_400).contains(&self.max_ticket_ttl_s),
+            "max_ticket_ttl_s must be 1..=604800",
+        );
+        check(
+            (1..=10_000_000).contains(&self.max_remembered_tickets),
+            "max_remembered_tickets must be 1..=10000000",
+        );
+        check(
+            self.resume_grace_ms <= 600_000,
+            "resume_grace_ms must be at most 600000",
+        );
         if let Err(rules) = self.rules.validate() {
             bad.push(format!("rules: {rules}"));
         }
@@ -231,6 +314,18 @@ impl Config {
     /// Time allowed for `Hello`.
     pub fn hello_timeout(&self) -> Duration {
         Duration::from_millis(self.hello_timeout_ms)
+    }
+
+    /// Takes `ticket_secret` from `ARENA_TICKET_SECRET` when that is set.
+    pub fn apply_env(&mut self) {
+        if let Ok(secret) = std::env::var(TICKET_SECRET_ENV) {
+            self.ticket_secret = secret;
+        }
+    }
+
+    /// How long a dropped player's seat is kept.
+    pub fn resume_grace(&self) -> Duration {
+        Duration::from_millis(self.resume_grace_ms)
     }
 
     /// Time allowed for the HTTP upgrade request.
@@ -272,10 +367,18 @@ mod tests {
             tick_rate: 0,
             max_players: 0,
             client_timeout_ms: 1,
+            msg_rate: f64::NAN,
+            auth: Auth::Ticket,
             ..Config::default()
         };
         let msg = c.validate().expect_err("invalid").to_string();
-        for key in ["tick_rate", "max_players", "client_timeout_ms"] {
+        for key in [
+            "tick_rate",
+            "max_players",
+            "client_timeout_ms",
+            "msg_rate",
+            "ticket_secret",
+        ] {
             assert!(msg.contains(key), "{msg}");
         }
     }

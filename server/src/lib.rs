@@ -16,6 +16,7 @@
 //! - [`text`]: names and chat: what a client may send, cleaned or refused.
 //! - [`rate`]: token buckets for message floods and chat.
 //! - [`limits`]: connection caps (global and per address) and the Origin allow-list.
+//! - [`ticket`]: HMAC-signed, single-use join tickets for `auth = "ticket"`.
 
 pub mod close;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod room;
 pub mod server;
 pub mod session;
 pub mod text;
+pub mod ticket;
 
 pub use config::Config;
 pub use server::{ServerError, run};

@@ -19,7 +19,8 @@ use tracing::info;
 use crate::close::Farewell;
 use crate::config::Config;
 use crate::room::{
-    CloseRoom, PlayerJoining, Room, RoomId, RoomSettings, RoomStats, Seated, SessionLink,
+    CloseRoom, PlayerJoining, PlayerResuming, Room, RoomId, RoomSettings, RoomStats, Seated,
+    SessionLink, parse_resume_token,
 };
 
 struct RoomEntry {
@@ -124,6 +125,7 @@ impl Lobby {
             max_skipped_snapshots: self.config.max_skipped_snapshots,
             mailbox_capacity: self.config.max_players * 4 + 16,
             fault_injection: self.config.fault_injection,
+            resume_grace: self.config.resume_grace(),
         };
         let stats = Arc::new(RoomStats::default());
         let lobby = ctx.address();
@@ -210,6 +212,43 @@ impl Handler<JoinRequest> for Lobby {
     }
 }
 
+/// A session presents a resume token from an earlier `Welcome`.
+#[derive(Message)]
+#[rtype(result = "Result<Admission, Farewell>")]
+pub struct ResumeRequest {
+    /// The token.
+    pub token: String,
+    /// How the room reaches the new session.
+    pub link: SessionLink,
+}
+
+impl Handler<ResumeRequest> for Lobby {
+    type Result = ResponseFuture<Result<Admission, Farewell>>;
+
+    fn handle(&mut self, msg: ResumeRequest, _: &mut Self::Context) -> Self::Result {
+        let target = parse_resume_token(&msg.token)
+            .ok_or_else(|| Farewell::ResumeFailed("malformed resume token".into()))
+            .and_then(|(room, player, secret)| match self.rooms.get(&room) {
+                Some(entry) if !self.shutting_down => {
+                    Ok((entry.addr.clone(), player, secret.to_owned()))
+                }
+                _ => Err(Farewell::ResumeFailed("that room is gone".into())),
+            });
+        Box::pin(async move {
+            let (room, player, secret) = target?;
+            let seated = room
+                .send(PlayerResuming {
+                    player,
+                    secret,
+                    link: msg.link,
+                })
+                .await
+                .map_err(|_| Farewell::ResumeFailed("that room is gone".into()))??;
+            Ok(Admission { room, seated })
+        })
+    }
+}
+
 /// A seated player left a room.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -258,6 +297,8 @@ pub struct RoomInfo {
     pub name: String,
     /// Players seated (joins in flight not counted).
     pub players: usize,
+    /// Of those, players whose connection dropped, kept for a resume.
+    pub detached_players: usize,
     /// Capacity.
     pub max_players: usize,
     /// Ticks per second.
@@ -290,6 +331,7 @@ impl Handler<ListRooms> for Lobby {
                 .map(|r| RoomInfo {
                     name: r.name.clone(),
                     players: r.stats.players.load(Ordering::Relaxed),
+                    detached_players: r.stats.detached.load(Ordering::Relaxed),
                     max_players: self.config.max_players,
                     tick_rate: self.config.tick_rate,
                     uptime_s: (now - r.opened).as_secs_f64(),

@@ -5,13 +5,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use arena_server::Config;
-use clap::Parser;
+use arena_server::ticket::{Claims, MIN_SECRET_LEN, TicketAuthority, unix_now};
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// An authoritative multiplayer arena server over WebSocket.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
     /// Address to listen on (overrides the config file). Port 0 picks a free port.
     #[arg(long)]
     bind: Option<SocketAddr>,
@@ -30,6 +33,22 @@ struct Cli {
     echo: bool,
 }
 
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Print a join ticket signed with the configured ticket secret (`auth = "ticket"`).
+    Ticket {
+        /// The player's name (it replaces the name the client sends).
+        #[arg(long)]
+        name: String,
+        /// The room the ticket admits to; omit to let the player choose.
+        #[arg(long)]
+        room: Option<String>,
+        /// Seconds the ticket stays valid (at most the config's max_ticket_ttl_s).
+        #[arg(long, default_value_t = 60)]
+        ttl: u64,
+    },
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -46,6 +65,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Cmd::Ticket { name, room, ttl }) = cli.command {
+        return issue_ticket(&config, name, room, ttl);
+    }
     let listener = match TcpListener::bind(config.bind) {
         Ok(l) => l,
         Err(e) => {
@@ -68,6 +90,40 @@ fn main() -> ExitCode {
     }
 }
 
+fn issue_ticket(config: &Config, name: String, room: Option<String>, ttl: u64) -> ExitCode {
+    if config.ticket_secret.len() < MIN_SECRET_LEN {
+        eprintln!(
+            "arena-server: set ticket_secret (or ARENA_TICKET_SECRET) to at least {MIN_SECRET_LEN} bytes"
+        );
+        return ExitCode::from(2);
+    }
+    if ttl == 0 || ttl > config.max_ticket_ttl_s {
+        eprintln!(
+            "arena-server: --ttl must be 1..={} (max_ticket_ttl_s)",
+            config.max_ticket_ttl_s
+        );
+        return ExitCode::from(2);
+    }
+    if let Err(why) = arena_server::text::player_name(&name) {
+        eprintln!("arena-server: --name: {why}");
+        return ExitCode::from(2);
+    }
+    if let Some(Err(why)) = room.as_deref().map(arena_server::text::room_name) {
+        eprintln!("arena-server: --room: {why}");
+        return ExitCode::from(2);
+    }
+    let authority =
+        TicketAuthority::new(config.ticket_secret.as_bytes(), 1, config.max_ticket_ttl_s);
+    let claims = Claims {
+        name,
+        room,
+        expires: unix_now() + ttl,
+        nonce: rand::random(),
+    };
+    println!("{}", authority.issue(&claims));
+    ExitCode::SUCCESS
+}
+
 fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
     let mut config = match &cli.config {
         Some(path) => Config::from_file(path)?,
@@ -83,6 +139,7 @@ fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
         config.max_players = max;
     }
     config.echo |= cli.echo;
+    config.apply_env();
     config.validate()?;
     Ok(config)
 }

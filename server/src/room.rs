@@ -35,8 +35,10 @@ const OVERRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
 /// Counters a room updates and the lobby reads for `/api/rooms` without messaging the room.
 #[derive(Debug, Default)]
 pub struct RoomStats {
-    /// Players seated now.
+    /// Players seated now (detached ones included).
     pub players: AtomicUsize,
+    /// Seated players whose connection is lost, waiting to be resumed.
+    pub detached: AtomicUsize,
     /// Ticks run.
     pub ticks: AtomicU64,
     /// Ticks that started more than half a period late, plus ticks skipped after a stall.
@@ -66,6 +68,8 @@ pub struct RoomSettings {
     pub mailbox_capacity: usize,
     /// Honour the `/panic` chat command (tests of fault containment only).
     pub fault_injection: bool,
+    /// How long a disconnected player's seat is kept for resume; zero = leave at once.
+    pub resume_grace: Duration,
 }
 
 /// The chat line that makes a room panic when fault injection is on.
@@ -81,10 +85,38 @@ pub struct SessionLink {
 }
 
 struct Seat {
-    link: SessionLink,
+    /// `None` while the player is detached (connection lost, waiting to be resumed).
+    link: Option<SessionLink>,
+    /// When a detached player is given up on.
+    detached_until: Option<Instant>,
+    /// The secret half of the player's resume token.
+    secret: String,
     pending: VecDeque<Input>,
     last_input_seq: u32,
     skipped_in_a_row: u32,
+}
+
+/// A resume token: `ROOM.PLAYER.SECRET`, where the secret is 128 random bits in hex.
+fn resume_token(room: RoomId, player: EntityId, secret: &str) -> String {
+    format!("{}.{}.{secret}", room.0, player.0)
+}
+
+/// Splits a resume token into room, player and secret; `None` if it is not one.
+pub fn parse_resume_token(token: &str) -> Option<(RoomId, EntityId, &str)> {
+    let mut parts = token.splitn(3, '.');
+    let room = parts.next()?.parse().ok()?;
+    let player = parts.next()?.parse().ok()?;
+    let secret = parts.next()?;
+    (secret.len() == 32).then_some((RoomId(room), EntityId(player), secret))
+}
+
+/// Compares secrets in time independent of where they differ.
+fn secrets_match(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The room actor.
@@ -193,21 +225,30 @@ impl Room {
         };
 
         let mut gone = Vec::new();
+        let mut lost = Vec::new();
+        let now = Instant::now();
         for (&player, seat) in &mut self.seats {
+            let Some(link) = &seat.link else {
+                if seat.detached_until.is_some_and(|t| now >= t) {
+                    info!(room = %self.name, %player, "resume grace period over");
+                    gone.push(player);
+                }
+                continue;
+            };
             let msg = SnapshotReady {
                 tick,
                 last_input_seq: seat.last_input_seq,
                 entities: entities.clone(),
                 events: events.clone(),
             };
-            match seat.link.snapshots.try_send(msg) {
+            match link.snapshots.try_send(msg) {
                 Ok(()) => seat.skipped_in_a_row = 0,
                 Err(SendError::Full(_)) => {
                     self.stats.skipped_snapshots.fetch_add(1, Ordering::Relaxed);
                     seat.skipped_in_a_row += 1;
                     if seat.skipped_in_a_row >= self.settings.max_skipped_snapshots {
                         warn!(room = %self.name, %player, "session stopped accepting snapshots; dropping player");
-                        let _ = seat.link.closed.try_send(RoomClosed {
+                        let _ = link.closed.try_send(RoomClosed {
                             farewell: Farewell::TooSlow,
                         });
                         gone.push(player);
@@ -215,12 +256,15 @@ impl Room {
                 }
                 Err(SendError::Closed(_)) => {
                     debug!(room = %self.name, %player, "session gone without leaving");
-                    gone.push(player);
+                    lost.push(player);
                 }
             }
         }
         for player in gone {
             self.unseat(player);
+        }
+        for player in lost {
+            self.detach(player);
         }
 
         self.stats.ticks.fetch_add(1, Ordering::Relaxed);
@@ -254,8 +298,8 @@ impl Room {
     /// forgets the room when it stops.
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
         error!(room = %self.name, tick = self.world.tick(), panic = %why, "room failed; closing it");
-        for seat in self.seats.values() {
-            let _ = seat.link.closed.try_send(RoomClosed {
+        for link in self.seats.values().filter_map(|s| s.link.as_ref()) {
+            let _ = link.closed.try_send(RoomClosed {
                 farewell: Farewell::RoomFailed,
             });
         }
@@ -264,8 +308,49 @@ impl Room {
         ctx.stop();
     }
 
+    /// The player's connection is gone but they may come back: keep the seat for the grace
+    /// period, with the player standing still, or give it up at once when there is none.
+    fn detach(&mut self, player: EntityId) {
+        if self.settings.resume_grace.is_zero() {
+            return self.unseat(player);
+        }
+        let Some(seat) = self.seats.get_mut(&player) else {
+            return;
+        };
+        seat.link = None;
+        seat.pending.clear();
+        seat.detached_until = Some(Instant::now() + self.settings.resume_grace);
+        self.count_detached();
+        self.world.apply(Command::Input {
+            player,
+            input: Default::default(),
+        });
+        info!(room = %self.name, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
+    }
+
+    fn count_detached(&self) {
+        let detached = self.seats.values().filter(|s| s.link.is_none()).count();
+        self.stats.detached.store(detached, Ordering::Relaxed);
+    }
+
+    fn seated(&self, player: EntityId, secret: &str) -> Seated {
+        Seated {
+            player,
+            room: self.name.clone(),
+            tick_rate: self.settings.tick_rate,
+            map: self.settings.map.clone(),
+            roster: self
+                .world
+                .players()
+                .map(|p| (p.id, p.name.clone()))
+                .collect(),
+            resume_token: resume_token(self.id, player, secret),
+        }
+    }
+
     fn unseat(&mut self, player: EntityId) {
         if self.seats.remove(&player).is_some() {
+            self.count_detached();
             self.world.apply(Command::Leave { player });
             self.stats
                 .players
@@ -314,6 +399,8 @@ pub struct Seated {
     pub map: Arc<Map>,
     /// Everyone in the room, the new player included.
     pub roster: Vec<(EntityId, String)>,
+    /// The token that resumes this player after a dropped connection.
+    pub resume_token: String,
 }
 
 impl Handler<PlayerJoining> for Room {
@@ -326,10 +413,13 @@ impl Handler<PlayerJoining> for Room {
                 name: msg.name.clone(),
             })
             .unwrap_or(EntityId(0));
+        let secret = format!("{:032x}", rand::random::<u128>());
         self.seats.insert(
             player,
             Seat {
-                link: msg.link,
+                link: Some(msg.link),
+                detached_until: None,
+                secret: secret.clone(),
                 pending: VecDeque::with_capacity(self.settings.max_pending_inputs),
                 last_input_seq: 0,
                 skipped_in_a_row: 0,
@@ -339,17 +429,60 @@ impl Handler<PlayerJoining> for Room {
             .players
             .store(self.seats.len(), Ordering::Relaxed);
         info!(room = %self.name, %player, name = %msg.name, players = self.seats.len(), "player joined");
-        MessageResult(Seated {
-            player,
-            room: self.name.clone(),
-            tick_rate: self.settings.tick_rate,
-            map: self.settings.map.clone(),
-            roster: self
-                .world
-                .players()
-                .map(|p| (p.id, p.name.clone()))
-                .collect(),
-        })
+        MessageResult(self.seated(player, &secret))
+    }
+}
+
+/// A player with a resume token wants its seat back.
+#[derive(Message)]
+#[rtype(result = "Result<Seated, Farewell>")]
+pub struct PlayerResuming {
+    /// The player to resume.
+    pub player: EntityId,
+    /// The token's secret.
+    pub secret: String,
+    /// The new session.
+    pub link: SessionLink,
+}
+
+impl Handler<PlayerResuming> for Room {
+    type Result = Result<Seated, Farewell>;
+
+    fn handle(&mut self, msg: PlayerResuming, _: &mut Self::Context) -> Self::Result {
+        let Some(seat) = self.seats.get_mut(&msg.player) else {
+            return Err(Farewell::ResumeFailed("that player has left".into()));
+        };
+        if !secrets_match(&seat.secret, &msg.secret) {
+            return Err(Farewell::ResumeFailed("resume token does not match".into()));
+        }
+        // The old connection may not have been noticed dead yet: the new one wins.
+        if let Some(old) = seat.link.replace(msg.link) {
+            let _ = old.closed.try_send(RoomClosed {
+                farewell: Farewell::ResumedElsewhere,
+            });
+        }
+        seat.detached_until = None;
+        seat.skipped_in_a_row = 0;
+        let secret = seat.secret.clone();
+        self.count_detached();
+        info!(room = %self.name, player = %msg.player, "player resumed");
+        Ok(self.seated(msg.player, &secret))
+    }
+}
+
+/// A player's connection ended without `Leave`: keep the seat for the resume grace period.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerDetached {
+    /// Who.
+    pub player: EntityId,
+}
+
+impl Handler<PlayerDetached> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: PlayerDetached, _: &mut Self::Context) {
+        self.detach(msg.player);
     }
 }
 
@@ -443,8 +576,8 @@ impl Handler<CloseRoom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: CloseRoom, ctx: &mut Self::Context) {
-        for seat in self.seats.values() {
-            let _ = seat.link.closed.try_send(RoomClosed {
+        for link in self.seats.values().filter_map(|s| s.link.as_ref()) {
+            let _ = link.closed.try_send(RoomClosed {
                 farewell: msg.farewell.clone(),
             });
         }

@@ -12,11 +12,12 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::watch;
 use tracing::info;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Auth, Config, ConfigError};
 use crate::http::{self, AppState};
 use crate::limits::ConnectionLimits;
 use crate::lobby::{Lobby, Shutdown};
 use crate::session::SessionDeps;
+use crate::ticket::TicketAuthority;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +44,19 @@ pub async fn run(
     let config = Arc::new(config);
     let lobby = Lobby::new(config.clone(), map).start();
     let (drain_tx, draining) = watch::channel(false);
+    let tickets = (config.auth == Auth::Ticket).then(|| {
+        Arc::new(TicketAuthority::new(
+            config.ticket_secret.as_bytes(),
+            config.max_remembered_tickets,
+            config.max_ticket_ttl_s,
+        ))
+    });
     let state = AppState {
         deps: SessionDeps {
             config: config.clone(),
             lobby: lobby.clone(),
             draining,
+            tickets,
         },
         next_session: Arc::new(AtomicU64::new(1)),
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),

@@ -168,13 +168,21 @@ async fn a_connection_that_never_sends_its_handshake_is_dropped() {
 
 #[tokio::test]
 async fn a_panicking_room_is_contained_and_every_other_room_keeps_ticking() {
-    let server = TestServer::start(Config { fault_injection: true, ..config() });
+    let server = TestServer::start(Config {
+        fault_injection: true,
+        ..config()
+    });
     let (mut doomed_a, _) = server.player("a", Some("doomed")).await;
     let (mut doomed_b, _) = server.player("b", Some("doomed")).await;
     let (mut safe, _) = server.player("c", Some("safe")).await;
     snapshots(&mut safe, 1).await;
 
-    doomed_a.send(&ClientMsg::Chat { text: arena_server::room::PANIC_COMMAND.into() }).await.expect("send");
+    doomed_a
+        .send(&ClientMsg::Chat {
+            text: arena_server::room::PANIC_COMMAND.into(),
+        })
+        .await
+        .expect("send");
     for conn in [&mut doomed_a, &mut doomed_b] {
         assert_eq!(refusal(conn).await, (Some(ErrorCode::Internal), Some(1011)));
     }

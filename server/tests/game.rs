@@ -207,7 +207,10 @@ async fn the_server_refuses_a_room_past_max_rooms() {
 
 #[tokio::test]
 async fn an_empty_room_is_disposed_and_the_other_player_sees_the_leave() {
-    let server = TestServer::start(config());
+    let server = TestServer::start(Config {
+        resume_grace_ms: 200,
+        ..config()
+    });
     let (mut stay, ws) = server.player("stay", Some("lobby")).await;
     let (mut go, wg) = server.player("go", Some("lobby")).await;
     assert_eq!(server.rooms().len(), 1);
@@ -238,7 +241,8 @@ async fn an_empty_room_is_disposed_and_the_other_player_sees_the_leave() {
     assert!(entities.iter().all(|e| e.id != wg.player_id));
     assert!(entities.iter().any(|e| e.id == ws.player_id));
 
-    // Dropping the connection without Leave also counts as leaving.
+    // Dropping the connection without Leave keeps the seat for a resume; once the grace period
+    // is over the player is gone and the room with them.
     drop(stay);
     eventually("the empty room is disposed", || server.rooms().is_empty()).await;
 }
@@ -323,9 +327,11 @@ async fn shutdown_closes_every_session_with_1001() {
 
 #[tokio::test]
 async fn a_silent_peer_is_dropped_by_the_heartbeat_and_the_room_sees_it_leave() {
+    // A dead peer keeps its seat for the resume grace period, then leaves: keep that short.
     let server = TestServer::start(Config {
         heartbeat_interval_ms: 100,
         client_timeout_ms: 400,
+        resume_grace_ms: 200,
         ..config()
     });
     let (mut alive, _) = server.player("alive", Some("hb")).await;

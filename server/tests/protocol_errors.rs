@@ -35,6 +35,8 @@ async fn a_wrong_protocol_version_is_refused_clearly() {
         protocol_version: 99,
         name: "future".into(),
         room: None,
+        ticket: None,
+        resume: None,
     })
     .await
     .expect("send");
@@ -172,6 +174,8 @@ async fn fragmented_messages_are_reassembled_up_to_the_limit() {
         protocol_version: 1,
         name: "frag".into(),
         room: None,
+        ticket: None,
+        resume: None,
     })
     .expect("encode");
     send_fragmented(&mut conn, &hello, 3).await;

@@ -55,6 +55,11 @@ pub enum ClientMsg {
         name: String,
         /// A room to join or create by name; `None` means quick-play.
         room: Option<String>,
+        /// A join ticket, required when the server runs with `auth = "ticket"`.
+        ticket: Option<String>,
+        /// The `resume_token` of an earlier `Welcome`: take that player back within the grace
+        /// period after a dropped connection, instead of joining as a new one.
+        resume: Option<String>,
     },
     /// The player's controls; send one per server tick.
     Input(Input),
@@ -111,6 +116,8 @@ pub enum ServerMsg {
         map: Map,
         /// Who is already in the room, with names (snapshots carry ids only).
         players: Vec<(EntityId, String)>,
+        /// Present this in `Hello::resume` to get this player back after a dropped connection.
+        resume_token: String,
     },
     /// The world after a tick.
     Snapshot(Snapshot),
@@ -173,6 +180,10 @@ pub enum ErrorCode {
     ShuttingDown,
     /// The room failed; the connection cannot continue.
     Internal,
+    /// The join ticket is missing, malformed, forged, expired or already used.
+    BadTicket,
+    /// The resume token names no player that can be resumed (unknown, or the grace period ended).
+    ResumeFailed,
 }
 
 /// Why bytes did not decode into a message.
@@ -295,11 +306,15 @@ mod tests {
                 protocol_version: PROTOCOL_VERSION,
                 name: "ann".into(),
                 room: Some("r1".into()),
+                ticket: Some("v1.a.b".into()),
+                resume: None,
             },
             ClientMsg::Hello {
                 protocol_version: 7,
                 name: "bob".into(),
                 room: None,
+                ticket: None,
+                resume: Some("1.2.3".into()),
             },
             ClientMsg::Input(Input {
                 seq: 42,
@@ -348,6 +363,7 @@ mod tests {
                 tick_rate: 30,
                 map: Map::default_map(),
                 players: vec![(id, "ann".into())],
+                resume_token: "1.3.abc".into(),
             },
             ServerMsg::Snapshot(Snapshot {
                 tick: 9,
@@ -474,6 +490,8 @@ mod tests {
             protocol_version: 99,
             name: "x".into(),
             room: None,
+            ticket: None,
+            resume: None,
         };
         assert_eq!(
             peek_hello_version(&encode(&future).expect("encodes")),

@@ -28,7 +28,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_messages_never_panic(seed in any::<u64>(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
-        let msg = arena_shared::ClientMsg::Hello { protocol_version: 1, name: format!("n{seed}"), room: Some("room".into()) };
+        let msg = arena_shared::ClientMsg::Hello { protocol_version: 1, name: format!("n{seed}"), room: Some("room".into()), ticket: None, resume: None };
         let mut bytes = encode(&msg).expect("encodes");
         for (at, byte) in flips {
             let i = at % bytes.len();

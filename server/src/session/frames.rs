@@ -166,16 +166,18 @@ fn too_big(len: usize, max: usize) -> Farewell {
     }
 }
 
-/// actix-http reports an oversized frame as `Overflow`, invalid UTF-8 in a single text frame as
-/// `Io(Other)`, and everything else (reserved bits, bad opcodes, bad control frames) as a
-/// protocol error.
+/// actix-http reports an oversized frame as `Overflow` and framing faults (reserved bits, bad
+/// opcodes, bad control frames) as protocol errors. Both invalid UTF-8 in a single text frame
+/// and a failing transport arrive as `Io(Other)` with only a formatted message to tell them
+/// apart (actix-web-actors `WsStream`); the UTF-8 one is std's `Utf8Error` text.
 fn protocol_farewell(err: ProtocolError) -> Farewell {
     match err {
         ProtocolError::Overflow => Farewell::Protocol {
             code: code::TOO_BIG,
             detail: "frame exceeds the message size limit".into(),
         },
-        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::Other => invalid_utf8(),
+        ProtocolError::Io(e) if e.to_string().contains("utf-8") => invalid_utf8(),
+        ProtocolError::Io(e) => Farewell::ConnectionLost(e.to_string()),
         other => Farewell::Protocol {
             code: code::PROTOCOL,
             detail: format!("websocket protocol error: {other}"),
@@ -270,8 +272,17 @@ mod tests {
 
     #[test]
     fn actix_errors_map_to_close_codes() {
-        let utf8 = ProtocolError::Io(std::io::Error::other("invalid utf-8"));
+        let invalid = vec![0xc3, 0x28];
+        let bad = String::from_utf8(invalid)
+            .expect_err("invalid")
+            .utf8_error();
+        let utf8 = ProtocolError::Io(std::io::Error::other(format!("{bad}")));
         assert_eq!(code_of(Assembler::new(8).push(Err(utf8))), 1007);
+        let eof = ProtocolError::Io(std::io::Error::other(
+            "A payload reached EOF, but is not complete.",
+        ));
+        let lost = Assembler::new(8).push(Err(eof)).expect_err("must fail");
+        assert!(lost.keeps_seat(), "{lost:?}");
         assert_eq!(
             code_of(Assembler::new(8).push(Err(ProtocolError::Overflow))),
             1009

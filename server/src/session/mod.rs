@@ -26,10 +26,11 @@ use tracing::{debug, info, warn};
 use crate::close::Farewell;
 use crate::config::Config;
 use crate::limits::Permit;
-use crate::lobby::{Admission, JoinRequest, Lobby};
+use crate::lobby::{Admission, JoinRequest, Lobby, ResumeRequest};
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
-use crate::room::{ChatReceived, InputReceived, PlayerLeaving, Room, SessionLink};
+use crate::room::{ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink};
 use crate::text;
+use crate::ticket::{TicketAuthority, TicketError, unix_now};
 
 use frames::{Assembler, Incoming};
 
@@ -42,6 +43,16 @@ pub struct SessionDeps {
     pub lobby: Addr<Lobby>,
     /// Becomes `true` when the server starts draining.
     pub draining: watch::Receiver<bool>,
+    /// Checks join tickets when `auth = "ticket"`.
+    pub tickets: Option<Arc<TicketAuthority>>,
+}
+
+/// The parts of a `Hello` past its version.
+struct HelloMsg {
+    name: String,
+    room: Option<String>,
+    ticket: Option<String>,
+    resume: Option<String>,
 }
 
 /// Upgrades an HTTP request to a WebSocket game session. A request that is not a valid upgrade
@@ -135,7 +146,8 @@ impl Session {
         if matches!(self.phase, Phase::Closing) {
             return;
         }
-        self.leave_room();
+        // A peer that went silent may come back with its resume token; any other ending is final.
+        self.leave_room(farewell.keeps_seat());
         self.phase = Phase::Closing;
         if let Some((code, message)) = farewell.error() {
             self.send(ctx, &ServerMsg::Error { code, message });
@@ -153,10 +165,16 @@ impl Session {
         ctx.stop();
     }
 
-    fn leave_room(&mut self) {
+    /// Gives up the seat: `detach` keeps it for a resume (the connection was lost), otherwise
+    /// the player leaves the room now.
+    fn leave_room(&mut self, detach: bool) {
         if let Phase::Playing { room, player } = &self.phase {
-            // do_send: a leave must not be lost to a full mailbox, and there is one per session.
-            room.do_send(PlayerLeaving { player: *player });
+            // do_send: this must not be lost to a full mailbox, and there is one per session.
+            if detach {
+                room.do_send(PlayerDetached { player: *player });
+            } else {
+                room.do_send(PlayerLeaving { player: *player });
+            }
         }
     }
 
@@ -177,9 +195,20 @@ impl Session {
                     protocol_version,
                     name,
                     room,
+                    ticket,
+                    resume,
                 },
                 Phase::AwaitingHello,
-            ) => self.on_hello(protocol_version, &name, room.as_deref(), ctx),
+            ) => self.on_hello(
+                protocol_version,
+                HelloMsg {
+                    name,
+                    room,
+                    ticket,
+                    resume,
+                },
+                ctx,
+            ),
             (ClientMsg::Hello { .. }, _) => {
                 self.farewell(ctx, Farewell::Unexpected("a second Hello"))
             }
@@ -219,40 +248,60 @@ impl Session {
         }
     }
 
-    fn on_hello(
-        &mut self,
-        version: u16,
-        name: &str,
-        room: Option<&str>,
-        ctx: &mut WebsocketContext<Self>,
-    ) {
+    fn on_hello(&mut self, version: u16, hello: HelloMsg, ctx: &mut WebsocketContext<Self>) {
         if version != PROTOCOL_VERSION {
             return self.farewell(ctx, Farewell::VersionMismatch { client: version });
         }
-        let name = match text::player_name(name) {
+        let me = ctx.address();
+        let link = SessionLink {
+            snapshots: me.clone().recipient(),
+            closed: me.recipient(),
+        };
+        if let Some(token) = hello.resume {
+            // The token is the credential: it was issued to whoever passed the join checks.
+            self.phase = Phase::Joining;
+            return self.admit(self.deps.lobby.send(ResumeRequest { token, link }), ctx);
+        }
+        let (name, room) = match &self.deps.tickets {
+            None => (hello.name, hello.room),
+            Some(authority) => {
+                let Some(ticket) = hello.ticket else {
+                    return self.farewell(ctx, Farewell::Ticket(TicketError::Missing));
+                };
+                match authority.redeem(&ticket, unix_now()) {
+                    // The ticket's identity is authoritative; its room, when it names one, too.
+                    Ok(claims) => (claims.name, claims.room.or(hello.room)),
+                    Err(e) => return self.farewell(ctx, Farewell::Ticket(e)),
+                }
+            }
+        };
+        let name = match text::player_name(&name) {
             Ok(n) => n,
             Err(why) => return self.farewell(ctx, Farewell::BadName(why)),
         };
-        let room = match room.map(text::room_name).transpose() {
+        let room = match room.as_deref().map(text::room_name).transpose() {
             Ok(r) => r,
             Err(why) => return self.farewell(ctx, Farewell::BadRoomName(why)),
         };
         self.phase = Phase::Joining;
-        let me = ctx.address();
         let request = JoinRequest {
             name,
             room,
-            link: SessionLink {
-                snapshots: me.clone().recipient(),
-                closed: me.recipient(),
-            },
+            link,
             arbiter: Arbiter::current(),
         };
-        // wait(): nothing else (snapshots included) is handled until the Welcome is written,
-        // so the client always sees Welcome first.
-        self.deps
-            .lobby
-            .send(request)
+        self.admit(self.deps.lobby.send(request), ctx);
+    }
+
+    /// Waits for the lobby's answer to a join or resume. `wait()`: nothing else (snapshots
+    /// included) is handled until the Welcome is written, so the client always sees it first.
+    fn admit(
+        &mut self,
+        answer: impl std::future::Future<Output = Result<Result<Admission, Farewell>, MailboxError>>
+        + 'static,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        answer
             .into_actor(self)
             .map(|answer, session, ctx| match answer {
                 Ok(Ok(admission)) => session.on_admitted(admission, ctx),
@@ -283,6 +332,7 @@ impl Session {
                 tick_rate: seated.tick_rate,
                 map: (*seated.map).clone(),
                 players: seated.roster,
+                resume_token: seated.resume_token,
             },
         );
         self.phase = Phase::Playing {
@@ -324,7 +374,9 @@ impl Actor for Session {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.leave_room();
+        // Still playing here means the connection ended without a farewell (no close frame, a
+        // failed write): a lost connection, which may resume.
+        self.leave_room(true);
         self.phase = Phase::Closing;
         Running::Stop
     }
@@ -354,7 +406,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             Ok(Some(Incoming::Ping(payload))) => ctx.pong(&payload),
             Ok(Some(Incoming::Close(reason))) => {
                 debug!(session = self.id, ?reason, "client closed");
-                self.leave_room();
+                self.leave_room(false);
                 self.phase = Phase::Closing;
                 // Echo the client's code, as RFC 6455 §5.5.1 asks.
                 ctx.close(reason.map(|r| CloseReason {

@@ -1,0 +1,271 @@
+//! Join tickets and resuming a player after a dropped connection, over real sockets.
+
+mod common;
+
+use arena_bot::{ClientError, Connection, JoinOptions};
+use arena_server::Config;
+use arena_server::config::Auth;
+use arena_server::ticket::{Claims, TicketAuthority, unix_now};
+use arena_shared::protocol::{ErrorCode, ServerMsg};
+use arena_shared::{Entity, EntityId, GameEvent};
+use common::{TestServer, WAIT, close_code, config};
+
+const SECRET: &str = "an-arena-test-secret-of-32-bytes!!";
+
+fn ticket_server() -> TestServer {
+    TestServer::start(Config {
+        auth: Auth::Ticket,
+        ticket_secret: SECRET.into(),
+        ..config()
+    })
+}
+
+fn ticket(secret: &str, name: &str, expires: u64, nonce: u64) -> String {
+    TicketAuthority::new(secret.as_bytes(), 8, 3600).issue(&Claims {
+        name: name.into(),
+        room: Some("vip".into()),
+        expires,
+        nonce,
+    })
+}
+
+async fn join_with_ticket(
+    server: &TestServer,
+    ticket: Option<String>,
+) -> (Connection, Result<arena_bot::Welcome, ClientError>) {
+    let mut conn = server.connect().await;
+    let result = conn
+        .join_with(
+            "whoever",
+            JoinOptions {
+                ticket,
+                ..JoinOptions::default()
+            },
+            WAIT,
+        )
+        .await;
+    (conn, result)
+}
+
+async fn assert_refused(
+    conn: &mut Connection,
+    result: Result<arena_bot::Welcome, ClientError>,
+    want: ErrorCode,
+) {
+    match result {
+        Err(ClientError::Refused { code, message }) => assert_eq!(code, want, "{message}"),
+        other => panic!("expected {want:?}, got {other:?}"),
+    }
+    assert_eq!(
+        close_code(&conn.wait_for_close(WAIT).await.expect("close")),
+        Some(1008)
+    );
+}
+
+#[tokio::test]
+async fn a_valid_ticket_admits_once_under_its_own_name_and_room() {
+    let server = ticket_server();
+    let good = ticket(SECRET, "ticketed", unix_now() + 60, 1);
+    let (_conn, result) = join_with_ticket(&server, Some(good.clone())).await;
+    let welcome = result.expect("a valid ticket joins");
+    assert_eq!(welcome.room, "vip");
+    assert!(
+        welcome
+            .players
+            .contains(&(welcome.player_id, "ticketed".to_owned())),
+        "{:?}",
+        welcome.players
+    );
+
+    let (mut again, replay) = join_with_ticket(&server, Some(good)).await;
+    assert_refused(&mut again, replay, ErrorCode::BadTicket).await;
+}
+
+#[tokio::test]
+async fn missing_expired_and_forged_tickets_are_refused_with_1008() {
+    let server = ticket_server();
+    let cases = [
+        None,
+        Some(ticket(SECRET, "late", unix_now() - 1, 2)),
+        Some(ticket(
+            "another-secret-that-is-32-bytes-long",
+            "forger",
+            unix_now() + 60,
+            3,
+        )),
+        Some("v1.bm90LWEtdGlja2V0.AAAA".to_owned()),
+    ];
+    for t in cases {
+        let (mut conn, result) = join_with_ticket(&server, t).await;
+        assert_refused(&mut conn, result, ErrorCode::BadTicket).await;
+    }
+}
+
+/// The entity `id` in the next snapshot.
+async fn entity(conn: &mut Connection, id: EntityId) -> Entity {
+    conn.wait_for(WAIT, |m| match m {
+        ServerMsg::Snapshot(s) => s.entities.iter().find(|e| e.id == id).cloned(),
+        _ => None,
+    })
+    .await
+    .expect("entity in a snapshot")
+}
+
+#[tokio::test]
+async fn a_player_cut_off_mid_game_resumes_with_the_same_id_and_state() {
+    let server = TestServer::start(config());
+    let (mut watcher, _) = server.player("watcher", Some("r")).await;
+    let (cut, welcome) = server.player("cut", Some("r")).await;
+    let before = entity(&mut watcher, welcome.player_id).await;
+
+    // Cut the TCP connection: no Leave, no close frame.
+    drop(cut);
+    common::eventually("the server notices the cut and keeps the seat", || {
+        server
+            .rooms()
+            .first()
+            .is_some_and(|r| r["detached_players"] == 1)
+    })
+    .await;
+    let mut back = server.connect().await;
+    let options = JoinOptions {
+        resume: Some(welcome.resume_token.clone()),
+        ..JoinOptions::default()
+    };
+    let resumed = back
+        .join_with("ignored", options, WAIT)
+        .await
+        .expect("resume within the grace period");
+    assert_eq!(resumed.player_id, welcome.player_id);
+    assert_eq!(resumed.room, "r");
+    assert_eq!(resumed.resume_token, welcome.resume_token);
+
+    let after = entity(&mut back, welcome.player_id).await;
+    assert_eq!(
+        (after.pos, after.kind.clone()),
+        (before.pos, before.kind.clone()),
+        "same position, health, score"
+    );
+    // The watcher never saw the player leave or join again, and sees the same entity.
+    let mut seen = Vec::new();
+    let still = watcher
+        .wait_for(WAIT, |m| match m {
+            ServerMsg::Event { event, .. } => {
+                seen.push(event.clone());
+                None
+            }
+            ServerMsg::Snapshot(s) => s
+                .entities
+                .iter()
+                .find(|e| e.id == welcome.player_id)
+                .cloned(),
+            _ => None,
+        })
+        .await
+        .expect("snapshot");
+    assert_eq!(still.pos, before.pos);
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, GameEvent::Left { .. } | GameEvent::Joined { .. })),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn after_the_grace_period_the_player_leaves_and_cannot_resume() {
+    let server = TestServer::start(Config {
+        resume_grace_ms: 300,
+        ..config()
+    });
+    let (mut watcher, _) = server.player("watcher", Some("r")).await;
+    let (cut, welcome) = server.player("cut", Some("r")).await;
+    drop(cut);
+    let left = watcher
+        .wait_for(WAIT, |m| match m {
+            ServerMsg::Event {
+                event: GameEvent::Left { player },
+                ..
+            } => Some(*player),
+            _ => None,
+        })
+        .await
+        .expect("the room gives up on the player");
+    assert_eq!(left, welcome.player_id);
+
+    let mut late = server.connect().await;
+    let options = JoinOptions {
+        resume: Some(welcome.resume_token),
+        ..JoinOptions::default()
+    };
+    let result = late.join_with("late", options, WAIT).await;
+    assert!(
+        matches!(
+            result,
+            Err(ClientError::Refused {
+                code: ErrorCode::ResumeFailed,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(
+        close_code(&late.wait_for_close(WAIT).await.expect("close")),
+        Some(1008)
+    );
+}
+
+#[tokio::test]
+async fn a_forged_resume_token_is_refused() {
+    let server = TestServer::start(config());
+    let (_a, welcome) = server.player("a", Some("r")).await;
+    // Same room and player, wrong secret.
+    let (room_and_player, _) = welcome
+        .resume_token
+        .rsplit_once('.')
+        .expect("ROOM.PLAYER.SECRET");
+    let forged = format!("{room_and_player}.{}", "0".repeat(32));
+    let mut thief = server.connect().await;
+    let options = JoinOptions {
+        resume: Some(forged),
+        ..JoinOptions::default()
+    };
+    let result = thief.join_with("thief", options, WAIT).await;
+    assert!(
+        matches!(
+            result,
+            Err(ClientError::Refused {
+                code: ErrorCode::ResumeFailed,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn leave_is_final_even_with_a_resume_token() {
+    let server = TestServer::start(config());
+    let (_keep, _) = server.player("keep", Some("r")).await;
+    let (mut gone, welcome) = server.player("gone", Some("r")).await;
+    gone.send(&arena_shared::ClientMsg::Leave)
+        .await
+        .expect("leave");
+    gone.wait_for_close(WAIT).await.expect("close");
+    let mut again = server.connect().await;
+    let options = JoinOptions {
+        resume: Some(welcome.resume_token),
+        ..JoinOptions::default()
+    };
+    let result = again.join_with("gone", options, WAIT).await;
+    assert!(
+        matches!(
+            result,
+            Err(ClientError::Refused {
+                code: ErrorCode::ResumeFailed,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
