@@ -176,6 +176,33 @@ impl Farewell {
         truncate(self.reason(), MAX_CLOSE_REASON)
     }
 
+    /// A short fixed name for the reason, used as a metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ClientLeft => "client_left",
+            Self::VersionMismatch { .. } => "version_mismatch",
+            Self::Malformed(_) => "malformed",
+            Self::TextFrame => "text_frame",
+            Self::Unexpected(_) => "unexpected_message",
+            Self::BadName(_) => "bad_name",
+            Self::BadRoomName(_) => "bad_room_name",
+            Self::RoomFull(_) => "room_full",
+            Self::ServerFull => "server_full",
+            Self::HelloTimeout => "hello_timeout",
+            Self::Flood => "flood",
+            Self::HeartbeatTimeout => "heartbeat_timeout",
+            Self::ConnectionLost(_) => "connection_lost",
+            Self::TooSlow => "too_slow",
+            Self::RoomClosed => "room_closed",
+            Self::RoomFailed => "room_failed",
+            Self::Ticket(_) => "bad_ticket",
+            Self::ResumeFailed(_) => "resume_failed",
+            Self::ResumedElsewhere => "resumed_elsewhere",
+            Self::ShuttingDown => "shutting_down",
+            Self::Protocol { .. } => "protocol_error",
+        }
+    }
+
     /// Whether this is an ordinary end rather than a fault worth a warning.
     pub fn is_normal(&self) -> bool {
         matches!(

@@ -25,7 +25,10 @@ pub struct AppState {
 /// Registers Arena's routes; `/echo` only when `echo` is on.
 pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
     cfg.route("/ws", web::get().to(ws))
-        .route("/api/rooms", web::get().to(rooms));
+        .route("/api/rooms", web::get().to(rooms))
+        .route("/metrics", web::get().to(metrics))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
     if echo {
         cfg.route("/echo", web::get().to(echo_ws));
     }
@@ -40,7 +43,16 @@ async fn ws(
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let refused = |reason: &str| {
+        state
+            .deps
+            .metrics
+            .connections_refused
+            .with_label_values(&[reason])
+            .inc()
+    };
     if *state.deps.draining.borrow() {
+        refused("draining");
         return Ok(HttpResponse::ServiceUnavailable().body("server shutting down"));
     }
     let origin = req
@@ -49,6 +61,7 @@ async fn ws(
         .map(|v| v.to_str().unwrap_or("<not text>"));
     if !origin_allowed(&state.deps.config.allowed_origins, origin) {
         debug!(?origin, peer = ?req.peer_addr(), "refused: origin not allowed");
+        refused("origin");
         return Ok(HttpResponse::Forbidden().body(format!(
             "origin {} is not allowed",
             origin.unwrap_or_default()
@@ -61,11 +74,13 @@ async fn ws(
         Ok(p) => p,
         Err(Refusal::ServerFull(n)) => {
             debug!(%ip, "refused: server connection limit");
+            refused("server_full");
             return Ok(HttpResponse::ServiceUnavailable()
                 .body(format!("server is at its limit of {n} connections")));
         }
         Err(Refusal::AddressFull(n)) => {
             debug!(%ip, "refused: per-address connection limit");
+            refused("address_full");
             return Ok(HttpResponse::TooManyRequests().body(format!(
                 "too many connections from your address (limit {n})"
             )));
@@ -73,6 +88,27 @@ async fn ws(
     };
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
     session::upgrade(&req, stream, state.deps.clone(), id, permit)
+}
+
+/// Prometheus text exposition.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.deps.metrics.render())
+}
+
+/// Liveness: the process serves HTTP.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+/// Readiness: accepting players; 503 once draining.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if *state.deps.draining.borrow() {
+        HttpResponse::ServiceUnavailable().body("draining")
+    } else {
+        HttpResponse::Ok().body("ready")
+    }
 }
 
 async fn rooms(state: web::Data<AppState>) -> HttpResponse {

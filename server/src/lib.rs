@@ -13,6 +13,7 @@
 //! - [`lobby`]: the actor that owns rooms: placement, limits, disposal.
 //! - [`room`]: the actor that ticks one world and hands each session its snapshot.
 //! - [`close`]: every way a session ends, with its close code, reason and `Error`.
+//! - [`metrics`]: Prometheus metrics (`GET /metrics`) with bounded labels.
 //! - [`text`]: names and chat: what a client may send, cleaned or refused.
 //! - [`rate`]: token buckets for message floods and chat.
 //! - [`limits`]: connection caps (global and per address) and the Origin allow-list.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod http;
 pub mod limits;
 pub mod lobby;
+pub mod metrics;
 pub mod rate;
 pub mod room;
 pub mod server;

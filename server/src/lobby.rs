@@ -18,6 +18,7 @@ use tracing::info;
 
 use crate::close::Farewell;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::room::{
     CloseRoom, PlayerJoining, PlayerResuming, Room, RoomId, RoomSettings, RoomStats, Seated,
     SessionLink, parse_resume_token,
@@ -36,6 +37,7 @@ struct RoomEntry {
 pub struct Lobby {
     config: Arc<Config>,
     map: Arc<Map>,
+    metrics: Arc<Metrics>,
     rooms: BTreeMap<RoomId, RoomEntry>,
     by_name: HashMap<String, RoomId>,
     next_room: u64,
@@ -44,10 +46,11 @@ pub struct Lobby {
 
 impl Lobby {
     /// A lobby with no rooms.
-    pub fn new(config: Arc<Config>, map: Arc<Map>) -> Self {
+    pub fn new(config: Arc<Config>, map: Arc<Map>, metrics: Arc<Metrics>) -> Self {
         Self {
             config,
             map,
+            metrics,
             rooms: BTreeMap::new(),
             by_name: HashMap::new(),
             next_room: 1,
@@ -126,6 +129,7 @@ impl Lobby {
             mailbox_capacity: self.config.max_players * 4 + 16,
             fault_injection: self.config.fault_injection,
             resume_grace: self.config.resume_grace(),
+            metrics: self.metrics.clone(),
         };
         let stats = Arc::new(RoomStats::default());
         let lobby = ctx.address();

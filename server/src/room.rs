@@ -18,6 +18,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
 use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
+use crate::metrics::Metrics;
 use crate::session::{RoomClosed, SnapshotReady};
 
 /// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
@@ -70,6 +71,8 @@ pub struct RoomSettings {
     pub fault_injection: bool,
     /// How long a disconnected player's seat is kept for resume; zero = leave at once.
     pub resume_grace: Duration,
+    /// Server metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The chat line that makes a room panic when fault injection is on.
@@ -193,6 +196,7 @@ impl Room {
             let period = self.period.as_nanos().max(1);
             let behind = ((now - due).as_nanos() / period) as u64;
             self.stats.overruns.fetch_add(behind, Ordering::Relaxed);
+            self.settings.metrics.tick_overruns.inc_by(behind);
             warn!(room = %self.name, behind_ticks = behind, "room stalled; skipping missed ticks");
             self.next_tick += behind;
             due = self.due(self.next_tick);
@@ -207,6 +211,7 @@ impl Room {
         let late = started.saturating_duration_since(self.due(self.next_tick));
         if late > self.period / 2 {
             let total = self.stats.overruns.fetch_add(1, Ordering::Relaxed) + 1;
+            self.settings.metrics.tick_overruns.inc();
             if self
                 .last_overrun_log
                 .is_none_or(|t| started - t >= OVERRUN_LOG_INTERVAL)
@@ -245,6 +250,7 @@ impl Room {
                 Ok(()) => seat.skipped_in_a_row = 0,
                 Err(SendError::Full(_)) => {
                     self.stats.skipped_snapshots.fetch_add(1, Ordering::Relaxed);
+                    self.settings.metrics.skipped_snapshots.inc();
                     seat.skipped_in_a_row += 1;
                     if seat.skipped_in_a_row >= self.settings.max_skipped_snapshots {
                         warn!(room = %self.name, %player, "session stopped accepting snapshots; dropping player");
@@ -268,6 +274,10 @@ impl Room {
         }
 
         self.stats.ticks.fetch_add(1, Ordering::Relaxed);
+        self.settings
+            .metrics
+            .tick_seconds
+            .observe(started.elapsed().as_secs_f64());
         self.next_tick += 1;
         self.schedule_next(ctx);
     }
@@ -298,11 +308,13 @@ impl Room {
     /// forgets the room when it stops.
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
         error!(room = %self.name, tick = self.world.tick(), panic = %why, "room failed; closing it");
+        self.settings.metrics.room_panics.inc();
         for link in self.seats.values().filter_map(|s| s.link.as_ref()) {
             let _ = link.closed.try_send(RoomClosed {
                 farewell: Farewell::RoomFailed,
             });
         }
+        self.settings.metrics.players.sub(self.seats.len() as i64);
         self.seats.clear();
         self.stats.players.store(0, Ordering::Relaxed);
         ctx.stop();
@@ -350,6 +362,7 @@ impl Room {
 
     fn unseat(&mut self, player: EntityId) {
         if self.seats.remove(&player).is_some() {
+            self.settings.metrics.players.dec();
             self.count_detached();
             self.world.apply(Command::Leave { player });
             self.stats
@@ -367,11 +380,15 @@ impl Actor for Room {
         ctx.set_mailbox_capacity(self.settings.mailbox_capacity);
         self.origin = Instant::now() + self.period;
         info!(room = %self.name, id = self.id.0, seed = self.settings.seed, "room opened");
+        self.settings.metrics.rooms.inc();
         self.schedule_next(ctx);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
         info!(room = %self.name, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
+        self.settings.metrics.rooms.dec();
+        // Seats still held when a room closes (shutdown) leave with it.
+        self.settings.metrics.players.sub(self.seats.len() as i64);
         self.lobby.do_send(RoomStopped { room: self.id });
     }
 }
@@ -414,6 +431,7 @@ impl Handler<PlayerJoining> for Room {
             })
             .unwrap_or(EntityId(0));
         let secret = format!("{:032x}", rand::random::<u128>());
+        self.settings.metrics.players.inc();
         self.seats.insert(
             player,
             Seat {
@@ -510,6 +528,7 @@ impl Handler<InputReceived> for Room {
         if seat.pending.len() == self.settings.max_pending_inputs {
             seat.pending.pop_front();
             self.stats.dropped_inputs.fetch_add(1, Ordering::Relaxed);
+            self.settings.metrics.dropped_inputs.inc();
         }
         seat.pending.push_back(msg.input);
     }

@@ -16,6 +16,7 @@ use crate::config::{Auth, Config, ConfigError};
 use crate::http::{self, AppState};
 use crate::limits::ConnectionLimits;
 use crate::lobby::{Lobby, Shutdown};
+use crate::metrics::Metrics;
 use crate::session::SessionDeps;
 use crate::ticket::TicketAuthority;
 
@@ -42,7 +43,8 @@ pub async fn run(
     config.validate()?;
     let map = config.load_map()?;
     let config = Arc::new(config);
-    let lobby = Lobby::new(config.clone(), map).start();
+    let metrics = Arc::new(Metrics::new());
+    let lobby = Lobby::new(config.clone(), map, metrics.clone()).start();
     let (drain_tx, draining) = watch::channel(false);
     let tickets = (config.auth == Auth::Ticket).then(|| {
         Arc::new(TicketAuthority::new(
@@ -57,6 +59,7 @@ pub async fn run(
             lobby: lobby.clone(),
             draining,
             tickets,
+            metrics,
         },
         next_session: Arc::new(AtomicU64::new(1)),
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),

@@ -27,6 +27,7 @@ use crate::close::Farewell;
 use crate::config::Config;
 use crate::limits::Permit;
 use crate::lobby::{Admission, JoinRequest, Lobby, ResumeRequest};
+use crate::metrics::Metrics;
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
 use crate::room::{ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink};
 use crate::text;
@@ -45,6 +46,8 @@ pub struct SessionDeps {
     pub draining: watch::Receiver<bool>,
     /// Checks join tickets when `auth = "ticket"`.
     pub tickets: Option<Arc<TicketAuthority>>,
+    /// Server metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The parts of a `Hello` past its version.
@@ -112,6 +115,8 @@ pub struct Session {
     dropped: u64,
     /// This connection's slot in the connection limits, released when the session is dropped.
     _permit: Permit,
+    /// How the session ended, for the metrics: (close code, reason); unset = connection lost.
+    ending: Option<(u16, &'static str)>,
 }
 
 impl Session {
@@ -123,6 +128,7 @@ impl Session {
             chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
             dropped: 0,
             _permit: permit,
+            ending: None,
             id,
             peer,
             frames: Assembler::new(deps.config.max_message_bytes),
@@ -135,9 +141,15 @@ impl Session {
 
     fn send(&self, ctx: &mut WebsocketContext<Self>, msg: &ServerMsg) {
         match protocol::encode(msg) {
-            Ok(bytes) => ctx.binary(bytes),
+            Ok(bytes) => self.write(ctx, bytes),
             Err(e) => warn!(session = self.id, error = %e, "cannot encode message"),
         }
+    }
+
+    fn write(&self, ctx: &mut WebsocketContext<Self>, bytes: Vec<u8>) {
+        self.deps.metrics.messages_out.inc();
+        self.deps.metrics.bytes_out.inc_by(bytes.len() as u64);
+        ctx.binary(bytes);
     }
 
     /// Ends the connection: an `Error` message where the client should get one, a close frame
@@ -153,6 +165,7 @@ impl Session {
             self.send(ctx, &ServerMsg::Error { code, message });
         }
         let code = farewell.close_code();
+        self.ending = Some((code, farewell.kind()));
         if farewell.is_normal() {
             info!(session = self.id, peer = ?self.peer, code, reason = %farewell.reason(), "session closed");
         } else {
@@ -187,7 +200,10 @@ impl Session {
         }
         let msg = match protocol::decode_client(bytes, self.deps.config.max_message_bytes) {
             Ok(msg) => msg,
-            Err(e) => return self.farewell(ctx, Farewell::Malformed(e.to_string())),
+            Err(e) => {
+                self.deps.metrics.decode_errors.inc();
+                return self.farewell(ctx, Farewell::Malformed(e.to_string()));
+            }
         };
         match (msg, &self.phase) {
             (
@@ -223,6 +239,11 @@ impl Session {
             (ClientMsg::Chat { text }, Phase::Playing { room, player }) => {
                 if !self.chat.take(Instant::now()) {
                     self.dropped += 1;
+                    self.deps
+                        .metrics
+                        .rate_limited
+                        .with_label_values(&["chat"])
+                        .inc();
                     return;
                 }
                 if let Some(text) = text::chat_line(&text) {
@@ -354,6 +375,8 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         debug!(session = self.id, peer = ?self.peer, "session opened");
+        self.deps.metrics.connections_total.inc();
+        self.deps.metrics.connections_open.inc();
         ctx.run_interval(self.deps.config.heartbeat_interval(), |s, ctx| {
             s.on_heartbeat(ctx)
         });
@@ -380,6 +403,17 @@ impl Actor for Session {
         self.phase = Phase::Closing;
         Running::Stop
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        let metrics = &self.deps.metrics;
+        metrics.connections_open.dec();
+        // No farewell and no close frame: the transport went away (1006 is never sent, only seen).
+        let (code, reason) = self.ending.unwrap_or((1006, "connection_lost"));
+        metrics
+            .connections_closed
+            .with_label_values(&[&code.to_string(), reason])
+            .inc();
+    }
 }
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
@@ -394,6 +428,11 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
                 Verdict::Allow => {}
                 Verdict::Drop => {
                     self.dropped += 1;
+                    self.deps
+                        .metrics
+                        .rate_limited
+                        .with_label_values(&["message"])
+                        .inc();
                     return;
                 }
                 Verdict::Close => return self.farewell(ctx, Farewell::Flood),
@@ -401,11 +440,19 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
         }
         match incoming {
             Ok(None) | Ok(Some(Incoming::Pong)) => {}
-            Ok(Some(Incoming::Binary(bytes))) => self.on_binary(&bytes, ctx),
+            Ok(Some(Incoming::Binary(bytes))) => {
+                self.deps.metrics.messages_in.inc();
+                self.deps.metrics.bytes_in.inc_by(bytes.len() as u64);
+                self.on_binary(&bytes, ctx)
+            }
             Ok(Some(Incoming::Text(_))) => self.farewell(ctx, Farewell::TextFrame),
             Ok(Some(Incoming::Ping(payload))) => ctx.pong(&payload),
             Ok(Some(Incoming::Close(reason))) => {
                 debug!(session = self.id, ?reason, "client closed");
+                self.ending = Some((
+                    reason.as_ref().map_or(1005, |r| r.code.into()),
+                    "client_closed",
+                ));
                 self.leave_room(false);
                 self.phase = Phase::Closing;
                 // Echo the client's code, as RFC 6455 §5.5.1 asks.
@@ -459,7 +506,7 @@ impl Handler<SnapshotReady> for Session {
         let mut out = Vec::with_capacity(32 + msg.entities.len() * 24);
         match protocol::encode_snapshot_into(msg.tick, msg.last_input_seq, &msg.entities, &mut out)
         {
-            Ok(()) => ctx.binary(out),
+            Ok(()) => self.write(ctx, out),
             Err(e) => warn!(session = self.id, error = %e, "cannot encode snapshot"),
         }
     }

@@ -1,0 +1,159 @@
+//! Prometheus metrics for one server instance (`GET /metrics`). Every label has a fixed, small
+//! set of values (close codes, reason names, limit kinds), so no client can grow the series.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The server's metrics. Cheap to update from any thread (atomics).
+pub struct Metrics {
+    registry: Registry,
+    /// WebSocket connections open now.
+    pub connections_open: IntGauge,
+    /// WebSocket connections accepted since start.
+    pub connections_total: IntCounter,
+    /// Sessions ended, by close code and reason.
+    pub connections_closed: IntCounterVec,
+    /// Upgrades refused before a session started, by reason.
+    pub connections_refused: IntCounterVec,
+    /// Messages received from clients.
+    pub messages_in: IntCounter,
+    /// Messages sent to clients.
+    pub messages_out: IntCounter,
+    /// Payload bytes received from clients.
+    pub bytes_in: IntCounter,
+    /// Payload bytes sent to clients.
+    pub bytes_out: IntCounter,
+    /// Frames that did not decode as a message.
+    pub decode_errors: IntCounter,
+    /// Messages dropped by rate limits, by kind (`message`, `chat`).
+    pub rate_limited: IntCounterVec,
+    /// Rooms open now.
+    pub rooms: IntGauge,
+    /// Players seated now.
+    pub players: IntGauge,
+    /// Snapshots a full session mailbox could not take.
+    pub skipped_snapshots: IntCounter,
+    /// Inputs dropped from full per-player queues.
+    pub dropped_inputs: IntCounter,
+    /// Time to simulate a tick and hand out its snapshots, all rooms.
+    pub tick_seconds: Histogram,
+    /// Ticks that started more than half a period late, or were skipped after a stall.
+    pub tick_overruns: IntCounter,
+    /// Rooms closed because their game code panicked.
+    pub room_panics: IntCounter,
+}
+
+impl Metrics {
+    /// A fresh set of metrics in its own registry, with the process collector where the
+    /// platform has one.
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("arena".into()), None)
+            .expect("static registry options are valid");
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("static metric options are valid");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric names are unique");
+            c
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("static metric options are valid");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("metric names are unique");
+            g
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels)
+                .expect("static metric options are valid");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric names are unique");
+            c
+        };
+        let tick_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "tick_seconds",
+                "Time to simulate one tick and hand out its snapshots.",
+            )
+            .buckets(
+                prometheus::exponential_buckets(25e-6, 2.0, 12).expect("static buckets are valid"),
+            ),
+        )
+        .expect("static metric options are valid");
+        registry
+            .register(Box::new(tick_seconds.clone()))
+            .expect("metric names are unique");
+        #[cfg(target_os = "linux")]
+        {
+            let process = prometheus::process_collector::ProcessCollector::for_self();
+            let _ = registry.register(Box::new(process));
+        }
+        Self {
+            connections_open: gauge("connections_open", "WebSocket connections open now."),
+            connections_total: counter("connections_total", "WebSocket connections accepted."),
+            connections_closed: counter_vec(
+                "connections_closed_total",
+                "Sessions ended, by close code and reason.",
+                &["code", "reason"],
+            ),
+            connections_refused: counter_vec(
+                "connections_refused_total",
+                "Upgrades refused before a session started, by reason.",
+                &["reason"],
+            ),
+            messages_in: counter("messages_in_total", "Messages received from clients."),
+            messages_out: counter("messages_out_total", "Messages sent to clients."),
+            bytes_in: counter("bytes_in_total", "Payload bytes received from clients."),
+            bytes_out: counter("bytes_out_total", "Payload bytes sent to clients."),
+            decode_errors: counter(
+                "decode_errors_total",
+                "Frames that did not decode as a message.",
+            ),
+            rate_limited: counter_vec(
+                "rate_limited_total",
+                "Messages dropped by rate limits.",
+                &["kind"],
+            ),
+            rooms: gauge("rooms", "Rooms open now."),
+            players: gauge("players", "Players seated now (detached ones included)."),
+            skipped_snapshots: counter(
+                "skipped_snapshots_total",
+                "Snapshots a full session mailbox could not take.",
+            ),
+            dropped_inputs: counter(
+                "dropped_inputs_total",
+                "Inputs dropped from full per-player queues.",
+            ),
+            tick_seconds,
+            tick_overruns: counter("tick_overruns_total", "Late or skipped ticks."),
+            room_panics: counter(
+                "room_panics_total",
+                "Rooms closed because their game code panicked.",
+            ),
+            registry,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
