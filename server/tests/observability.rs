@@ -9,7 +9,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The value of the sample whose line starts with `series` (name plus labels), if present.
 fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
 #[tokio::test]
@@ -29,15 +31,27 @@ async fn metrics_count_players_rooms_traffic_and_every_abuse() {
         ..config()
     });
     let (mut player, _) = server.player("p", Some("r")).await;
-    player.wait_for(WAIT, |m| matches!(m, arena_shared::ServerMsg::Snapshot(_)).then_some(())).await.expect("tick");
+    player
+        .wait_for(WAIT, |m| {
+            matches!(m, arena_shared::ServerMsg::Snapshot(_)).then_some(())
+        })
+        .await
+        .expect("tick");
 
     let mut garbage = server.connect().await;
-    garbage.send_raw(Message::binary(vec![0xff; 8])).await.expect("send");
+    garbage
+        .send_raw(Message::binary(vec![0xff; 8]))
+        .await
+        .expect("send");
     garbage.wait_for_close(WAIT).await.expect("closed");
 
     let (mut flooder, _) = server.player("flooder", Some("r")).await;
     for i in 0..500 {
-        if flooder.send(&ClientMsg::Ping { client_time: i }).await.is_err() {
+        if flooder
+            .send(&ClientMsg::Ping { client_time: i })
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -46,23 +60,48 @@ async fn metrics_count_players_rooms_traffic_and_every_abuse() {
     assert_eq!(status, 403);
 
     let get = || server.http_get("/metrics").1;
-    eventually("the flooder's and garbage sender's ends are counted", || {
-        let m = get();
-        sample(&m, r#"arena_connections_closed_total{code="1008",reason="flood"}"#) == Some(1.0)
-            && sample(&m, r#"arena_connections_closed_total{code="1007",reason="malformed"}"#) == Some(1.0)
-    })
+    eventually(
+        "the flooder's and garbage sender's ends are counted",
+        || {
+            let m = get();
+            sample(
+                &m,
+                r#"arena_connections_closed_total{code="1008",reason="flood"}"#,
+            ) == Some(1.0)
+                && sample(
+                    &m,
+                    r#"arena_connections_closed_total{code="1007",reason="malformed"}"#,
+                ) == Some(1.0)
+        },
+    )
     .await;
     let m = get();
     assert_eq!(sample(&m, "arena_decode_errors_total"), Some(1.0), "{m}");
-    assert!(sample(&m, r#"arena_rate_limited_total{kind="message"}"#).is_some_and(|v| v >= 1.0), "{m}");
-    assert_eq!(sample(&m, r#"arena_connections_refused_total{reason="origin"}"#), Some(1.0), "{m}");
+    assert!(
+        sample(&m, r#"arena_rate_limited_total{kind="message"}"#).is_some_and(|v| v >= 1.0),
+        "{m}"
+    );
+    assert_eq!(
+        sample(&m, r#"arena_connections_refused_total{reason="origin"}"#),
+        Some(1.0),
+        "{m}"
+    );
     assert_eq!(sample(&m, "arena_rooms"), Some(1.0), "{m}");
     assert_eq!(sample(&m, "arena_players"), Some(1.0), "{m}");
     assert_eq!(sample(&m, "arena_connections_open"), Some(1.0), "{m}");
     assert_eq!(sample(&m, "arena_connections_total"), Some(3.0), "{m}");
-    assert!(sample(&m, "arena_tick_seconds_count").is_some_and(|v| v >= 1.0), "{m}");
-    assert!(sample(&m, "arena_messages_out_total").is_some_and(|v| v >= 2.0), "{m}");
+    assert!(
+        sample(&m, "arena_tick_seconds_count").is_some_and(|v| v >= 1.0),
+        "{m}"
+    );
+    assert!(
+        sample(&m, "arena_messages_out_total").is_some_and(|v| v >= 2.0),
+        "{m}"
+    );
     if cfg!(target_os = "linux") {
-        assert!(sample(&m, "arena_process_resident_memory_bytes").is_some_and(|v| v > 0.0), "{m}");
+        assert!(
+            sample(&m, "arena_process_resident_memory_bytes").is_some_and(|v| v > 0.0),
+            "{m}"
+        );
     }
 }

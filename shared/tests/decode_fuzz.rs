@@ -1,6 +1,6 @@
 //! Arbitrary bytes into the decoders: a typed error or a message, never a panic. bincode 2
 //! accepts non-canonical varints, so a decoded message need not re-encode to the same bytes;
-//! what must hold is that whatever decodes, round-trips.
+//! what must hold is that whatever decodes re-encodes stably.
 
 use arena_shared::protocol::{decode_client, decode_server, encode, peek_hello_version};
 use proptest::prelude::*;
@@ -12,8 +12,10 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_the_client_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(msg) = decode_client(&bytes, 1 << 16) {
-            let again = decode_client(&encode(&msg).expect("re-encodes"), 1 << 16).expect("re-decodes");
-            prop_assert_eq!(again, msg);
+            // Compared as bytes: a float field may be NaN, which is never == itself.
+            let bytes = encode(&msg).expect("re-encodes");
+            let again = decode_client(&bytes, 1 << 16).expect("re-decodes");
+            prop_assert_eq!(encode(&again).expect("re-encodes"), bytes);
         }
         let _ = peek_hello_version(&bytes);
     }
@@ -21,8 +23,9 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_the_server_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(msg) = decode_server(&bytes, 1 << 16) {
-            let again = decode_server(&encode(&msg).expect("re-encodes"), 1 << 16).expect("re-decodes");
-            prop_assert_eq!(again, msg);
+            let bytes = encode(&msg).expect("re-encodes");
+            let again = decode_server(&bytes, 1 << 16).expect("re-decodes");
+            prop_assert_eq!(encode(&again).expect("re-encodes"), bytes);
         }
     }
 

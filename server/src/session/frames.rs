@@ -145,6 +145,44 @@ fn validate_utf8_prefix(partial: &mut Partial, last: bool) -> Result<(), Farewel
     }
 }
 
+/// Feeds raw bytes, as a client would send them on an upgraded connection, through actix-http's
+/// frame decoder and the [`Assembler`], the way a session does; returns how many complete
+/// messages came out before the bytes ran out or a close was decided. The fuzz target and the
+/// frame-layer property test call this; it must never panic.
+pub fn feed_raw(bytes: &[u8], max_message: usize) -> Result<usize, Farewell> {
+    use actix_codec::Decoder;
+    use actix_http::ws::{Codec, Frame};
+    use bytestring::ByteString;
+
+    let mut codec = Codec::new().max_size(max_message);
+    let mut buf = bytes::BytesMut::from(bytes);
+    let mut assembler = Assembler::new(max_message);
+    let mut complete = 0;
+    loop {
+        let frame = match codec.decode(&mut buf) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(complete),
+            Err(e) => return Err(protocol_farewell(e)),
+        };
+        // The conversion actix-web-actors' WsStream makes before a session sees the frame.
+        let item = match frame {
+            Frame::Text(data) => ByteString::try_from(data)
+                .map(Message::Text)
+                .map_err(|e| ProtocolError::Io(std::io::Error::other(e.to_string()))),
+            Frame::Binary(data) => Ok(Message::Binary(data)),
+            Frame::Ping(p) => Ok(Message::Ping(p)),
+            Frame::Pong(p) => Ok(Message::Pong(p)),
+            Frame::Close(reason) => Ok(Message::Close(reason)),
+            Frame::Continuation(item) => Ok(Message::Continuation(item)),
+        };
+        match assembler.push(item)? {
+            Some(Incoming::Close(_)) => return Ok(complete),
+            Some(_) => complete += 1,
+            None => {}
+        }
+    }
+}
+
 fn protocol(detail: &str) -> Farewell {
     Farewell::Protocol {
         code: code::PROTOCOL,
@@ -166,15 +204,20 @@ fn too_big(len: usize, max: usize) -> Farewell {
     }
 }
 
-/// actix-http reports an oversized frame as `Overflow` and framing faults (reserved bits, bad
-/// opcodes, bad control frames) as protocol errors. Both invalid UTF-8 in a single text frame
-/// and a failing transport arrive as `Io(Other)` with only a formatted message to tell them
-/// apart (actix-web-actors `WsStream`); the UTF-8 one is std's `Utf8Error` text.
+/// actix-http reports an oversized frame as `Overflow`, non-zero reserved bits as
+/// `Io(InvalidData)` (its frame parser), and other framing faults as protocol errors. Both
+/// invalid UTF-8 in a single text frame and a failing transport arrive as `Io(Other)` with only a
+/// formatted message to tell them apart (actix-web-actors `WsStream`); the UTF-8 one is std's
+/// `Utf8Error` text.
 fn protocol_farewell(err: ProtocolError) -> Farewell {
     match err {
         ProtocolError::Overflow => Farewell::Protocol {
             code: code::TOO_BIG,
             detail: "frame exceeds the message size limit".into(),
+        },
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => Farewell::Protocol {
+            code: code::PROTOCOL,
+            detail: format!("websocket protocol error: {e}"),
         },
         ProtocolError::Io(e) if e.to_string().contains("utf-8") => invalid_utf8(),
         ProtocolError::Io(e) => Farewell::ConnectionLost(e.to_string()),
@@ -199,6 +242,47 @@ mod tests {
 
     fn code_of(r: Result<Option<Incoming>, Farewell>) -> u16 {
         r.expect_err("must fail").close_code()
+    }
+
+    /// A client frame: FIN + opcode, masked with a fixed key.
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let key = [1u8, 2, 3, 4];
+        let mut out = vec![(u8::from(fin) << 7) | opcode];
+        assert!(payload.len() < 126);
+        out.push(0x80 | payload.len() as u8);
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        out
+    }
+
+    #[test]
+    fn raw_bytes_go_through_the_real_decoder() {
+        let mut wire = frame(false, 0x2, b"ab");
+        wire.extend(frame(false, 0x0, b"cd"));
+        wire.extend(frame(true, 0x9, b"ping"));
+        wire.extend(frame(true, 0x0, b"e"));
+        // binary "abcde" (ping counted as one item), then a close.
+        wire.extend(frame(true, 0x8, &[0x03, 0xe8]));
+        assert_eq!(feed_raw(&wire, 64), Ok(2));
+        let rsv = [0xc2, 0x80, 1, 2, 3, 4];
+        assert_eq!(feed_raw(&rsv, 64).map_err(|f| f.close_code()), Err(1002));
+        assert_eq!(
+            feed_raw(&frame(true, 0x1, &[0xff]), 64).map_err(|f| f.close_code()),
+            Err(1007)
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 2048,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0xF4A3E),
+            ..Default::default()
+        })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_frame_layer(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = feed_raw(&bytes, 64);
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod echo;
 mod frames;
 
 pub use echo::ECHO_MAX_MESSAGE;
+#[doc(hidden)]
+pub use frames::feed_raw;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
