@@ -239,3 +239,63 @@ async fn a_client_close_is_echoed_and_the_player_leaves() {
         .expect("leave seen");
     assert_eq!(left, wb.player_id);
 }
+
+/// A masked client frame, written by hand: `first` is the FIN/RSV/opcode byte.
+fn raw_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [0x37u8, 0xfa, 0x21, 0x3d];
+    assert!(payload.len() < 126);
+    let mut out = vec![first, 0x80 | payload.len() as u8];
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// Reads server frames (unmasked) until a close frame; returns its code.
+fn read_close_code(stream: &mut std::net::TcpStream) -> Option<u16> {
+    use std::io::Read;
+    let mut header = [0u8; 2];
+    loop {
+        stream.read_exact(&mut header).ok()?;
+        let mut len = usize::from(header[1] & 0x7f);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext).ok()?;
+            len = usize::from(u16::from_be_bytes(ext));
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext).ok()?;
+            len = usize::try_from(u64::from_be_bytes(ext)).ok()?;
+        }
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).ok()?;
+        if header[0] & 0x0f == 0x8 {
+            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        }
+    }
+}
+
+#[tokio::test]
+async fn hand_written_malformed_frames_get_their_close_codes() {
+    use std::io::Write;
+    let server = TestServer::start(config());
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        ("reserved bit set", raw_frame(0x80 | 0x40 | 0x2, b"x"), 1002),
+        ("unknown opcode", raw_frame(0x80 | 0x3, b""), 1002),
+        (
+            "invalid UTF-8 in a text frame",
+            raw_frame(0x80 | 0x1, &[0xce, 0xba, 0xff]),
+            1007,
+        ),
+        (
+            "continuation with nothing to continue",
+            raw_frame(0x80, b"x"),
+            1002,
+        ),
+    ];
+    for (what, bytes, want) in cases {
+        let (status, mut stream) = common::upgrade_status(server.addr, "");
+        assert_eq!(status, 101, "{what}");
+        stream.write_all(&bytes).expect("write frame");
+        assert_eq!(read_close_code(&mut stream), Some(want), "{what}");
+    }
+}
