@@ -1,5 +1,8 @@
-//! One bot's life: connect, join, play for the duration, leave; and what it observed.
+//! One bot's life: connect, join, play until the fleet's end time (dropping and resuming its
+//! connection now and then when churn is on), leave; and what it observed.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use arena_shared::protocol::{ClientMsg, Input, ServerMsg};
@@ -9,12 +12,16 @@ use rand::{Rng, SeedableRng};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::brain::{Behavior, Brain};
-use crate::connection::{ClientError, Connection, Received, describe_close};
+use crate::connection::{ClientError, Connection, JoinOptions, Received, Welcome, describe_close};
+use crate::live::Live;
 
 /// How long a bot waits for the handshake plus `Welcome`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a bot waits for the server's close after `Leave`.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Inputs remembered while waiting for their acknowledgement; older ones are forgotten
+/// (bounded even if the server stops acknowledging).
+const MAX_UNACKED: usize = 256;
 
 /// What one bot is told to do.
 #[derive(Clone, Debug)]
@@ -27,8 +34,12 @@ pub struct BotSpec {
     pub room: Option<String>,
     /// Play style.
     pub behavior: Behavior,
-    /// How long to play after joining.
-    pub duration: Duration,
+    /// When to connect (spreads a ramp).
+    pub start_at: Instant,
+    /// When to leave.
+    pub end_at: Instant,
+    /// Chance per second that the bot drops its connection and resumes.
+    pub churn_per_s: f64,
     /// Seed for this bot's random choices.
     pub seed: u64,
 }
@@ -38,7 +49,7 @@ pub struct BotSpec {
 pub struct BotOutcome {
     /// Got a `Welcome`.
     pub connected: bool,
-    /// Played the whole duration and left cleanly.
+    /// Played until the end and left cleanly.
     pub completed: bool,
     /// Why it never got in.
     pub failure: Option<String>,
@@ -58,8 +69,25 @@ pub struct BotOutcome {
     pub snapshots: u64,
     /// Events received.
     pub events: u64,
-    /// Ping round trips, microseconds.
+    /// Deliberate drops (churn).
+    pub churns: u64,
+    /// Churns that got the same player back.
+    pub resumes: u64,
+    /// Ping round trips, µs.
     pub rtt_us: Histogram<u64>,
+    /// From sending an input to the first snapshot acknowledging it, µs.
+    pub input_ack_us: Histogram<u64>,
+    /// |snapshot inter-arrival time - tick period|, µs.
+    pub jitter_us: Histogram<u64>,
+}
+
+/// A histogram for latencies from 1 µs to 60 s at 3 significant digits.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).clamp(1, 60_000_000)
 }
 
 impl BotOutcome {
@@ -76,113 +104,216 @@ impl BotOutcome {
             bytes_received: 0,
             snapshots: 0,
             events: 0,
-            rtt_us: rtt_histogram(),
+            churns: 0,
+            resumes: 0,
+            rtt_us: latency_histogram(),
+            input_ack_us: latency_histogram(),
+            jitter_us: latency_histogram(),
         }
+    }
+
+    fn tally(&mut self, conn: &Connection) {
+        self.messages_sent += conn.messages_sent;
+        self.messages_received += conn.messages_received;
+        self.bytes_sent += conn.bytes_sent;
+        self.bytes_received += conn.bytes_received;
     }
 }
 
-/// A histogram for round trips from 1 µs to 60 s at 3 significant digits.
-pub fn rtt_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
+/// How one connection's play ended.
+enum Ended {
+    /// The fleet's end time: leave.
+    Deadline,
+    /// Churn: drop the connection and resume.
+    Churn,
+    /// Something went wrong.
+    Failed(ClientError),
 }
 
 /// Runs one bot to the end. `clock` is the fleet's common time origin for ping timestamps.
-pub async fn run_bot(spec: BotSpec, clock: Instant) -> BotOutcome {
+pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutcome {
     let mut out = BotOutcome::new();
-    let mut conn = match Connection::connect(&spec.url).await {
-        Ok(c) => c,
-        Err(e) => {
-            out.failure = Some(e.to_string());
-            return out;
-        }
+    tokio::time::sleep_until(spec.start_at).await;
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let name = format!("bot-{}", spec.index);
+    let first = JoinOptions {
+        room: spec.room.clone(),
+        ..JoinOptions::default()
     };
-    let welcome = match conn
-        .join(
-            &format!("bot-{}", spec.index),
-            spec.room.as_deref(),
-            JOIN_TIMEOUT,
-        )
-        .await
-    {
-        Ok(w) => w,
+    let (mut conn, mut welcome) = match connect_and_join(&spec.url, &name, first).await {
+        Ok(ok) => ok,
         Err(e) => {
-            out.failure = Some(e.to_string());
-            tally(&mut out, &conn);
+            live.error();
+            out.failure = Some(format!("{name}: {e}"));
             return out;
         }
     };
     out.connected = true;
-    let me = welcome.player_id;
-    let mut rng = StdRng::seed_from_u64(spec.seed);
+    live.connected(1);
     let mut brain = Brain::new(spec.behavior, spec.index, &mut rng);
     let mut seq = 0u32;
-    let deadline = Instant::now() + spec.duration;
+    loop {
+        let ended = play(
+            &spec, &mut conn, &welcome, &mut brain, &mut seq, &mut rng, clock, &live, &mut out,
+        )
+        .await;
+        match ended {
+            Ended::Deadline => {
+                out.completed = leave(&mut conn, &mut out).await;
+                out.tally(&conn);
+                break;
+            }
+            Ended::Churn => {
+                out.churns += 1;
+                out.tally(&conn);
+                drop(conn); // a cut: no Leave, no close frame
+                let resume = JoinOptions {
+                    resume: Some(welcome.resume_token.clone()),
+                    ..JoinOptions::default()
+                };
+                match connect_and_join(&spec.url, &name, resume).await {
+                    Ok((c, w)) => {
+                        if w.player_id == welcome.player_id {
+                            out.resumes += 1;
+                        }
+                        (conn, welcome) = (c, w);
+                    }
+                    Err(e) => {
+                        live.error();
+                        out.disconnect = Some(format!("{name}: resume failed: {e}"));
+                        break;
+                    }
+                }
+            }
+            Ended::Failed(e) => {
+                live.error();
+                if matches!(
+                    e,
+                    ClientError::Decode(_)
+                        | ClientError::Refused { .. }
+                        | ClientError::Unexpected(_)
+                        | ClientError::TextFrame
+                ) {
+                    out.protocol_error = Some(format!("{name}: {e}"));
+                }
+                out.disconnect = Some(format!("{name}: {e}"));
+                out.tally(&conn);
+                break;
+            }
+        }
+    }
+    live.connected(-1);
+    out
+}
+
+async fn connect_and_join(
+    url: &str,
+    name: &str,
+    options: JoinOptions,
+) -> Result<(Connection, Welcome), ClientError> {
+    let mut conn = tokio::time::timeout(JOIN_TIMEOUT, Connection::connect(url))
+        .await
+        .map_err(|_| ClientError::Timeout(JOIN_TIMEOUT))??;
+    let welcome = conn.join_with(name, options, JOIN_TIMEOUT).await?;
+    Ok((conn, welcome))
+}
+
+/// Plays on one connection until the deadline, a churn, or a failure.
+#[allow(clippy::too_many_arguments)]
+async fn play(
+    spec: &BotSpec,
+    conn: &mut Connection,
+    welcome: &Welcome,
+    brain: &mut Brain,
+    seq: &mut u32,
+    rng: &mut StdRng,
+    clock: Instant,
+    live: &Live,
+    out: &mut BotOutcome,
+) -> Ended {
+    let me = welcome.player_id;
+    let period = Duration::from_secs(1) / u32::from(welcome.tick_rate.max(1));
     let mut ping = tokio::time::interval(Duration::from_secs(1));
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut next_chat = Instant::now() + Duration::from_secs(rng.random_range(5..20));
-
-    let ended_early = loop {
+    let mut unacked: VecDeque<(u32, Instant)> = VecDeque::new();
+    let mut last_snapshot: Option<Instant> = None;
+    loop {
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break None,
+            _ = tokio::time::sleep_until(spec.end_at) => return Ended::Deadline,
             _ = ping.tick() => {
+                if spec.churn_per_s > 0.0 && rng.random_bool(spec.churn_per_s.min(1.0)) {
+                    return Ended::Churn;
+                }
                 let client_time = clock.elapsed().as_micros() as u64;
                 if let Err(e) = conn.send(&ClientMsg::Ping { client_time }).await {
-                    break Some(e);
+                    return Ended::Failed(e);
                 }
+                live.sent(1);
             }
-            received = conn.recv() => match received {
-                Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
-                    out.snapshots += 1;
-                    let input = brain.decide(me, &snapshot, &mut rng);
-                    seq += 1;
-                    let msg = ClientMsg::Input(Input { seq, move_dir: input.move_dir, aim: input.aim, fire: input.fire });
-                    if let Err(e) = conn.send(&msg).await {
-                        break Some(e);
-                    }
-                    if Instant::now() >= next_chat {
-                        next_chat = Instant::now() + Duration::from_secs(rng.random_range(10..30));
-                        let text = format!("bot-{} says hi at tick {}", spec.index, snapshot.tick);
-                        if let Err(e) = conn.send(&ClientMsg::Chat { text }).await {
-                            break Some(e);
+            received = conn.recv() => {
+                let now = Instant::now();
+                match received {
+                    Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
+                        live.received(1);
+                        out.snapshots += 1;
+                        if let Some(prev) = last_snapshot.replace(now) {
+                            let interval = now - prev;
+                            let _ = out.jitter_us.record(micros(interval.abs_diff(period)));
+                        }
+                        while unacked.front().is_some_and(|(s, _)| *s <= snapshot.last_input_seq) {
+                            if let Some((s, sent)) = unacked.pop_front()
+                                && s == snapshot.last_input_seq
+                            {
+                                // Earlier inputs were superseded in the same tick; the newest
+                                // applied one measures the loop.
+                                let d = micros(now - sent);
+                                let _ = out.input_ack_us.record(d);
+                                live.ack(d);
+                            }
+                        }
+                        let input = brain.decide(me, &snapshot, rng);
+                        *seq += 1;
+                        let msg = ClientMsg::Input(Input { seq: *seq, move_dir: input.move_dir, aim: input.aim, fire: input.fire });
+                        if let Err(e) = conn.send(&msg).await {
+                            return Ended::Failed(e);
+                        }
+                        live.sent(1);
+                        if unacked.len() == MAX_UNACKED {
+                            unacked.pop_front();
+                        }
+                        unacked.push_back((*seq, Instant::now()));
+                        if Instant::now() >= next_chat {
+                            next_chat = Instant::now() + Duration::from_secs(rng.random_range(10..30));
+                            let text = format!("bot-{} says hi at tick {}", spec.index, snapshot.tick);
+                            if let Err(e) = conn.send(&ClientMsg::Chat { text }).await {
+                                return Ended::Failed(e);
+                            }
+                            live.sent(1);
                         }
                     }
+                    Ok(Received::Msg(ServerMsg::Pong { client_time, .. })) => {
+                        live.received(1);
+                        let rtt = (clock.elapsed().as_micros() as u64).saturating_sub(client_time).clamp(1, 60_000_000);
+                        let _ = out.rtt_us.record(rtt);
+                        live.rtt(rtt);
+                    }
+                    Ok(Received::Msg(ServerMsg::Event { .. })) => {
+                        live.received(1);
+                        out.events += 1;
+                    }
+                    Ok(Received::Msg(ServerMsg::Error { code, message })) => {
+                        return Ended::Failed(ClientError::Refused { code, message });
+                    }
+                    Ok(Received::Msg(ServerMsg::Welcome { .. })) => {
+                        return Ended::Failed(ClientError::Unexpected("a second Welcome".into()));
+                    }
+                    Ok(Received::Closed(frame)) => return Ended::Failed(ClientError::Closed(frame)),
+                    Err(e) => return Ended::Failed(e),
                 }
-                Ok(Received::Msg(ServerMsg::Pong { client_time, .. })) => {
-                    let rtt = (clock.elapsed().as_micros() as u64).saturating_sub(client_time).max(1);
-                    let _ = out.rtt_us.record(rtt.min(60_000_000));
-                }
-                Ok(Received::Msg(ServerMsg::Event { .. })) => out.events += 1,
-                Ok(Received::Msg(ServerMsg::Error { code, message })) => {
-                    break Some(ClientError::Refused { code, message });
-                }
-                Ok(Received::Msg(ServerMsg::Welcome { .. })) => {
-                    break Some(ClientError::Unexpected("a second Welcome".into()));
-                }
-                Ok(Received::Closed(frame)) => break Some(ClientError::Closed(frame)),
-                Err(e) => break Some(e),
             }
-        }
-    };
-
-    match ended_early {
-        None => {
-            out.completed = leave(&mut conn, &mut out).await;
-        }
-        Some(e) => {
-            match &e {
-                ClientError::Decode(_)
-                | ClientError::Refused { .. }
-                | ClientError::Unexpected(_)
-                | ClientError::TextFrame => {
-                    out.protocol_error = Some(format!("bot-{}: {e}", spec.index));
-                }
-                _ => {}
-            }
-            out.disconnect = Some(format!("bot-{}: {e}", spec.index));
         }
     }
-    tally(&mut out, &conn);
-    out
 }
 
 /// Sends `Leave` and expects the server's normal close.
@@ -202,11 +333,4 @@ async fn leave(conn: &mut Connection, out: &mut BotOutcome) -> bool {
             false
         }
     }
-}
-
-fn tally(out: &mut BotOutcome, conn: &Connection) {
-    out.messages_sent = conn.messages_sent;
-    out.messages_received = conn.messages_received;
-    out.bytes_sent = conn.bytes_sent;
-    out.bytes_received = conn.bytes_received;
 }

@@ -1,12 +1,15 @@
-//! Many bots as tasks on one async runtime, merged into one report.
+//! Many bots as tasks on one async runtime, merged into one report, with a progress line on
+//! stderr while they run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::bot::{BotOutcome, BotSpec, rtt_histogram, run_bot};
+use crate::bot::{BotOutcome, BotSpec, latency_histogram, run_bot};
 use crate::brain::Behavior;
+use crate::live::Live;
 use crate::report::{Latency, Report};
 
 /// Problems quoted in a report; the counters hold the full numbers.
@@ -19,31 +22,63 @@ pub struct FleetSpec {
     pub url: String,
     /// Number of bots.
     pub bots: usize,
-    /// How long each bot plays.
+    /// How long the fleet plays once every bot has started.
     pub duration: Duration,
+    /// Connects are spread evenly over this long.
+    pub ramp: Duration,
+    /// Bots per minute (fleet-wide, on average) that drop their connection and resume.
+    pub churn_per_min: f64,
     /// Room for all bots; `None` = quick-play.
     pub room: Option<String>,
     /// Play style.
     pub behavior: Behavior,
     /// Base seed; bot `i` uses `seed + i`.
     pub seed: u64,
+    /// Print a progress line to stderr this often; `None` = quiet.
+    pub progress: Option<Duration>,
+}
+
+impl FleetSpec {
+    /// A quiet fleet with no ramp or churn.
+    pub fn simple(url: String, bots: usize, duration: Duration) -> Self {
+        Self {
+            url,
+            bots,
+            duration,
+            ramp: Duration::ZERO,
+            churn_per_min: 0.0,
+            room: None,
+            behavior: Behavior::Mixed,
+            seed: 1,
+            progress: None,
+        }
+    }
 }
 
 /// Runs the fleet to completion and reports.
 pub async fn run_fleet(spec: FleetSpec) -> Report {
     let clock = Instant::now();
+    let live = Arc::new(Live::new());
+    let end_at = clock + spec.ramp + spec.duration;
+    let churn_per_s = spec.churn_per_min / 60.0 / spec.bots.max(1) as f64;
     let mut tasks = JoinSet::new();
     for index in 0..spec.bots {
+        let offset = spec.ramp.mul_f64(index as f64 / spec.bots.max(1) as f64);
         let bot = BotSpec {
             url: spec.url.clone(),
             index,
             room: spec.room.clone(),
             behavior: spec.behavior,
-            duration: spec.duration,
+            start_at: clock + offset,
+            end_at,
+            churn_per_s,
             seed: spec.seed.wrapping_add(index as u64),
         };
-        tasks.spawn(run_bot(bot, clock));
+        tasks.spawn(run_bot(bot, clock, live.clone()));
     }
+    let progress = spec
+        .progress
+        .map(|every| tokio::spawn(report_progress(live.clone(), every, spec.bots, clock)));
     let mut outcomes = Vec::with_capacity(spec.bots);
     let mut panicked = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -51,6 +86,9 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             Ok(outcome) => outcomes.push(outcome),
             Err(e) => panicked.push(format!("bot task failed: {e}")),
         }
+    }
+    if let Some(p) = progress {
+        p.abort();
     }
     let mut report = merge(spec.bots, &outcomes, clock.elapsed());
     report.failed += panicked.len();
@@ -60,8 +98,34 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
     report
 }
 
+async fn report_progress(live: Arc<Live>, every: Duration, bots: usize, clock: Instant) {
+    let mut tick = tokio::time::interval_at(Instant::now() + every, every);
+    let (mut last_sent, mut last_received) = (0, 0);
+    loop {
+        tick.tick().await;
+        let p = live.sample();
+        let secs = every.as_secs_f64();
+        eprintln!(
+            "[{:>5.0}s] connected {}/{}  msgs/s in {:.0} out {:.0}  rtt p99 {:.1} ms  input-ack p99 {:.1} ms  errors {}",
+            clock.elapsed().as_secs_f64(),
+            p.connected,
+            bots,
+            (p.received - last_received) as f64 / secs,
+            (p.sent - last_sent) as f64 / secs,
+            p.rtt_p99_ms,
+            p.ack_p99_ms,
+            p.errors
+        );
+        (last_sent, last_received) = (p.sent, p.received);
+    }
+}
+
 fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
-    let mut rtt = rtt_histogram();
+    let (mut rtt, mut ack, mut jitter) = (
+        latency_histogram(),
+        latency_histogram(),
+        latency_histogram(),
+    );
     let mut report = Report {
         bots,
         duration_s: elapsed.as_secs_f64(),
@@ -79,7 +143,11 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         report.bytes_received += o.bytes_received;
         report.snapshots_received += o.snapshots;
         report.events_received += o.events;
+        report.churns += o.churns;
+        report.resumes += o.resumes;
         let _ = rtt.add(&o.rtt_us);
+        let _ = ack.add(&o.input_ack_us);
+        let _ = jitter.add(&o.jitter_us);
         for problem in [&o.failure, &o.disconnect, &o.protocol_error]
             .into_iter()
             .flatten()
@@ -90,6 +158,8 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         }
     }
     report.rtt_ms = Latency::from_micros(&rtt);
+    report.input_ack_ms = Latency::from_micros(&ack);
+    report.snapshot_jitter_ms = Latency::from_micros(&jitter);
     if report.connected > 0 {
         report.snapshot_rate_hz = report.snapshots_received as f64
             / report.connected as f64

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use arena_bot::brain::Behavior;
 use arena_bot::fleet::{FleetSpec, run_fleet};
+use arena_bot::report::Thresholds;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// Headless Arena bots: connect N bots, play for a while, report, and exit 0 only if every bot
-/// connected, played the whole duration and saw no protocol error.
+/// connected, played the whole duration, saw no protocol error, and every threshold held.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
@@ -20,9 +21,30 @@ struct Cli {
     /// Number of bots.
     #[arg(long, default_value_t = 10)]
     bots: usize,
-    /// Seconds each bot plays.
+    /// Seconds the fleet plays once every bot has started.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// Seconds over which connects are spread (soak tests: avoid a thundering herd).
+    #[arg(long, default_value_t = 0.0)]
+    ramp: f64,
+    /// Bots per minute, fleet-wide, that cut their connection and resume with their token.
+    #[arg(long, default_value_t = 0.0)]
+    churn: f64,
+    /// Seconds between progress lines on stderr; 0 = none.
+    #[arg(long, default_value_t = 5.0)]
+    progress: f64,
+    /// Fail if the p99 ping round trip exceeds this, ms.
+    #[arg(long)]
+    max_p99_rtt_ms: Option<f64>,
+    /// Fail if the p99 input-to-acknowledgement exceeds this, ms.
+    #[arg(long)]
+    max_p99_input_ack_ms: Option<f64>,
+    /// Fail if more bots than this lose their connection before the end.
+    #[arg(long, default_value_t = 0)]
+    max_unexpected_disconnects: usize,
+    /// Fail if snapshots arrive slower than this per bot, Hz.
+    #[arg(long)]
+    min_snapshot_rate: Option<f64>,
     /// Room for every bot; omit for quick-play.
     #[arg(long)]
     room: Option<String>,
@@ -49,8 +71,16 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    if !(cli.duration.is_finite() && cli.duration > 0.0 && cli.duration <= 86_400.0) {
-        eprintln!("arena-bot: --duration must be between 0 and 86400 seconds");
+    let seconds = |v: f64| v.is_finite() && (0.0..=86_400.0).contains(&v);
+    if !(seconds(cli.duration) && cli.duration > 0.0 && seconds(cli.ramp) && seconds(cli.progress))
+    {
+        eprintln!(
+            "arena-bot: --duration, --ramp and --progress must be between 0 and 86400 seconds"
+        );
+        return ExitCode::from(2);
+    }
+    if !(cli.churn.is_finite() && cli.churn >= 0.0) {
+        eprintln!("arena-bot: --churn must be zero or more");
         return ExitCode::from(2);
     }
     if cli.bots == 0 || cli.bots > 100_000 || cli.threads == 0 {
@@ -72,11 +102,25 @@ fn main() -> ExitCode {
         url: cli.url,
         bots: cli.bots,
         duration: Duration::from_secs_f64(cli.duration),
+        ramp: Duration::from_secs_f64(cli.ramp),
+        churn_per_min: cli.churn,
         room: cli.room,
         behavior: cli.behavior,
         seed: cli.seed,
+        progress: (cli.progress > 0.0).then(|| Duration::from_secs_f64(cli.progress)),
     };
-    let report = runtime.block_on(run_fleet(spec));
+    let thresholds = Thresholds {
+        max_p99_rtt_ms: cli.max_p99_rtt_ms,
+        max_p99_input_ack_ms: cli.max_p99_input_ack_ms,
+        max_unexpected_disconnects: cli.max_unexpected_disconnects,
+        min_snapshot_rate: cli.min_snapshot_rate,
+    };
+    let mut report = runtime.block_on(run_fleet(spec));
+    let verdict = report.verdict(&thresholds);
+    report.result = match &verdict {
+        Ok(()) => "pass".into(),
+        Err(why) => why.clone(),
+    };
     print!("{}", report.human());
     if let Some(path) = cli.json {
         let written = serde_json::to_string_pretty(&report)
@@ -87,9 +131,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    match verdict {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("arena-bot: FAIL: {why}");
+            ExitCode::from(1)
+        }
     }
 }

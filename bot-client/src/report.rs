@@ -61,24 +61,109 @@ pub struct Report {
     pub bytes_sent: u64,
     /// Binary payload bytes received.
     pub bytes_received: u64,
+    /// Deliberate drop-and-resume cycles (`--churn`).
+    pub churns: u64,
+    /// Churns that got the same player back.
+    pub resumes: u64,
     /// Round-trip time of `Ping`/`Pong`.
     pub rtt_ms: Latency,
-    /// Snapshots per second per connected bot, averaged.
+    /// From sending an input to the first snapshot acknowledging it (`last_input_seq`).
+    pub input_ack_ms: Latency,
+    /// How far each snapshot's arrival strays from one tick after the previous one.
+    pub snapshot_jitter_ms: Latency,
+    /// Snapshots per second per connected bot, averaged over the whole run (ramp included).
     pub snapshot_rate_hz: f64,
     /// Wall-clock length of the run, seconds.
     pub duration_s: f64,
     /// The first few failure reasons, for diagnosis.
     pub problems: Vec<String>,
+    /// `pass`, or the first reason the run failed.
+    pub result: String,
+}
+
+/// Limits a run must stay within to pass (`--max-p99-rtt-ms` and friends).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Thresholds {
+    /// Highest acceptable p99 ping RTT, ms.
+    pub max_p99_rtt_ms: Option<f64>,
+    /// Highest acceptable p99 input-to-acknowledgement, ms.
+    pub max_p99_input_ack_ms: Option<f64>,
+    /// Bots allowed to lose their connection before the end.
+    pub max_unexpected_disconnects: usize,
+    /// Lowest acceptable snapshot rate per bot, Hz.
+    pub min_snapshot_rate: Option<f64>,
 }
 
 impl Report {
     /// Every bot connected, played the whole duration, and saw no protocol error.
     pub fn passed(&self) -> bool {
-        self.bots > 0
-            && self.connected == self.bots
-            && self.completed == self.bots
-            && self.unexpected_disconnects == 0
-            && self.protocol_errors == 0
+        self.verdict(&Thresholds::default()).is_ok()
+    }
+
+    /// `Ok` if the run met every condition, else the first one it broke, as one line.
+    pub fn verdict(&self, t: &Thresholds) -> Result<(), String> {
+        let first = || {
+            self.problems
+                .first()
+                .map_or(String::new(), |p| format!(" (first: {p})"))
+        };
+        if self.bots == 0 {
+            return Err("no bots ran".into());
+        }
+        if self.failed > 0 || self.connected < self.bots {
+            return Err(format!(
+                "{} of {} bots never got in{}",
+                self.bots - self.connected,
+                self.bots,
+                first()
+            ));
+        }
+        if self.protocol_errors > 0 {
+            return Err(format!(
+                "{} bots saw protocol errors{}",
+                self.protocol_errors,
+                first()
+            ));
+        }
+        if self.unexpected_disconnects > t.max_unexpected_disconnects {
+            return Err(format!(
+                "{} unexpected disconnects, more than the {} allowed{}",
+                self.unexpected_disconnects,
+                t.max_unexpected_disconnects,
+                first()
+            ));
+        }
+        if self.completed + self.unexpected_disconnects < self.bots {
+            return Err(format!(
+                "only {} of {} bots played to the end",
+                self.completed, self.bots
+            ));
+        }
+        if let Some(max) = t.max_p99_rtt_ms
+            && self.rtt_ms.p99 > max
+        {
+            return Err(format!(
+                "p99 RTT {:.2} ms exceeds {max} ms",
+                self.rtt_ms.p99
+            ));
+        }
+        if let Some(max) = t.max_p99_input_ack_ms
+            && self.input_ack_ms.p99 > max
+        {
+            return Err(format!(
+                "p99 input-to-ack {:.2} ms exceeds {max} ms",
+                self.input_ack_ms.p99
+            ));
+        }
+        if let Some(min) = t.min_snapshot_rate
+            && self.snapshot_rate_hz < min
+        {
+            return Err(format!(
+                "snapshot rate {:.2} Hz per bot is below {min} Hz",
+                self.snapshot_rate_hz
+            ));
+        }
+        Ok(())
     }
 
     /// The report for people.
@@ -118,20 +203,28 @@ impl Report {
             self.snapshot_rate_hz,
             self.events_received
         );
-        let r = &self.rtt_ms;
-        let _ = writeln!(
-            s,
-            "  rtt ms   p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  ({} samples)",
-            r.p50, r.p99, r.p999, r.max, r.samples
-        );
+        for (label, r) in [
+            ("rtt ms      ", &self.rtt_ms),
+            ("input-ack ms", &self.input_ack_ms),
+            ("jitter ms   ", &self.snapshot_jitter_ms),
+        ] {
+            let _ = writeln!(
+                s,
+                "  {label} p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  ({} samples)",
+                r.p50, r.p99, r.p999, r.max, r.samples
+            );
+        }
+        if self.churns > 0 {
+            let _ = writeln!(
+                s,
+                "  churn    {} drops, {} resumed as the same player",
+                self.churns, self.resumes
+            );
+        }
         for p in &self.problems {
             let _ = writeln!(s, "  problem: {p}");
         }
-        let _ = writeln!(
-            s,
-            "  result: {}",
-            if self.passed() { "PASS" } else { "FAIL" }
-        );
+        let _ = writeln!(s, "  result: {}", self.result);
         s
     }
 }

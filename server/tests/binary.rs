@@ -44,18 +44,24 @@ fn start(extra: &[&str]) -> (Server, String) {
 #[tokio::test]
 async fn bots_play_a_few_seconds_and_sigterm_stops_the_server_cleanly() {
     let (mut server, addr) = start(&["--tick-rate", "30", "--max-players", "4"]);
-    let report = run_fleet(FleetSpec {
-        url: format!("ws://{addr}/ws"),
-        bots: 6,
-        duration: Duration::from_secs(3),
-        room: None,
+    let spec = FleetSpec {
         behavior: Behavior::Mixed,
-        seed: 7,
-    })
-    .await;
+        // 240/min over 6 bots: each bot cuts its connection at ~2/3 of its 1 Hz pings.
+        churn_per_min: 240.0,
+        ..FleetSpec::simple(format!("ws://{addr}/ws"), 6, Duration::from_secs(3))
+    };
+    let report = run_fleet(spec).await;
     assert!(report.passed(), "{}", report.human());
     assert!(report.snapshot_rate_hz > 20.0, "{}", report.human());
     assert!(report.rtt_ms.samples >= 6, "{}", report.human());
+    assert!(
+        report.input_ack_ms.samples > 0 && report.snapshot_jitter_ms.samples > 0,
+        "{}",
+        report.human()
+    );
+    // Churn cut connections and every one came back as the same player.
+    assert!(report.churns > 0, "{}", report.human());
+    assert_eq!(report.resumes, report.churns, "{}", report.human());
 
     let pid = server.0.id().to_string();
     let status = Command::new("kill")
