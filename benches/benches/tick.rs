@@ -1,15 +1,16 @@
-//! `World::step` at 10, 100 and 1000 players with projectiles in flight; throughput counts
-//! entities (players + projectiles), so the report reads as entities simulated per second.
+//! `World::step`: at 10, 100 and 1000 players (`tick`), and at about 100, 1,000 and 10,000
+//! entities (`tick_entities`), with projectiles in flight. Throughput counts entities (players
+//! + projectiles), so a flat entities/s across sizes means a flat cost per entity.
 
-use arena_benches::busy_world;
+use arena_benches::{busy_world, players_for_entities};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-fn tick(c: &mut Criterion) {
-    let mut group = c.benchmark_group("tick");
-    for players in [10usize, 100, 1000] {
+fn bench_world(c: &mut Criterion, group: &str, sizes: &[(usize, usize)]) {
+    let mut group = c.benchmark_group(group);
+    for &(label, players) in sizes {
         let mut world = busy_world(players, 90);
         group.throughput(Throughput::Elements(world.entity_count() as u64));
-        group.bench_function(BenchmarkId::from_parameter(players), |b| {
+        group.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| {
                 world.step();
                 world.drain_events().for_each(drop);
@@ -17,6 +18,15 @@ fn tick(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn tick(c: &mut Criterion) {
+    bench_world(c, "tick", &[(10, 10), (100, 100), (1000, 1000)]);
+    let sizes: Vec<(usize, usize)> = [100, 1_000, 10_000]
+        .iter()
+        .map(|&n| (n, players_for_entities(n)))
+        .collect();
+    bench_world(c, "tick_entities", &sizes);
 }
 
 criterion_group!(benches, tick);

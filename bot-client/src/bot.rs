@@ -69,6 +69,8 @@ pub struct BotOutcome {
     pub snapshots: u64,
     /// Events received.
     pub events: u64,
+    /// Time spent connected and playing.
+    pub played: Duration,
     /// Deliberate drops (churn).
     pub churns: u64,
     /// Churns that got the same player back.
@@ -104,6 +106,7 @@ impl BotOutcome {
             bytes_received: 0,
             snapshots: 0,
             events: 0,
+            played: Duration::ZERO,
             churns: 0,
             resumes: 0,
             rtt_us: latency_histogram(),
@@ -153,10 +156,12 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
     let mut brain = Brain::new(spec.behavior, spec.index, &mut rng);
     let mut seq = 0u32;
     loop {
+        let playing = Instant::now();
         let ended = play(
             &spec, &mut conn, &welcome, &mut brain, &mut seq, &mut rng, clock, &live, &mut out,
         )
         .await;
+        out.played += playing.elapsed();
         match ended {
             Ended::Deadline => {
                 out.completed = leave(&mut conn, &mut out).await;

@@ -126,6 +126,7 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         latency_histogram(),
         latency_histogram(),
     );
+    let mut played = Duration::ZERO;
     let mut report = Report {
         bots,
         duration_s: elapsed.as_secs_f64(),
@@ -144,6 +145,7 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         report.snapshots_received += o.snapshots;
         report.events_received += o.events;
         report.churns += o.churns;
+        played += o.played;
         report.resumes += o.resumes;
         let _ = rtt.add(&o.rtt_us);
         let _ = ack.add(&o.input_ack_us);
@@ -160,10 +162,8 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     report.rtt_ms = Latency::from_micros(&rtt);
     report.input_ack_ms = Latency::from_micros(&ack);
     report.snapshot_jitter_ms = Latency::from_micros(&jitter);
-    if report.connected > 0 {
-        report.snapshot_rate_hz = report.snapshots_received as f64
-            / report.connected as f64
-            / elapsed.as_secs_f64().max(1e-9);
+    if !played.is_zero() {
+        report.snapshot_rate_hz = report.snapshots_received as f64 / played.as_secs_f64();
     }
     report
 }

@@ -71,7 +71,8 @@ pub struct Report {
     pub input_ack_ms: Latency,
     /// How far each snapshot's arrival strays from one tick after the previous one.
     pub snapshot_jitter_ms: Latency,
-    /// Snapshots per second per connected bot, averaged over the whole run (ramp included).
+    /// Snapshots per second of play, per bot (each bot's time connected, so a ramp does not
+    /// dilute it).
     pub snapshot_rate_hz: f64,
     /// Wall-clock length of the run, seconds.
     pub duration_s: f64,

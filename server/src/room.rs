@@ -141,6 +141,8 @@ pub struct Room {
     last_overrun_log: Option<Instant>,
     /// Set by the fault-injection chat command; the next tick panics.
     panic_requested: bool,
+    /// Every log line of this room belongs to this span (name, id).
+    span: tracing::Span,
 }
 
 /// The text of a caught panic.
@@ -161,6 +163,7 @@ impl Room {
         lobby: Addr<Lobby>,
         stats: Arc<RoomStats>,
     ) -> Self {
+        let span = tracing::info_span!("room", name = %name, id = id.0);
         let world = World::new(
             settings.map.clone(),
             settings.rules.clone(),
@@ -181,6 +184,7 @@ impl Room {
             next_tick: 0,
             last_overrun_log: None,
             panic_requested: false,
+            span,
         }
     }
 
@@ -197,7 +201,7 @@ impl Room {
             let behind = ((now - due).as_nanos() / period) as u64;
             self.stats.overruns.fetch_add(behind, Ordering::Relaxed);
             self.settings.metrics.tick_overruns.inc_by(behind);
-            warn!(room = %self.name, behind_ticks = behind, "room stalled; skipping missed ticks");
+            warn!(parent: &self.span, behind_ticks = behind, "room stalled; skipping missed ticks");
             self.next_tick += behind;
             due = self.due(self.next_tick);
         }
@@ -216,7 +220,7 @@ impl Room {
                 .last_overrun_log
                 .is_none_or(|t| started - t >= OVERRUN_LOG_INTERVAL)
             {
-                warn!(room = %self.name, late_ms = late.as_secs_f64() * 1e3, total_overruns = total, "tick overrun");
+                warn!(parent: &self.span, late_ms = late.as_secs_f64() * 1e3, total_overruns = total, "tick overrun");
                 self.last_overrun_log = Some(started);
             }
         }
@@ -232,10 +236,11 @@ impl Room {
         let mut gone = Vec::new();
         let mut lost = Vec::new();
         let now = Instant::now();
+        let span = &self.span;
         for (&player, seat) in &mut self.seats {
             let Some(link) = &seat.link else {
                 if seat.detached_until.is_some_and(|t| now >= t) {
-                    info!(room = %self.name, %player, "resume grace period over");
+                    info!(parent: span, %player, "resume grace period over");
                     gone.push(player);
                 }
                 continue;
@@ -253,7 +258,7 @@ impl Room {
                     self.settings.metrics.skipped_snapshots.inc();
                     seat.skipped_in_a_row += 1;
                     if seat.skipped_in_a_row >= self.settings.max_skipped_snapshots {
-                        warn!(room = %self.name, %player, "session stopped accepting snapshots; dropping player");
+                        warn!(parent: span, %player, "session stopped accepting snapshots; dropping player");
                         let _ = link.closed.try_send(RoomClosed {
                             farewell: Farewell::TooSlow,
                         });
@@ -261,7 +266,7 @@ impl Room {
                     }
                 }
                 Err(SendError::Closed(_)) => {
-                    debug!(room = %self.name, %player, "session gone without leaving");
+                    debug!(parent: span, %player, "session gone without leaving");
                     lost.push(player);
                 }
             }
@@ -307,7 +312,7 @@ impl Room {
     /// The room's game code panicked: tell every player (1011), log it, and stop; the lobby
     /// forgets the room when it stops.
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
-        error!(room = %self.name, tick = self.world.tick(), panic = %why, "room failed; closing it");
+        error!(parent: &self.span, tick = self.world.tick(), panic = %why, "room failed; closing it");
         self.settings.metrics.room_panics.inc();
         for link in self.seats.values().filter_map(|s| s.link.as_ref()) {
             let _ = link.closed.try_send(RoomClosed {
@@ -337,7 +342,7 @@ impl Room {
             player,
             input: Default::default(),
         });
-        info!(room = %self.name, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
+        info!(parent: &self.span, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
     }
 
     fn count_detached(&self) {
@@ -379,13 +384,13 @@ impl Actor for Room {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.settings.mailbox_capacity);
         self.origin = Instant::now() + self.period;
-        info!(room = %self.name, id = self.id.0, seed = self.settings.seed, "room opened");
+        info!(parent: &self.span, seed = self.settings.seed, "room opened");
         self.settings.metrics.rooms.inc();
         self.schedule_next(ctx);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        info!(room = %self.name, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
+        info!(parent: &self.span, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
         self.settings.metrics.rooms.dec();
         // Seats still held when a room closes (shutdown) leave with it.
         self.settings.metrics.players.sub(self.seats.len() as i64);
@@ -446,7 +451,7 @@ impl Handler<PlayerJoining> for Room {
         self.stats
             .players
             .store(self.seats.len(), Ordering::Relaxed);
-        info!(room = %self.name, %player, name = %msg.name, players = self.seats.len(), "player joined");
+        info!(parent: &self.span, %player, name = %msg.name, players = self.seats.len(), "player joined");
         MessageResult(self.seated(player, &secret))
     }
 }
@@ -483,7 +488,7 @@ impl Handler<PlayerResuming> for Room {
         seat.skipped_in_a_row = 0;
         let secret = seat.secret.clone();
         self.count_detached();
-        info!(room = %self.name, player = %msg.player, "player resumed");
+        info!(parent: &self.span, player = %msg.player, "player resumed");
         Ok(self.seated(msg.player, &secret))
     }
 }
@@ -578,7 +583,7 @@ impl Handler<PlayerLeaving> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: PlayerLeaving, _: &mut Self::Context) {
-        info!(room = %self.name, player = %msg.player, "player left");
+        info!(parent: &self.span, player = %msg.player, "player left");
         self.unseat(msg.player);
     }
 }

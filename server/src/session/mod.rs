@@ -100,8 +100,6 @@ enum Phase {
 
 /// The per-connection actor.
 pub struct Session {
-    id: u64,
-    peer: Option<SocketAddr>,
     deps: SessionDeps,
     phase: Phase,
     frames: Assembler,
@@ -119,6 +117,9 @@ pub struct Session {
     _permit: Permit,
     /// How the session ended, for the metrics: (close code, reason); unset = connection lost.
     ending: Option<(u16, &'static str)>,
+    /// Every log line of this connection belongs to this span (id, peer; player and room once
+    /// seated).
+    span: tracing::Span,
 }
 
 impl Session {
@@ -131,8 +132,7 @@ impl Session {
             dropped: 0,
             _permit: permit,
             ending: None,
-            id,
-            peer,
+            span: tracing::info_span!("session", id, peer = ?peer, player = tracing::field::Empty, room = tracing::field::Empty),
             frames: Assembler::new(deps.config.max_message_bytes),
             deps,
             phase: Phase::AwaitingHello,
@@ -144,7 +144,7 @@ impl Session {
     fn send(&self, ctx: &mut WebsocketContext<Self>, msg: &ServerMsg) {
         match protocol::encode(msg) {
             Ok(bytes) => self.write(ctx, bytes),
-            Err(e) => warn!(session = self.id, error = %e, "cannot encode message"),
+            Err(e) => warn!(parent: &self.span, error = %e, "cannot encode message"),
         }
     }
 
@@ -169,9 +169,9 @@ impl Session {
         let code = farewell.close_code();
         self.ending = Some((code, farewell.kind()));
         if farewell.is_normal() {
-            info!(session = self.id, peer = ?self.peer, code, reason = %farewell.reason(), "session closed");
+            info!(parent: &self.span, code, reason = %farewell.reason(), "session closed");
         } else {
-            warn!(session = self.id, peer = ?self.peer, code, reason = %farewell.reason(), "session closed");
+            warn!(parent: &self.span, code, reason = %farewell.reason(), "session closed");
         }
         ctx.close(Some(CloseReason {
             code: CloseCode::from(code),
@@ -346,7 +346,10 @@ impl Session {
             });
             return;
         }
-        info!(session = self.id, player = %seated.player, room = %seated.room, "joined");
+        self.span
+            .record("player", tracing::field::display(seated.player));
+        self.span.record("room", seated.room.as_str());
+        info!(parent: &self.span, "joined");
         self.send(
             ctx,
             &ServerMsg::Welcome {
@@ -376,7 +379,7 @@ impl Actor for Session {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        debug!(session = self.id, peer = ?self.peer, "session opened");
+        debug!(parent: &self.span, "session opened");
         self.deps.metrics.connections_total.inc();
         self.deps.metrics.connections_open.inc();
         ctx.run_interval(self.deps.config.heartbeat_interval(), |s, ctx| {
@@ -450,7 +453,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             Ok(Some(Incoming::Text(_))) => self.farewell(ctx, Farewell::TextFrame),
             Ok(Some(Incoming::Ping(payload))) => ctx.pong(&payload),
             Ok(Some(Incoming::Close(reason))) => {
-                debug!(session = self.id, ?reason, "client closed");
+                debug!(parent: &self.span, ?reason, "client closed");
                 self.ending = Some((
                     reason.as_ref().map_or(1005, |r| r.code.into()),
                     "client_closed",
@@ -469,7 +472,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
-        debug!(session = self.id, "connection ended");
+        debug!(parent: &self.span, "connection ended");
         ctx.stop();
     }
 }
@@ -509,7 +512,7 @@ impl Handler<SnapshotReady> for Session {
         match protocol::encode_snapshot_into(msg.tick, msg.last_input_seq, &msg.entities, &mut out)
         {
             Ok(()) => self.write(ctx, out),
-            Err(e) => warn!(session = self.id, error = %e, "cannot encode snapshot"),
+            Err(e) => warn!(parent: &self.span, error = %e, "cannot encode snapshot"),
         }
     }
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Capacity benchmark: how many bots one server core holds at the default tick rate.
+#
+#   scripts/capacity.sh [STEPS] [SECONDS]        e.g. scripts/capacity.sh "250 500 1000" 30
+#
+# For each bot count: a fresh release server pinned to core 0 (one worker), the bots pinned to
+# core 1 (one runtime thread), a 10 s ramp, then SECONDS of play. A step passes when every bot
+# connected and stayed, p99 input-to-ack is under two ticks, snapshots arrive at >= 95% of the
+# tick rate, and fewer than 1% of ticks overran. Prints a Markdown table; raw reports go to
+# $OUT (default target/capacity). Loopback only; every run ends by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=${1:-"250 500 750 1000"}
+SECONDS_PER_STEP=${2:-30}
+RAMP=10
+OUT=${OUT:-target/capacity}
+TICK_RATE=30
+mkdir -p "$OUT"
+cargo build -q --release -p arena-server -p arena-bot
+cat >"$OUT/server.toml" <<TOML
+workers = 1
+tick_rate = $TICK_RATE
+max_rooms = 10000
+max_connections_per_ip = 100000
+max_connections = 100000
+TOML
+
+metric() { curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
+
+echo "| bots | rooms | snapshot Hz | input-ack p50 / p99 ms | RTT p99 ms | unexpected disconnects | tick overruns | server CPU (1 core) | CPU µs per client-s | peak RSS | RSS per player | pass |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
+for BOTS in $STEPS; do
+  taskset -c 0 ./target/release/arena-server --bind 127.0.0.1:0 --config "$OUT/server.toml" \
+    >"$OUT/server-$BOTS.out" 2>"$OUT/server-$BOTS.err" &
+  SERVER=$!
+  for _ in $(seq 100); do grep -q '^listening on' "$OUT/server-$BOTS.out" && break; sleep 0.05; done
+  ADDR=$(sed -n 's|^listening on http://||p' "$OUT/server-$BOTS.out")
+  IDLE_KB=$(awk '/VmRSS/ { print $2 }' /proc/$SERVER/status)
+  read -r U0 S0 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+  set +e
+  taskset -c 1 ./target/release/arena-bot --url "ws://$ADDR/ws" --bots "$BOTS" --ramp $RAMP \
+    --duration "$SECONDS_PER_STEP" --progress 0 --json "$OUT/bots-$BOTS.json" \
+    --max-p99-input-ack-ms $(python3 -c "print(2000 / $TICK_RATE)") \
+    --min-snapshot-rate $(python3 -c "print(0.95 * $TICK_RATE)") >"$OUT/bots-$BOTS.txt" 2>&1
+  BOT_EXIT=$?
+  set -e
+  read -r U1 S1 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+  PEAK_KB=$(awk '/VmHWM/ { print $2 }' /proc/$SERVER/status)
+  TICKS=$(metric "$ADDR" arena_tick_seconds_count); OVERRUNS=$(metric "$ADDR" arena_tick_overruns_total)
+  kill -TERM $SERVER; wait $SERVER || true
+  J="$OUT/bots-$BOTS.json"
+  python3 - "$J" "$BOTS" "$U0" "$S0" "$U1" "$S1" "$(getconf CLK_TCK)" "$IDLE_KB" "$PEAK_KB" "${TICKS:-0}" "${OVERRUNS:-0}" "$BOT_EXIT" "$((RAMP + SECONDS_PER_STEP))" <<'PY'
+import json, math, sys
+j, bots, u0, s0, u1, s1, tck, idle, peak, ticks, overruns, bot_exit, wall = sys.argv[1:]
+d = json.load(open(j)); bots = int(bots)
+cpu = ((int(u1) + int(s1)) - (int(u0) + int(s0))) / int(tck)
+wall = float(d["duration_s"])
+ticks, overruns = float(ticks), float(overruns)
+overrun_ok = ticks > 0 and overruns / ticks < 0.01
+rooms = math.ceil(bots / 16)
+ok = bot_exit == "0" and overrun_ok
+# Client-seconds: every bot connected for the play time plus on average half the ramp.
+client_s = bots * (wall - 5.0)
+print(f"| {bots} | {rooms} | {d['snapshot_rate_hz']:.2f} | {d['input_ack_ms']['p50']:.1f} / {d['input_ack_ms']['p99']:.1f} "
+      f"| {d['rtt_ms']['p99']:.2f} | {d['unexpected_disconnects']} | {int(overruns)} of {int(ticks)} "
+      f"| {cpu / wall * 100:.0f}% | {cpu / client_s * 1e6:.0f} | {int(peak) / 1024:.1f} MiB "
+      f"| {(int(peak) - int(idle)) / bots:.1f} KiB | {'yes' if ok else 'no: ' + (d['result'] if bot_exit != '0' else 'tick overruns')} |")
+PY
+done
