@@ -42,10 +42,3 @@ pub fn busy_world(players: usize, warmup: u32) -> World {
     }
     world
 }
-
-/// About how many players give `entities` entities in a busy world: a third of the players fire
-/// every 0.25 s and each shot lives until it hits something, so roughly one entity in four is a
-/// projectile on the default map.
-pub fn players_for_entities(entities: usize) -> usize {
-    (entities * 3 / 4).max(1)
-}
