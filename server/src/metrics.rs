@@ -1,9 +1,10 @@
 //! Prometheus metrics for one server instance (`GET /metrics`). Every label has a fixed, small
-//! set of values (close codes, reason names, limit kinds), so no client can grow the series.
+//! set of values (close codes, reason names, limit kinds), except `room`, whose series are
+//! removed when the room closes: at most `max_rooms` exist at once, and no client can grow them.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// The server's metrics. Cheap to update from any thread (atomics).
@@ -43,6 +44,10 @@ pub struct Metrics {
     pub tick_overruns: IntCounter,
     /// Rooms closed because their game code panicked.
     pub room_panics: IntCounter,
+    /// Tick duration per open room.
+    pub room_tick_seconds: HistogramVec,
+    /// Late or skipped ticks per open room.
+    pub room_tick_overruns: IntCounterVec,
 }
 
 impl Metrics {
@@ -73,18 +78,28 @@ impl Metrics {
                 .expect("metric names are unique");
             c
         };
+        // 25 µs to ~51 ms: from an empty room to well past a 30 Hz tick budget.
+        let buckets =
+            prometheus::exponential_buckets(25e-6, 2.0, 12).expect("static buckets are valid");
         let tick_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "tick_seconds",
                 "Time to simulate one tick and hand out its snapshots.",
             )
-            .buckets(
-                prometheus::exponential_buckets(25e-6, 2.0, 12).expect("static buckets are valid"),
-            ),
+            .buckets(buckets.clone()),
         )
         .expect("static metric options are valid");
         registry
             .register(Box::new(tick_seconds.clone()))
+            .expect("metric names are unique");
+        let room_tick_seconds = HistogramVec::new(
+            HistogramOpts::new("room_tick_seconds", "Tick duration per open room.")
+                .buckets(buckets),
+            &["room"],
+        )
+        .expect("static metric options are valid");
+        registry
+            .register(Box::new(room_tick_seconds.clone()))
             .expect("metric names are unique");
         #[cfg(target_os = "linux")]
         {
@@ -133,8 +148,20 @@ impl Metrics {
                 "room_panics_total",
                 "Rooms closed because their game code panicked.",
             ),
+            room_tick_seconds,
+            room_tick_overruns: counter_vec(
+                "room_tick_overruns_total",
+                "Late or skipped ticks per open room.",
+                &["room"],
+            ),
             registry,
         }
+    }
+
+    /// Forgets a closed room's series, keeping the `room` label bounded by the rooms open.
+    pub fn forget_room(&self, room: &str) {
+        let _ = self.room_tick_seconds.remove_label_values(&[room]);
+        let _ = self.room_tick_overruns.remove_label_values(&[room]);
     }
 
     /// The Prometheus text exposition of every metric.

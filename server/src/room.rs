@@ -143,6 +143,8 @@ pub struct Room {
     panic_requested: bool,
     /// Every log line of this room belongs to this span (name, id).
     span: tracing::Span,
+    /// This room's series of the per-room tick histogram, looked up once.
+    room_tick: prometheus::Histogram,
 }
 
 /// The text of a caught panic.
@@ -164,6 +166,10 @@ impl Room {
         stats: Arc<RoomStats>,
     ) -> Self {
         let span = tracing::info_span!("room", name = %name, id = id.0);
+        let room_tick = settings
+            .metrics
+            .room_tick_seconds
+            .with_label_values(&[name.as_str()]);
         let world = World::new(
             settings.map.clone(),
             settings.rules.clone(),
@@ -184,6 +190,7 @@ impl Room {
             next_tick: 0,
             last_overrun_log: None,
             panic_requested: false,
+            room_tick,
             span,
         }
     }
@@ -201,6 +208,11 @@ impl Room {
             let behind = ((now - due).as_nanos() / period) as u64;
             self.stats.overruns.fetch_add(behind, Ordering::Relaxed);
             self.settings.metrics.tick_overruns.inc_by(behind);
+            self.settings
+                .metrics
+                .room_tick_overruns
+                .with_label_values(&[&self.name])
+                .inc_by(behind);
             warn!(parent: &self.span, behind_ticks = behind, "room stalled; skipping missed ticks");
             self.next_tick += behind;
             due = self.due(self.next_tick);
@@ -216,6 +228,11 @@ impl Room {
         if late > self.period / 2 {
             let total = self.stats.overruns.fetch_add(1, Ordering::Relaxed) + 1;
             self.settings.metrics.tick_overruns.inc();
+            self.settings
+                .metrics
+                .room_tick_overruns
+                .with_label_values(&[&self.name])
+                .inc();
             if self
                 .last_overrun_log
                 .is_none_or(|t| started - t >= OVERRUN_LOG_INTERVAL)
@@ -279,10 +296,9 @@ impl Room {
         }
 
         self.stats.ticks.fetch_add(1, Ordering::Relaxed);
-        self.settings
-            .metrics
-            .tick_seconds
-            .observe(started.elapsed().as_secs_f64());
+        let took = started.elapsed().as_secs_f64();
+        self.settings.metrics.tick_seconds.observe(took);
+        self.room_tick.observe(took);
         self.next_tick += 1;
         self.schedule_next(ctx);
     }
@@ -392,6 +408,7 @@ impl Actor for Room {
     fn stopped(&mut self, _: &mut Self::Context) {
         info!(parent: &self.span, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
         self.settings.metrics.rooms.dec();
+        self.settings.metrics.forget_room(&self.name);
         // Seats still held when a room closes (shutdown) leave with it.
         self.settings.metrics.players.sub(self.seats.len() as i64);
         self.lobby.do_send(RoomStopped { room: self.id });

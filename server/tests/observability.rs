@@ -105,3 +105,26 @@ async fn metrics_count_players_rooms_traffic_and_every_abuse() {
         );
     }
 }
+
+#[tokio::test]
+async fn per_room_series_exist_while_the_room_is_open_and_go_with_it() {
+    let server = TestServer::start(config());
+    let (mut player, _) = server.player("p", Some("measured")).await;
+    player
+        .wait_for(WAIT, |m| {
+            matches!(m, arena_shared::ServerMsg::Snapshot(_)).then_some(())
+        })
+        .await
+        .expect("tick");
+    let series = r#"arena_room_tick_seconds_count{room="measured"}"#;
+    eventually("the open room has its tick series", || {
+        sample(&server.http_get("/metrics").1, series).is_some_and(|v| v >= 1.0)
+    })
+    .await;
+    player.send(&ClientMsg::Leave).await.expect("leave");
+    player.wait_for_close(WAIT).await.expect("closed");
+    eventually("the closed room's series are removed", || {
+        !server.http_get("/metrics").1.contains(r#"room="measured""#)
+    })
+    .await;
+}
