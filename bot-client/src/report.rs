@@ -229,3 +229,91 @@ impl Report {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(bots: usize) -> Report {
+        Report {
+            bots,
+            connected: bots,
+            completed: bots,
+            snapshot_rate_hz: 30.0,
+            rtt_ms: Latency {
+                p99: 2.0,
+                ..Latency::default()
+            },
+            input_ack_ms: Latency {
+                p99: 35.0,
+                ..Latency::default()
+            },
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn a_clean_run_passes_and_each_breach_names_itself() {
+        assert_eq!(clean(10).verdict(&Thresholds::default()), Ok(()));
+        let strict = Thresholds {
+            max_p99_rtt_ms: Some(1.0),
+            max_p99_input_ack_ms: Some(66.7),
+            max_unexpected_disconnects: 0,
+            min_snapshot_rate: Some(28.5),
+        };
+        assert!(
+            clean(10)
+                .verdict(&strict)
+                .is_err_and(|e| e.contains("p99 RTT 2.00 ms exceeds 1 ms"))
+        );
+        let slow = Report {
+            snapshot_rate_hz: 20.0,
+            ..clean(10)
+        };
+        let ok_rtt = Thresholds {
+            max_p99_rtt_ms: None,
+            ..strict.clone()
+        };
+        assert!(
+            slow.verdict(&ok_rtt)
+                .is_err_and(|e| e.contains("snapshot rate 20.00 Hz"))
+        );
+    }
+
+    #[test]
+    fn disconnects_fail_unless_allowed_and_failures_never_pass() {
+        let dropped = Report {
+            completed: 8,
+            unexpected_disconnects: 2,
+            problems: vec!["bot-3: connection closed".into()],
+            ..clean(10)
+        };
+        let err = dropped.verdict(&Thresholds::default()).expect_err("fails");
+        assert!(
+            err.contains("2 unexpected disconnects") && err.contains("bot-3"),
+            "{err}"
+        );
+        let lenient = Thresholds {
+            max_unexpected_disconnects: 2,
+            ..Thresholds::default()
+        };
+        assert_eq!(dropped.verdict(&lenient), Ok(()));
+        let never_in = Report {
+            connected: 9,
+            failed: 1,
+            completed: 9,
+            ..clean(10)
+        };
+        assert!(
+            never_in
+                .verdict(&lenient)
+                .is_err_and(|e| e.contains("1 of 10 bots never got in"))
+        );
+        let garbled = Report {
+            protocol_errors: 1,
+            ..clean(10)
+        };
+        assert!(garbled.verdict(&lenient).is_err());
+        assert!(Report::default().verdict(&lenient).is_err());
+    }
+}

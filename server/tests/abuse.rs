@@ -7,7 +7,7 @@ use arena_bot::{Connection, Received};
 use arena_server::Config;
 use arena_shared::GameEvent;
 use arena_shared::protocol::{ClientMsg, ErrorCode, ServerMsg};
-use common::{TestServer, WAIT, close_code, config};
+use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 /// Receives until the connection closes: (the `Error` code if any, the close code).
 async fn refusal(conn: &mut Connection) -> (Option<ErrorCode>, Option<u16>) {
@@ -25,13 +25,7 @@ async fn refusal(conn: &mut Connection) -> (Option<ErrorCode>, Option<u16>) {
 async fn snapshots(conn: &mut Connection, n: usize) -> u64 {
     let mut last = 0;
     for _ in 0..n {
-        last = conn
-            .wait_for(WAIT, |m| match m {
-                ServerMsg::Snapshot(s) => Some(s.tick),
-                _ => None,
-            })
-            .await
-            .expect("snapshots keep coming");
+        last = conn.next_tick().await.expect("snapshots keep coming");
     }
     last
 }

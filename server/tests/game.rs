@@ -7,7 +7,7 @@ use arena_bot::{ClientError, Connection, Received};
 use arena_server::Config;
 use arena_shared::protocol::{ClientMsg, ErrorCode, Input, ServerMsg};
 use arena_shared::{EntityId, EntityKind, GameEvent};
-use common::{TestServer, WAIT, close_code, config, eventually, map_file};
+use common::{ConnectionExt, TestServer, WAIT, close_code, config, eventually, map_file};
 use glam::Vec2;
 
 /// Waits for a snapshot in which every one of `ids` is present.
@@ -221,13 +221,7 @@ async fn an_empty_room_is_disposed_and_the_other_player_sees_the_leave() {
         Some(1000)
     );
     let left = stay
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: GameEvent::Left { player },
-                ..
-            } => Some(*player),
-            _ => None,
-        })
+        .next_left()
         .await
         .expect("the other player sees the leave");
     assert_eq!(left, wg.player_id);
@@ -339,13 +333,7 @@ async fn a_silent_peer_is_dropped_by_the_heartbeat_and_the_room_sees_it_leave() 
     // `alive` keeps reading, so its client answers the server's pings; `silent` neither reads
     // nor writes, so it never does.
     let left = alive
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: GameEvent::Left { player },
-                ..
-            } => Some(*player),
-            _ => None,
-        })
+        .next_left()
         .await
         .expect("the room reports the silent player's departure");
     assert_eq!(left, ws.player_id);

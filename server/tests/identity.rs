@@ -8,7 +8,7 @@ use arena_server::config::Auth;
 use arena_server::ticket::{Claims, TicketAuthority, unix_now};
 use arena_shared::protocol::{ErrorCode, ServerMsg};
 use arena_shared::{Entity, EntityId, GameEvent};
-use common::{TestServer, WAIT, close_code, config};
+use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 const SECRET: &str = "an-arena-test-secret-of-32-bytes!!";
 
@@ -182,23 +182,12 @@ async fn after_the_grace_period_the_player_leaves_and_cannot_resume() {
     let (cut, welcome) = server.player("cut", Some("r")).await;
     drop(cut);
     let left = watcher
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: GameEvent::Left { player },
-                ..
-            } => Some(*player),
-            _ => None,
-        })
+        .next_left()
         .await
         .expect("the room gives up on the player");
     assert_eq!(left, welcome.player_id);
 
-    let mut late = server.connect().await;
-    let options = JoinOptions {
-        resume: Some(welcome.resume_token),
-        ..JoinOptions::default()
-    };
-    let result = late.join_with("late", options, WAIT).await;
+    let (mut late, result) = server.resume(welcome.resume_token).await;
     assert!(
         matches!(
             result,
@@ -225,12 +214,7 @@ async fn a_forged_resume_token_is_refused() {
         .rsplit_once('.')
         .expect("ROOM.PLAYER.SECRET");
     let forged = format!("{room_and_player}.{}", "0".repeat(32));
-    let mut thief = server.connect().await;
-    let options = JoinOptions {
-        resume: Some(forged),
-        ..JoinOptions::default()
-    };
-    let result = thief.join_with("thief", options, WAIT).await;
+    let (_thief, result) = server.resume(forged).await;
     assert!(
         matches!(
             result,
@@ -252,12 +236,7 @@ async fn leave_is_final_even_with_a_resume_token() {
         .await
         .expect("leave");
     gone.wait_for_close(WAIT).await.expect("close");
-    let mut again = server.connect().await;
-    let options = JoinOptions {
-        resume: Some(welcome.resume_token),
-        ..JoinOptions::default()
-    };
-    let result = again.join_with("gone", options, WAIT).await;
+    let (_again, result) = server.resume(welcome.resume_token).await;
     assert!(
         matches!(
             result,

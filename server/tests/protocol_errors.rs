@@ -6,7 +6,7 @@ mod common;
 use arena_bot::{ClientError, Received};
 use arena_server::Config;
 use arena_shared::protocol::{self, ClientMsg, ErrorCode, ServerMsg};
-use common::{TestServer, WAIT, close_code, config, http_request};
+use common::{ConnectionExt, TestServer, WAIT, close_code, config, http_request};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::{
@@ -227,16 +227,7 @@ async fn a_client_close_is_echoed_and_the_player_leaves() {
         close_code(&b.wait_for_close(WAIT).await.expect("echo")),
         Some(1000)
     );
-    let left = a
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: arena_shared::GameEvent::Left { player },
-                ..
-            } => Some(*player),
-            _ => None,
-        })
-        .await
-        .expect("leave seen");
+    let left = a.next_left().await.expect("leave seen");
     assert_eq!(left, wb.player_id);
 }
 

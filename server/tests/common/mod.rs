@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use arena_bot::{ClientError, Connection, Welcome};
+use arena_bot::{ClientError, Connection, JoinOptions, Welcome};
 use arena_server::Config;
+use arena_shared::{EntityId, GameEvent, ServerMsg};
 use tokio::sync::oneshot;
 
 /// Generous bound for anything a test waits on; a healthy run takes a fraction of it.
@@ -198,4 +199,46 @@ pub fn close_code(
     frame: &Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>,
 ) -> Option<u16> {
     frame.as_ref().map(|f| u16::from(f.code))
+}
+
+/// What tests wait for on a connection, beyond the library's `wait_for`.
+pub trait ConnectionExt {
+    /// The player of the next `Left` event.
+    async fn next_left(&mut self) -> Result<EntityId, ClientError>;
+    /// The tick of the next snapshot.
+    async fn next_tick(&mut self) -> Result<u64, ClientError>;
+}
+
+impl ConnectionExt for Connection {
+    async fn next_left(&mut self) -> Result<EntityId, ClientError> {
+        self.wait_for(WAIT, |m| match m {
+            ServerMsg::Event {
+                event: GameEvent::Left { player },
+                ..
+            } => Some(*player),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn next_tick(&mut self) -> Result<u64, ClientError> {
+        self.wait_for(WAIT, |m| match m {
+            ServerMsg::Snapshot(s) => Some(s.tick),
+            _ => None,
+        })
+        .await
+    }
+}
+
+impl TestServer {
+    /// Connects and presents a resume token.
+    pub async fn resume(&self, token: String) -> (Connection, Result<Welcome, ClientError>) {
+        let mut conn = self.connect().await;
+        let options = JoinOptions {
+            resume: Some(token),
+            ..JoinOptions::default()
+        };
+        let result = conn.join_with("resumer", options, WAIT).await;
+        (conn, result)
+    }
 }
