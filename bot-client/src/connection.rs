@@ -123,6 +123,26 @@ impl Connection {
         })
     }
 
+    /// Opens a WebSocket to `url` over a TCP stream the caller connected (to set socket options
+    /// first, e.g. a small receive buffer for a client that will stop reading).
+    pub async fn connect_stream(url: &str, stream: TcpStream) -> Result<Self, ClientError> {
+        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(
+            url,
+            MaybeTlsStream::Plain(stream),
+            Some(config),
+        )
+        .await
+        .map_err(ClientError::Connect)?;
+        Ok(Self {
+            ws,
+            bytes_sent: 0,
+            bytes_received: 0,
+            messages_sent: 0,
+            messages_received: 0,
+        })
+    }
+
     /// Sends one message.
     pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ClientError> {
         let bytes = protocol::encode(msg)?;

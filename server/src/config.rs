@@ -72,6 +72,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Open WebSocket connections from one address (IPv4, or IPv6 /64); more get HTTP 429.
     pub max_connections_per_ip: usize,
+    /// Kernel send buffer per connection, bytes; 0 = the OS default (Linux doubles the value).
+    /// Bounds what a client that stops reading can make the kernel hold.
+    pub socket_send_buffer: usize,
     /// Time a new TCP connection has to send its HTTP request (the upgrade), ms.
     pub handshake_timeout_ms: u64,
     /// Browser origins allowed to open sessions (`https://host[:port]`); empty = any.
@@ -118,9 +121,10 @@ impl Default for Config {
             flood_tolerance: 120.0,
             chat_per_minute: 20.0,
             chat_burst: 5.0,
-            max_connections: 10_000,
+            max_connections: 8_000,
             max_connections_per_ip: 256,
             handshake_timeout_ms: 5_000,
+            socket_send_buffer: 0,
             allowed_origins: Vec::new(),
             auth: Auth::None,
             ticket_secret: String::new(),

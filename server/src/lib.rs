@@ -16,6 +16,7 @@
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`) with bounded labels.
 //! - [`text`]: names and chat: what a client may send, cleaned or refused.
 //! - [`rate`]: token buckets for message floods and chat.
+//! - [`socket`]: a handle on each connection's socket, to close connections whose actor froze.
 //! - [`limits`]: connection caps (global and per address) and the Origin allow-list.
 //! - [`ticket`]: HMAC-signed, single-use join tickets for `auth = "ticket"`.
 
@@ -29,6 +30,7 @@ pub mod rate;
 pub mod room;
 pub mod server;
 pub mod session;
+pub mod socket;
 pub mod text;
 pub mod ticket;
 

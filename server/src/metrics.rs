@@ -44,6 +44,8 @@ pub struct Metrics {
     pub tick_overruns: IntCounter,
     /// Rooms closed because their game code panicked.
     pub room_panics: IntCounter,
+    /// Players dropped because their client stopped reading snapshots.
+    pub slow_clients_dropped: IntCounter,
     /// Tick duration per open room.
     pub room_tick_seconds: HistogramVec,
     /// Late or skipped ticks per open room.
@@ -147,6 +149,10 @@ impl Metrics {
             room_panics: counter(
                 "room_panics_total",
                 "Rooms closed because their game code panicked.",
+            ),
+            slow_clients_dropped: counter(
+                "slow_clients_dropped_total",
+                "Players dropped because their client stopped reading snapshots.",
             ),
             room_tick_seconds,
             room_tick_overruns: counter_vec(

@@ -20,6 +20,7 @@ use crate::close::Farewell;
 use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
 use crate::metrics::Metrics;
 use crate::session::{RoomClosed, SnapshotReady};
+use crate::socket::ConnectionSocket;
 
 /// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -85,6 +86,8 @@ pub struct SessionLink {
     pub snapshots: Recipient<SnapshotReady>,
     /// Where the room says it is dropping the player.
     pub closed: Recipient<RoomClosed>,
+    /// The connection's socket, to shut down a session that froze (stopped being polled).
+    pub socket: Option<ConnectionSocket>,
 }
 
 struct Seat {
@@ -279,6 +282,12 @@ impl Room {
                         let _ = link.closed.try_send(RoomClosed {
                             farewell: Farewell::TooSlow,
                         });
+                        // The session cannot act on that while its client is not reading (it
+                        // is not being polled): close the socket from here.
+                        if let Some(socket) = &link.socket {
+                            socket.shutdown();
+                        }
+                        self.settings.metrics.slow_clients_dropped.inc();
                         gone.push(player);
                     }
                 }

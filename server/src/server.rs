@@ -18,6 +18,7 @@ use crate::limits::ConnectionLimits;
 use crate::lobby::{Lobby, Shutdown};
 use crate::metrics::Metrics;
 use crate::session::SessionDeps;
+use crate::socket;
 use crate::ticket::TicketAuthority;
 
 /// Why the server could not run.
@@ -77,6 +78,7 @@ pub async fn run(
     .workers(workers)
     // Nagle on game traffic raised p99.9 RTT from ~10 ms to ~34 ms (shared/ACTIX-FACTS.md).
     .tcp_nodelay(true)
+    .on_connect(socket::on_connect(config.socket_send_buffer))
     // Release the TCP connection as soon as a close handshake ends (default lingers 1 s).
     .client_disconnect_timeout(Duration::ZERO)
     // A connection that never sends its upgrade request is dropped (slowloris).

@@ -189,3 +189,86 @@ async fn a_panicking_room_is_contained_and_every_other_room_keeps_ticking() {
     let (_fresh, welcome) = server.player("d", Some("doomed")).await;
     assert_eq!(welcome.room, "doomed");
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
+    // A fast tick and small socket buffers make the stalled client's backlog fill in about a
+    // second instead of minutes (shared/ACTIX-FACTS.md).
+    let server = TestServer::start(Config {
+        tick_rate: 240,
+        socket_send_buffer: 4096,
+        max_skipped_snapshots: 15,
+        ..config()
+    });
+    let (mut watcher, _) = server.player("watcher", Some("r")).await;
+    let _extra = (
+        server.player("x", Some("r")).await,
+        server.player("y", Some("r")).await,
+    );
+
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("small receive buffer");
+    socket.connect(&server.addr.into()).expect("connect");
+    socket.set_nonblocking(true).expect("nonblocking");
+    let stream = tokio::net::TcpStream::from_std(socket.into()).expect("tokio stream");
+    let mut stalled = Connection::connect_stream(&server.url(), stream)
+        .await
+        .expect("upgrade");
+    let stalled_id = stalled
+        .join("stalled", Some("r"), WAIT)
+        .await
+        .expect("join")
+        .player_id;
+    // From here on `stalled` reads nothing until the end of the test.
+
+    // The watcher keeps receiving every tick, in order, until the room lets the stalled player go.
+    let mut ticks = Vec::new();
+    let left = watcher
+        .wait_for(WAIT, |m| match m {
+            ServerMsg::Snapshot(s) => {
+                ticks.push(s.tick);
+                None
+            }
+            ServerMsg::Event {
+                event: GameEvent::Left { player },
+                ..
+            } => Some(*player),
+            _ => None,
+        })
+        .await
+        .expect("the room drops the stalled player");
+    assert_eq!(left, stalled_id);
+    assert!(ticks.len() > 100, "{} ticks", ticks.len());
+    assert!(
+        ticks.windows(2).all(|w| w[1] == w[0] + 1),
+        "the watcher missed ticks: {ticks:?}"
+    );
+
+    // While the stalled client still reads nothing (its session is frozen and cannot act), the
+    // server releases the connection.
+    common::eventually(
+        "the stalled connection is released without the client's help",
+        || {
+            let m = server.http_get("/metrics").1;
+            m.contains("arena_slow_clients_dropped_total 1")
+                && m.contains("arena_connections_open 3")
+        },
+    )
+    .await;
+    // Reading it now drains what the kernel held, then ends.
+    let ended = async {
+        loop {
+            match stalled.recv().await {
+                Ok(Received::Msg(_)) => {}
+                Ok(Received::Closed(_)) | Err(_) => return,
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, ended)
+        .await
+        .expect("the stalled connection has ended");
+    snapshots(&mut watcher, 5).await;
+}

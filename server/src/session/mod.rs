@@ -32,6 +32,7 @@ use crate::lobby::{Admission, JoinRequest, Lobby, ResumeRequest};
 use crate::metrics::Metrics;
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
 use crate::room::{ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink};
+use crate::socket::ConnectionSocket;
 use crate::text;
 use crate::ticket::{TicketAuthority, TicketError, unix_now};
 
@@ -52,6 +53,37 @@ pub struct SessionDeps {
     pub metrics: Arc<Metrics>,
 }
 
+/// Counts one connection in the metrics for exactly as long as its session exists. A session
+/// whose connection was shut down from outside (it had frozen) is dropped without `stopped()`,
+/// so the count lives in `Drop`.
+struct Tally {
+    metrics: Arc<Metrics>,
+    /// (close code, reason); unset = the transport went away (1006 is never sent, only seen).
+    ending: Option<(u16, &'static str)>,
+}
+
+impl Tally {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        metrics.connections_total.inc();
+        metrics.connections_open.inc();
+        Self {
+            metrics,
+            ending: None,
+        }
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        self.metrics.connections_open.dec();
+        let (code, reason) = self.ending.unwrap_or((1006, "connection_lost"));
+        self.metrics
+            .connections_closed
+            .with_label_values(&[&code.to_string(), reason])
+            .inc();
+    }
+}
+
 /// The parts of a `Hello` past its version.
 struct HelloMsg {
     name: String,
@@ -70,7 +102,8 @@ pub fn upgrade(
     permit: Permit,
 ) -> Result<HttpResponse, actix_web::Error> {
     let max = deps.config.max_message_bytes;
-    let session = Session::new(id, req.peer_addr(), deps, permit);
+    let socket = req.conn_data::<ConnectionSocket>().cloned();
+    let session = Session::new(id, req.peer_addr(), deps, permit, socket);
     ws::WsResponseBuilder::new(session, req, stream)
         .frame_size(max)
         .start()
@@ -115,15 +148,23 @@ pub struct Session {
     dropped: u64,
     /// This connection's slot in the connection limits, released when the session is dropped.
     _permit: Permit,
-    /// How the session ended, for the metrics: (close code, reason); unset = connection lost.
-    ending: Option<(u16, &'static str)>,
+    /// Counts the connection in the metrics while the session exists (set once started).
+    tally: Option<Tally>,
+    /// The connection's socket, handed to the room so it can close a frozen session.
+    socket: Option<ConnectionSocket>,
     /// Every log line of this connection belongs to this span (id, peer; player and room once
     /// seated).
     span: tracing::Span,
 }
 
 impl Session {
-    fn new(id: u64, peer: Option<SocketAddr>, deps: SessionDeps, permit: Permit) -> Self {
+    fn new(
+        id: u64,
+        peer: Option<SocketAddr>,
+        deps: SessionDeps,
+        permit: Permit,
+        socket: Option<ConnectionSocket>,
+    ) -> Self {
         let now = Instant::now();
         let c = &deps.config;
         Self {
@@ -131,7 +172,8 @@ impl Session {
             chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
             dropped: 0,
             _permit: permit,
-            ending: None,
+            tally: None,
+            socket,
             span: tracing::info_span!("session", id, peer = ?peer, player = tracing::field::Empty, room = tracing::field::Empty),
             frames: Assembler::new(deps.config.max_message_bytes),
             deps,
@@ -167,7 +209,7 @@ impl Session {
             self.send(ctx, &ServerMsg::Error { code, message });
         }
         let code = farewell.close_code();
-        self.ending = Some((code, farewell.kind()));
+        self.set_ending(code, farewell.kind());
         if farewell.is_normal() {
             info!(parent: &self.span, code, reason = %farewell.reason(), "session closed");
         } else {
@@ -182,6 +224,12 @@ impl Session {
 
     /// Gives up the seat: `detach` keeps it for a resume (the connection was lost), otherwise
     /// the player leaves the room now.
+    fn set_ending(&mut self, code: u16, reason: &'static str) {
+        if let Some(tally) = &mut self.tally {
+            tally.ending = Some((code, reason));
+        }
+    }
+
     fn leave_room(&mut self, detach: bool) {
         if let Phase::Playing { room, player } = &self.phase {
             // do_send: this must not be lost to a full mailbox, and there is one per session.
@@ -279,6 +327,7 @@ impl Session {
         let link = SessionLink {
             snapshots: me.clone().recipient(),
             closed: me.recipient(),
+            socket: self.socket.clone(),
         };
         if let Some(token) = hello.resume {
             // The token is the credential: it was issued to whoever passed the join checks.
@@ -380,8 +429,7 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         debug!(parent: &self.span, "session opened");
-        self.deps.metrics.connections_total.inc();
-        self.deps.metrics.connections_open.inc();
+        self.tally = Some(Tally::new(self.deps.metrics.clone()));
         ctx.run_interval(self.deps.config.heartbeat_interval(), |s, ctx| {
             s.on_heartbeat(ctx)
         });
@@ -407,17 +455,6 @@ impl Actor for Session {
         self.leave_room(true);
         self.phase = Phase::Closing;
         Running::Stop
-    }
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        let metrics = &self.deps.metrics;
-        metrics.connections_open.dec();
-        // No farewell and no close frame: the transport went away (1006 is never sent, only seen).
-        let (code, reason) = self.ending.unwrap_or((1006, "connection_lost"));
-        metrics
-            .connections_closed
-            .with_label_values(&[&code.to_string(), reason])
-            .inc();
     }
 }
 
@@ -454,10 +491,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             Ok(Some(Incoming::Ping(payload))) => ctx.pong(&payload),
             Ok(Some(Incoming::Close(reason))) => {
                 debug!(parent: &self.span, ?reason, "client closed");
-                self.ending = Some((
+                self.set_ending(
                     reason.as_ref().map_or(1005, |r| r.code.into()),
                     "client_closed",
-                ));
+                );
                 self.leave_room(false);
                 self.phase = Phase::Closing;
                 // Echo the client's code, as RFC 6455 §5.5.1 asks.
