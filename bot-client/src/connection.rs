@@ -106,41 +106,40 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens a WebSocket to `url` (`ws://host:port/ws`) with Nagle off.
-    pub async fn connect(url: &str) -> Result<Self, ClientError> {
-        // tungstenite zeroes its whole read buffer before each read; the 128 KiB default made
-        // that ~45% of a load generator's CPU (shared/ACTIX-FACTS.md). 8 KiB fits a snapshot.
-        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-            .await
-            .map_err(ClientError::Connect)?;
-        Ok(Self {
+    /// tungstenite zeroes its whole read buffer before each read; the 128 KiB default made that
+    /// ~45% of a load generator's CPU (shared/ACTIX-FACTS.md). 8 KiB fits a snapshot.
+    fn client_config() -> WebSocketConfig {
+        WebSocketConfig::default().read_buffer_size(8 * 1024)
+    }
+
+    fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self {
             ws,
             bytes_sent: 0,
             bytes_received: 0,
             messages_sent: 0,
             messages_received: 0,
-        })
+        }
+    }
+
+    /// Opens a WebSocket to `url` (`ws://host:port/ws`) with Nagle off.
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        let (ws, _) =
+            tokio_tungstenite::connect_async_with_config(url, Some(Self::client_config()), true)
+                .await
+                .map_err(ClientError::Connect)?;
+        Ok(Self::over(ws))
     }
 
     /// Opens a WebSocket to `url` over a TCP stream the caller connected (to set socket options
     /// first, e.g. a small receive buffer for a client that will stop reading).
     pub async fn connect_stream(url: &str, stream: TcpStream) -> Result<Self, ClientError> {
-        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(
-            url,
-            MaybeTlsStream::Plain(stream),
-            Some(config),
-        )
-        .await
-        .map_err(ClientError::Connect)?;
-        Ok(Self {
-            ws,
-            bytes_sent: 0,
-            bytes_received: 0,
-            messages_sent: 0,
-            messages_received: 0,
-        })
+        let plain = MaybeTlsStream::Plain(stream);
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(url, plain, Some(Self::client_config()))
+                .await
+                .map_err(ClientError::Connect)?;
+        Ok(Self::over(ws))
     }
 
     /// Sends one message.

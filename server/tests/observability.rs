@@ -4,7 +4,7 @@ mod common;
 
 use arena_server::Config;
 use arena_shared::protocol::ClientMsg;
-use common::{TestServer, WAIT, config, eventually};
+use common::{ConnectionExt, TestServer, WAIT, config, eventually};
 use tokio_tungstenite::tungstenite::Message;
 
 /// The value of the sample whose line starts with `series` (name plus labels), if present.
@@ -46,15 +46,7 @@ async fn metrics_count_players_rooms_traffic_and_every_abuse() {
     garbage.wait_for_close(WAIT).await.expect("closed");
 
     let (mut flooder, _) = server.player("flooder", Some("r")).await;
-    for i in 0..500 {
-        if flooder
-            .send(&ClientMsg::Ping { client_time: i })
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
+    flooder.flood_pings(500).await;
     let _ = flooder.wait_for_close(WAIT).await;
     let (status, _) = common::upgrade_status(server.addr, "Origin: https://evil.example\r\n");
     assert_eq!(status, 403);

@@ -207,6 +207,8 @@ pub trait ConnectionExt {
     async fn next_left(&mut self) -> Result<EntityId, ClientError>;
     /// The tick of the next snapshot.
     async fn next_tick(&mut self) -> Result<u64, ClientError>;
+    /// Sends up to `n` pings as fast as possible, stopping early once the server has closed.
+    async fn flood_pings(&mut self, n: u64);
 }
 
 impl ConnectionExt for Connection {
@@ -219,6 +221,18 @@ impl ConnectionExt for Connection {
             _ => None,
         })
         .await
+    }
+
+    async fn flood_pings(&mut self, n: u64) {
+        for i in 0..n {
+            if self
+                .send(&arena_shared::ClientMsg::Ping { client_time: i })
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
     }
 
     async fn next_tick(&mut self) -> Result<u64, ClientError> {
