@@ -7,7 +7,8 @@
 # core 1 (one runtime thread), a 10 s ramp, then SECONDS of play. A step passes when every bot
 # connected and stayed, p99 input-to-ack is under two ticks, snapshots arrive at >= 95% of the
 # tick rate, and fewer than 1% of ticks overran. Prints a Markdown table; raw reports go to
-# $OUT (default target/capacity). Loopback only; every run ends by itself.
+# $OUT (default target/capacity). SERVER_BIN picks another server binary (A/B comparisons).
+# Loopback only; every run ends by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-"250 500 750 1000"}
@@ -17,6 +18,7 @@ OUT=${OUT:-target/capacity}
 TICK_RATE=30
 mkdir -p "$OUT"
 cargo build -q --release -p arena-server -p arena-bot
+SERVER_BIN=${SERVER_BIN:-./target/release/arena-server}
 cat >"$OUT/server.toml" <<TOML
 workers = 1
 tick_rate = $TICK_RATE
@@ -30,7 +32,7 @@ metric() { curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
 echo "| bots | rooms | snapshot Hz | input-ack p50 / p99 ms | RTT p99 ms | unexpected disconnects | tick overruns | server CPU (1 core) | CPU µs per client-s | peak RSS | RSS per player | pass |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
 for BOTS in $STEPS; do
-  taskset -c 0 ./target/release/arena-server --bind 127.0.0.1:0 --config "$OUT/server.toml" \
+  taskset -c 0 "$SERVER_BIN" --bind 127.0.0.1:0 --config "$OUT/server.toml" \
     >"$OUT/server-$BOTS.out" 2>"$OUT/server-$BOTS.err" &
   SERVER=$!
   for _ in $(seq 100); do grep -q '^listening on' "$OUT/server-$BOTS.out" && break; sleep 0.05; done
