@@ -29,6 +29,19 @@ fn ticket(secret: &str, name: &str, expires: u64, nonce: u64) -> String {
     })
 }
 
+fn assert_resume_refused(result: &Result<arena_bot::Welcome, ClientError>) {
+    assert!(
+        matches!(
+            result,
+            Err(ClientError::Refused {
+                code: ErrorCode::ResumeFailed,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
 async fn join_with_ticket(
     server: &TestServer,
     ticket: Option<String>,
@@ -188,16 +201,7 @@ async fn after_the_grace_period_the_player_leaves_and_cannot_resume() {
     assert_eq!(left, welcome.player_id);
 
     let (mut late, result) = server.resume(welcome.resume_token).await;
-    assert!(
-        matches!(
-            result,
-            Err(ClientError::Refused {
-                code: ErrorCode::ResumeFailed,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    assert_resume_refused(&result);
     assert_eq!(
         close_code(&late.wait_for_close(WAIT).await.expect("close")),
         Some(1008)
@@ -215,16 +219,7 @@ async fn a_forged_resume_token_is_refused() {
         .expect("ROOM.PLAYER.SECRET");
     let forged = format!("{room_and_player}.{}", "0".repeat(32));
     let (_thief, result) = server.resume(forged).await;
-    assert!(
-        matches!(
-            result,
-            Err(ClientError::Refused {
-                code: ErrorCode::ResumeFailed,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    assert_resume_refused(&result);
 }
 
 #[tokio::test]
@@ -237,14 +232,5 @@ async fn leave_is_final_even_with_a_resume_token() {
         .expect("leave");
     gone.wait_for_close(WAIT).await.expect("close");
     let (_again, result) = server.resume(welcome.resume_token).await;
-    assert!(
-        matches!(
-            result,
-            Err(ClientError::Refused {
-                code: ErrorCode::ResumeFailed,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    assert_resume_refused(&result);
 }

@@ -144,8 +144,7 @@ pub struct Session {
     flood: FloodGuard,
     /// Chat rate limit for this player.
     chat: TokenBucket,
-    /// Messages dropped for exceeding the rate.
-    dropped: u64,
+
     /// This connection's slot in the connection limits, released when the session is dropped.
     _permit: Permit,
     /// Counts the connection in the metrics while the session exists (set once started).
@@ -170,7 +169,7 @@ impl Session {
         Self {
             flood: FloodGuard::new(c.msg_rate, c.msg_burst, c.flood_tolerance, now),
             chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
-            dropped: 0,
+
             _permit: permit,
             tally: None,
             socket,
@@ -199,11 +198,17 @@ impl Session {
     /// Ends the connection: an `Error` message where the client should get one, a close frame
     /// with the code and reason from [`Farewell`], a log line, and the actor stops.
     fn farewell(&mut self, ctx: &mut WebsocketContext<Self>, farewell: Farewell) {
+        // A peer that went silent may come back with its resume token; any other ending is final.
+        self.leave_room(farewell.keeps_seat());
+        self.end_connection(ctx, farewell);
+    }
+
+    /// The closing half of [`Session::farewell`], for when the room has already let go of the
+    /// seat. Only the first ending of a connection counts.
+    fn end_connection(&mut self, ctx: &mut WebsocketContext<Self>, farewell: Farewell) {
         if matches!(self.phase, Phase::Closing) {
             return;
         }
-        // A peer that went silent may come back with its resume token; any other ending is final.
-        self.leave_room(farewell.keeps_seat());
         self.phase = Phase::Closing;
         if let Some((code, message)) = farewell.error() {
             self.send(ctx, &ServerMsg::Error { code, message });
@@ -222,14 +227,14 @@ impl Session {
         ctx.stop();
     }
 
-    /// Gives up the seat: `detach` keeps it for a resume (the connection was lost), otherwise
-    /// the player leaves the room now.
     fn set_ending(&mut self, code: u16, reason: &'static str) {
         if let Some(tally) = &mut self.tally {
             tally.ending = Some((code, reason));
         }
     }
 
+    /// Gives up the seat: `detach` keeps it for a resume (the connection was lost), otherwise
+    /// the player leaves the room now.
     fn leave_room(&mut self, detach: bool) {
         if let Phase::Playing { room, player } = &self.phase {
             // do_send: this must not be lost to a full mailbox, and there is one per session.
@@ -288,7 +293,6 @@ impl Session {
             }
             (ClientMsg::Chat { text }, Phase::Playing { room, player }) => {
                 if !self.chat.take(Instant::now()) {
-                    self.dropped += 1;
                     self.deps
                         .metrics
                         .rate_limited
@@ -469,7 +473,6 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             match self.flood.check(self.last_heard) {
                 Verdict::Allow => {}
                 Verdict::Drop => {
-                    self.dropped += 1;
                     self.deps
                         .metrics
                         .rate_limited
@@ -567,9 +570,6 @@ impl Handler<RoomClosed> for Session {
 
     fn handle(&mut self, msg: RoomClosed, ctx: &mut Self::Context) {
         // The room has already let go of the seat.
-        if matches!(self.phase, Phase::Playing { .. }) {
-            self.phase = Phase::Joining;
-        }
-        self.farewell(ctx, msg.farewell);
+        self.end_connection(ctx, msg.farewell);
     }
 }
