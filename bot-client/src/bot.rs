@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arena_shared::predict::Predictor;
 use arena_shared::protocol::{ClientMsg, Input, ServerMsg};
+use arena_shared::sync::Replica;
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -79,8 +81,19 @@ pub struct BotOutcome {
     pub rtt_us: Histogram<u64>,
     /// From sending an input to the first snapshot acknowledging it, µs.
     pub input_ack_us: Histogram<u64>,
-    /// |snapshot inter-arrival time - tick period|, µs.
+    /// |snapshot inter-arrival time - snapshot period|, µs.
     pub jitter_us: Histogram<u64>,
+    /// Distance between the predicted and the authoritative own position at reconciliation,
+    /// in thousandths of a world unit.
+    pub prediction_error_milli: Histogram<u64>,
+    /// Snapshots that did not apply to the bot's replica (a delta against a view it lacks, or
+    /// inconsistent): each is a server bug; the replica recovers through a complete snapshot.
+    pub desyncs: u64,
+}
+
+/// A histogram for distances in thousandths of a unit, up to a million units.
+pub fn distance_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 1_000_000_000, 3).expect("constant histogram bounds are valid")
 }
 
 /// A histogram for latencies from 1 µs to 60 s at 3 significant digits.
@@ -112,6 +125,8 @@ impl BotOutcome {
             rtt_us: latency_histogram(),
             input_ack_us: latency_histogram(),
             jitter_us: latency_histogram(),
+            prediction_error_milli: distance_histogram(),
+            desyncs: 0,
         }
     }
 
@@ -237,7 +252,11 @@ async fn play(
     out: &mut BotOutcome,
 ) -> Ended {
     let me = welcome.player_id;
-    let period = Duration::from_secs(1) / u32::from(welcome.tick_rate.max(1));
+    let period = Duration::from_secs(1) / u32::from(welcome.snapshot_rate.max(1));
+    // One input per tick: a snapshot every k ticks carries k inputs' worth of decisions.
+    let inputs_per_snapshot = (welcome.tick_rate / welcome.snapshot_rate.max(1)).max(1);
+    let mut replica = Replica::new();
+    let mut predictor = Predictor::new(&welcome.map, &welcome.rules, u32::from(welcome.tick_rate));
     let mut ping = tokio::time::interval(Duration::from_secs(1));
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut next_chat = Instant::now() + Duration::from_secs(rng.random_range(5..20));
@@ -277,17 +296,40 @@ async fn play(
                                 live.ack(d);
                             }
                         }
-                        let input = brain.decide(me, &snapshot, rng);
-                        *seq += 1;
-                        let msg = ClientMsg::Input(Input { seq: *seq, move_dir: input.move_dir, aim: input.aim, fire: input.fire });
-                        if let Err(e) = conn.send(&msg).await {
-                            return Ended::Failed(e);
+                        let view = match replica.apply(&snapshot) {
+                            Ok(view) => view,
+                            Err(e) => {
+                                // The replica now acknowledges nothing, so the server's next
+                                // snapshot is complete and play goes on.
+                                out.desyncs += 1;
+                                live.error();
+                                if out.desyncs == 1 {
+                                    eprintln!("bot-{}: snapshot did not apply: {e}", spec.index);
+                                }
+                                continue;
+                            }
+                        };
+                        if let Some(own) = view.iter().find(|e| e.id == me)
+                            && let Some(error) = predictor.reconcile(snapshot.last_input_seq, own)
+                        {
+                            let milli = (f64::from(error) * 1000.0).round() as u64;
+                            let _ = out.prediction_error_milli.record(milli.min(1_000_000_000));
                         }
-                        live.sent(1);
-                        if unacked.len() == MAX_UNACKED {
-                            unacked.pop_front();
+                        let input = brain.decide(me, view, rng);
+                        let ack = replica.ack();
+                        for _ in 0..inputs_per_snapshot {
+                            *seq += 1;
+                            let msg = ClientMsg::Input(Input { seq: *seq, ack, move_dir: input.move_dir, aim: input.aim, fire: input.fire });
+                            if let Err(e) = conn.send(&msg).await {
+                                return Ended::Failed(e);
+                            }
+                            predictor.input(*seq, input);
+                            live.sent(1);
+                            if unacked.len() == MAX_UNACKED {
+                                unacked.pop_front();
+                            }
+                            unacked.push_back((*seq, Instant::now()));
                         }
-                        unacked.push_back((*seq, Instant::now()));
                         if Instant::now() >= next_chat {
                             next_chat = Instant::now() + Duration::from_secs(rng.random_range(10..30));
                             let text = format!("bot-{} says hi at tick {}", spec.index, snapshot.tick);

@@ -2,8 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use arena_shared::protocol::Snapshot;
-use arena_shared::{EntityId, EntityKind, PlayerInput};
+use arena_shared::{Entity, EntityId, EntityKind, PlayerInput};
 use glam::Vec2;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -50,14 +49,13 @@ impl Brain {
         }
     }
 
-    /// The input for the state in `snapshot`, where `me` is the bot's own entity.
-    pub fn decide(&mut self, me: EntityId, snapshot: &Snapshot, rng: &mut impl Rng) -> PlayerInput {
-        let Some(own) = snapshot.entities.iter().find(|e| e.id == me) else {
+    /// The input for the entities the bot sees (`view`), where `me` is the bot's own entity.
+    pub fn decide(&mut self, me: EntityId, view: &[Entity], rng: &mut impl Rng) -> PlayerInput {
+        let Some(own) = view.iter().find(|e| e.id == me) else {
             return PlayerInput::default();
         };
         if self.chase {
-            let target = snapshot
-                .entities
+            let target = view
                 .iter()
                 .filter(|e| e.id != me && matches!(e.kind, EntityKind::Player { alive: true, .. }))
                 .min_by(|a, b| {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use arena_shared::protocol::{self, ClientMsg, ErrorCode, SERVER_DECODE_LIMIT, ServerMsg};
-use arena_shared::{EntityId, Map, PROTOCOL_VERSION};
+use arena_shared::{EntityId, Map, PROTOCOL_VERSION, Rules};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -71,8 +71,14 @@ pub struct Welcome {
     pub player_id: EntityId,
     /// Room joined.
     pub room: String,
-    /// Server ticks per second.
+    /// Server ticks per second: send one input per tick.
     pub tick_rate: u16,
+    /// Snapshots per second (a divisor of `tick_rate`).
+    pub snapshot_rate: u16,
+    /// The view box snapshots cover, `None` = the whole map.
+    pub view: Option<(f32, f32)>,
+    /// The server's game tuning, for prediction.
+    pub rules: Rules,
     /// The map.
     pub map: Map,
     /// Players already present, with names.
@@ -220,6 +226,9 @@ impl Connection {
                 player_id,
                 room,
                 tick_rate,
+                snapshot_rate,
+                view,
+                rules,
                 map,
                 players,
                 resume_token,
@@ -227,6 +236,9 @@ impl Connection {
                 player_id,
                 room,
                 tick_rate,
+                snapshot_rate,
+                view,
+                rules,
                 map,
                 players,
                 resume_token,

@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::bot::{BotOutcome, BotSpec, latency_histogram, run_bot};
+use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run_bot};
 use crate::brain::Behavior;
 use crate::live::Live;
-use crate::report::{Latency, Report};
+use crate::report::{Distance, Latency, Report};
 
 /// Problems quoted in a report; the counters hold the full numbers.
 const MAX_PROBLEMS: usize = 20;
@@ -126,6 +126,7 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         latency_histogram(),
         latency_histogram(),
     );
+    let mut prediction = distance_histogram();
     let mut played = Duration::ZERO;
     let mut report = Report {
         bots,
@@ -150,6 +151,8 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         let _ = rtt.add(&o.rtt_us);
         let _ = ack.add(&o.input_ack_us);
         let _ = jitter.add(&o.jitter_us);
+        let _ = prediction.add(&o.prediction_error_milli);
+        report.desyncs += o.desyncs;
         for problem in [&o.failure, &o.disconnect, &o.protocol_error]
             .into_iter()
             .flatten()
@@ -162,8 +165,10 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     report.rtt_ms = Latency::from_micros(&rtt);
     report.input_ack_ms = Latency::from_micros(&ack);
     report.snapshot_jitter_ms = Latency::from_micros(&jitter);
+    report.prediction_error = Distance::from_milli(&prediction);
     if !played.is_zero() {
         report.snapshot_rate_hz = report.snapshots_received as f64 / played.as_secs_f64();
+        report.bytes_per_bot_s = report.bytes_received as f64 / played.as_secs_f64();
     }
     report
 }

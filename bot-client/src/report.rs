@@ -34,6 +34,32 @@ impl Latency {
     }
 }
 
+/// Distance percentiles in world units, from an HDR histogram of thousandths of a unit.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Distance {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest sample.
+    pub max: f64,
+    /// Number of samples.
+    pub samples: u64,
+}
+
+impl Distance {
+    /// Percentiles of a histogram recorded in thousandths of a unit.
+    pub fn from_milli(h: &Histogram<u64>) -> Self {
+        let units = |v: u64| v as f64 / 1000.0;
+        Self {
+            p50: units(h.value_at_quantile(0.50)),
+            p99: units(h.value_at_quantile(0.99)),
+            max: units(h.max()),
+            samples: h.len(),
+        }
+    }
+}
+
 /// The result of a fleet run; also its JSON form (`--json FILE`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -69,8 +95,17 @@ pub struct Report {
     pub rtt_ms: Latency,
     /// From sending an input to the first snapshot acknowledging it (`last_input_seq`).
     pub input_ack_ms: Latency,
-    /// How far each snapshot's arrival strays from one tick after the previous one.
+    /// How far each snapshot's arrival strays from one snapshot period after the previous one.
     pub snapshot_jitter_ms: Latency,
+    /// Distance between each bot's predicted and authoritative own position when a snapshot
+    /// confirms an input (client-side prediction with the shared movement code): ~0 unless the
+    /// server had to repeat an input that arrived late.
+    pub prediction_error: Distance,
+    /// Snapshots that did not apply to a bot's replica (delta against a view it lacks, or
+    /// inconsistent); any is a server bug and fails the run.
+    pub desyncs: u64,
+    /// Payload bytes received per bot per second of play: what the netcode costs a client.
+    pub bytes_per_bot_s: f64,
     /// Snapshots per second of play, per bot (each bot's time connected, so a ramp does not
     /// dilute it).
     pub snapshot_rate_hz: f64,
@@ -124,6 +159,12 @@ impl Report {
                 "{} bots saw protocol errors{}",
                 self.protocol_errors,
                 first()
+            ));
+        }
+        if self.desyncs > 0 {
+            return Err(format!(
+                "{} snapshots did not apply to the bots' replicas",
+                self.desyncs
             ));
         }
         if self.unexpected_disconnects > t.max_unexpected_disconnects {
@@ -204,6 +245,11 @@ impl Report {
             self.snapshot_rate_hz,
             self.events_received
         );
+        let _ = writeln!(
+            s,
+            "  per bot  {:.0} bytes/s received; snapshot desyncs {}",
+            self.bytes_per_bot_s, self.desyncs
+        );
         for (label, r) in [
             ("rtt ms      ", &self.rtt_ms),
             ("input-ack ms", &self.input_ack_ms),
@@ -215,6 +261,12 @@ impl Report {
                 r.p50, r.p99, r.p999, r.max, r.samples
             );
         }
+        let e = &self.prediction_error;
+        let _ = writeln!(
+            s,
+            "  prediction error units p50 {:.3}  p99 {:.3}  max {:.3}  ({} samples)",
+            e.p50, e.p99, e.max, e.samples
+        );
         if self.churns > 0 {
             let _ = writeln!(
                 s,

@@ -34,8 +34,17 @@ pub struct Config {
     pub bind: SocketAddr,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
-    /// Simulation ticks (and snapshots) per second.
+    /// Simulation ticks per second (and inputs per second a client sends).
     pub tick_rate: u16,
+    /// Snapshots per second; must divide `tick_rate`. 0 = one per tick.
+    pub snapshot_rate: u16,
+    /// Width of the box around a player whose entities its snapshots carry, units.
+    pub view_width: f32,
+    /// Height of that box, units.
+    pub view_height: f32,
+    /// Send every player every entity in full each snapshot (no deltas, no view box): the
+    /// baseline to compare the netcode against.
+    pub full_snapshots: bool,
     /// Players per room.
     pub max_players: usize,
     /// Rooms per server.
@@ -54,8 +63,9 @@ pub struct Config {
     pub hello_timeout_ms: u64,
     /// Inputs a player may have queued for the next tick.
     pub max_pending_inputs: usize,
-    /// Consecutive snapshots a session may fail to accept before it is dropped.
-    pub max_skipped_snapshots: u32,
+    /// How long a session may hold an unsent snapshot (its client is not reading) before the
+    /// player is dropped, ms.
+    pub slow_client_timeout_ms: u64,
     /// Drain deadline on shutdown, ms.
     pub shutdown_timeout_ms: u64,
     /// Messages (and pings) per second a client may send, sustained.
@@ -105,6 +115,10 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: 0,
             tick_rate: 30,
+            snapshot_rate: 0,
+            view_width: 2048.0,
+            view_height: 1280.0,
+            full_snapshots: false,
             max_players: 16,
             max_rooms: 64,
             map: PathBuf::new(),
@@ -114,7 +128,7 @@ impl Default for Config {
             client_timeout_ms: 15_000,
             hello_timeout_ms: 10_000,
             max_pending_inputs: 8,
-            max_skipped_snapshots: 90,
+            slow_client_timeout_ms: 3_000,
             shutdown_timeout_ms: 5_000,
             msg_rate: 120.0,
             msg_burst: 60.0,
@@ -225,13 +239,26 @@ impl Config {
             "max_pending_inputs must be 1..=256",
         );
         check(
-            self.max_skipped_snapshots >= 1,
-            "max_skipped_snapshots must be at least 1",
+            self.snapshot_rate == 0
+                || (self.snapshot_rate <= self.tick_rate
+                    && self.tick_rate % self.snapshot_rate == 0),
+            "snapshot_rate must be 0 (one per tick) or a divisor of tick_rate",
+        );
+        check(
+            self.view_width.is_finite()
+                && self.view_height.is_finite()
+                && self.view_width >= 64.0
+                && self.view_height >= 64.0,
+            "view_width and view_height must be at least 64",
+        );
+        check(
+            (100..=600_000).contains(&self.slow_client_timeout_ms),
+            "slow_client_timeout_ms must be 100..=600000",
         );
         let positive = |v: f64| v.is_finite() && v > 0.0;
         check(
-            positive(self.msg_rate),
-            "msg_rate must be a positive number",
+            positive(self.msg_rate) && self.msg_rate > f64::from(self.tick_rate),
+            "msg_rate must be above tick_rate (a client sends one input per tick)",
         );
         check(
             self.msg_burst.is_finite() && self.msg_burst >= 1.0,
@@ -297,6 +324,19 @@ impl Config {
             Ok(Arc::new(Map::default_map()))
         } else {
             Ok(Arc::new(Map::load(&self.map)?))
+        }
+    }
+
+    /// How long a client may leave a snapshot unread before it is dropped.
+    pub fn slow_client_timeout(&self) -> Duration {
+        Duration::from_millis(self.slow_client_timeout_ms)
+    }
+
+    /// Snapshots per second in effect (`snapshot_rate`, or the tick rate when that is 0).
+    pub fn effective_snapshot_rate(&self) -> u16 {
+        match self.snapshot_rate {
+            0 => self.tick_rate,
+            r => r,
         }
     }
 

@@ -22,6 +22,7 @@
 
 pub mod close;
 pub mod config;
+pub mod encoder;
 pub mod http;
 pub mod limits;
 pub mod lobby;
@@ -30,6 +31,7 @@ pub mod rate;
 pub mod room;
 pub mod server;
 pub mod session;
+pub mod slot;
 pub mod socket;
 pub mod text;
 pub mod ticket;

@@ -121,11 +121,14 @@ impl Lobby {
         };
         let settings = RoomSettings {
             tick_rate: self.config.tick_rate,
+            snapshot_rate: self.config.effective_snapshot_rate(),
+            view: (!self.config.full_snapshots)
+                .then_some((self.config.view_width, self.config.view_height)),
             map: self.map.clone(),
             rules: self.config.rules.clone(),
             seed,
             max_pending_inputs: self.config.max_pending_inputs,
-            max_skipped_snapshots: self.config.max_skipped_snapshots,
+            slow_client_timeout: self.config.slow_client_timeout(),
             mailbox_capacity: self.config.max_players * 4 + 16,
             fault_injection: self.config.fault_injection,
             resume_grace: self.config.resume_grace(),

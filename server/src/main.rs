@@ -24,9 +24,17 @@ struct Cli {
     /// Simulation ticks per second (overrides the config file).
     #[arg(long)]
     tick_rate: Option<u16>,
+    /// Snapshots per second, a divisor of the tick rate; 0 = one per tick (overrides the
+    /// config file).
+    #[arg(long)]
+    snapshot_rate: Option<u16>,
     /// Players per room (overrides the config file).
     #[arg(long)]
     max_players: Option<usize>,
+    /// Send every player every entity in full each snapshot: no deltas, no view box. The
+    /// baseline to compare the netcode against.
+    #[arg(long)]
+    full_snapshots: bool,
     /// Also serve `GET /echo`: an echo WebSocket through Arena's frame layer, with a 16 MiB
     /// message limit, for the Autobahn|Testsuite. Off by default.
     #[arg(long)]
@@ -135,9 +143,13 @@ fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
     if let Some(rate) = cli.tick_rate {
         config.tick_rate = rate;
     }
+    if let Some(rate) = cli.snapshot_rate {
+        config.snapshot_rate = rate;
+    }
     if let Some(max) = cli.max_players {
         config.max_players = max;
     }
+    config.full_snapshots |= cli.full_snapshots;
     config.echo |= cli.echo;
     config.apply_env();
     config.validate()?;

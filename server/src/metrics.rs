@@ -34,8 +34,10 @@ pub struct Metrics {
     pub rooms: IntGauge,
     /// Players seated now.
     pub players: IntGauge,
-    /// Snapshots a full session mailbox could not take.
+    /// Snapshots replaced unsent because the session had not taken the previous one.
     pub skipped_snapshots: IntCounter,
+    /// Snapshots sent, by kind: `full` (complete) or `delta` (against an acknowledged view).
+    pub snapshots: IntCounterVec,
     /// Inputs dropped from full per-player queues.
     pub dropped_inputs: IntCounter,
     /// Time to simulate a tick and hand out its snapshots, all rooms.
@@ -138,7 +140,12 @@ impl Metrics {
             players: gauge("players", "Players seated now (detached ones included)."),
             skipped_snapshots: counter(
                 "skipped_snapshots_total",
-                "Snapshots a full session mailbox could not take.",
+                "Snapshots replaced unsent because the session had not taken the previous one.",
+            ),
+            snapshots: counter_vec(
+                "snapshots_total",
+                "Snapshots sent, by kind: full or delta.",
+                &["kind"],
             ),
             dropped_inputs: counter(
                 "dropped_inputs_total",

@@ -1,9 +1,12 @@
 //! The room actor: owns one [`World`] and runs it at a fixed tick rate.
 //!
-//! Tick N is due at `origin + N * period`. Each tick applies the inputs that arrived since the
-//! previous one (in arrival order), steps the world, and offers every session one
-//! [`SnapshotReady`] with `try_send`, so a session that stopped draining its mailbox costs the
-//! room a counter increment, never a block or an unbounded queue. The room touches no bytes.
+//! Tick N is due at `origin + N * period`. Each tick applies at most one queued input per
+//! player (in sequence order; a player with none keeps the last one), steps the world, and, every
+//! `tick_rate / snapshot_rate` ticks, publishes the tick as a shared [`TickView`] into each
+//! player's [`SnapshotSlot`]. A session that has not taken its previous snapshot has it replaced,
+//! never queued, so a client that stopped reading costs the room a counter increment, never a
+//! block or a growing buffer; one that stays behind past `slow_client_timeout` is dropped. The
+//! room touches no bytes: each session cuts its own view out of the shared one and encodes it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -12,14 +15,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use arena_shared::interest::TickView;
 use arena_shared::protocol::{Input, MAX_CHAT_CHARS};
-use arena_shared::{Command, Entity, EntityId, GameEvent, Map, World};
+use arena_shared::{Command, EntityId, GameEvent, Map, World};
 use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
 use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
 use crate::metrics::Metrics;
 use crate::session::{RoomClosed, SnapshotReady};
+use crate::slot::{Offer, SnapshotSlot};
 use crate::socket::ConnectionSocket;
 
 /// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
@@ -45,7 +50,7 @@ pub struct RoomStats {
     pub ticks: AtomicU64,
     /// Ticks that started more than half a period late, plus ticks skipped after a stall.
     pub overruns: AtomicU64,
-    /// Snapshots not delivered because a session's mailbox was full.
+    /// Snapshots replaced unsent because a session had not taken the previous one.
     pub skipped_snapshots: AtomicU64,
     /// Inputs dropped because a player's queue was full.
     pub dropped_inputs: AtomicU64,
@@ -56,6 +61,10 @@ pub struct RoomStats {
 pub struct RoomSettings {
     /// Ticks per second.
     pub tick_rate: u16,
+    /// Snapshots per second (divides `tick_rate`).
+    pub snapshot_rate: u16,
+    /// The view box players are told about (`None` = whole map, with full snapshots).
+    pub view: Option<(f32, f32)>,
     /// The map.
     pub map: Arc<Map>,
     /// Game tuning.
@@ -64,8 +73,8 @@ pub struct RoomSettings {
     pub seed: u64,
     /// Per-player input queue bound.
     pub max_pending_inputs: usize,
-    /// Consecutive undeliverable snapshots before a player is dropped.
-    pub max_skipped_snapshots: u32,
+    /// How long a session may leave a snapshot untaken before its player is dropped.
+    pub slow_client_timeout: Duration,
     /// Mailbox capacity: every player's inputs for a tick must fit.
     pub mailbox_capacity: usize,
     /// Honour the `/panic` chat command (tests of fault containment only).
@@ -82,7 +91,9 @@ pub const PANIC_COMMAND: &str = "/panic";
 /// The handles a room uses to reach one player's session.
 #[derive(Clone)]
 pub struct SessionLink {
-    /// Where snapshots go.
+    /// Holds the session's next snapshot.
+    pub slot: Arc<SnapshotSlot>,
+    /// Wakes the session when its slot is filled.
     pub snapshots: Recipient<SnapshotReady>,
     /// Where the room says it is dropping the player.
     pub closed: Recipient<RoomClosed>,
@@ -99,7 +110,6 @@ struct Seat {
     secret: String,
     pending: VecDeque<Input>,
     last_input_seq: u32,
-    skipped_in_a_row: u32,
 }
 
 /// A resume token: `ROOM.PLAYER.SECRET`, where the secret is 128 random bits in hex.
@@ -134,6 +144,10 @@ pub struct Room {
     seats: BTreeMap<EntityId, Seat>,
     /// Chat lines accepted since the last tick, delivered with its events.
     chat: Vec<GameEvent>,
+    /// Events of the ticks since the last snapshot, with their ticks.
+    events: Vec<(u64, GameEvent)>,
+    /// A snapshot goes out every this many ticks.
+    snapshot_every: u64,
     lobby: Addr<Lobby>,
     stats: Arc<RoomStats>,
     period: Duration,
@@ -179,6 +193,7 @@ impl Room {
             u32::from(settings.tick_rate),
             settings.seed,
         );
+        let snapshot_every = u64::from(settings.tick_rate / settings.snapshot_rate.max(1)).max(1);
         Self {
             id,
             name,
@@ -187,6 +202,8 @@ impl Room {
             world,
             seats: BTreeMap::new(),
             chat: Vec::new(),
+            events: Vec::new(),
+            snapshot_every,
             lobby,
             stats,
             origin: Instant::now(),
@@ -248,37 +265,78 @@ impl Room {
         // Everything that runs game code is guarded: a bug that panics in the simulation ends
         // this room (its players get 1011), never the thread the room shares with others.
         let stepped = catch_unwind(AssertUnwindSafe(|| self.simulate()));
-        let (tick, entities, events) = match stepped {
-            Ok(output) => output,
+        match stepped {
+            Ok(Some((view, events))) => self.publish(view, events),
+            Ok(None) => {}
             Err(panic) => return self.fail(ctx, panic_message(&panic)),
-        };
+        }
+        self.expire_detached();
 
+        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
+        let took = started.elapsed().as_secs_f64();
+        self.settings.metrics.tick_seconds.observe(took);
+        self.room_tick.observe(took);
+        self.next_tick += 1;
+        self.schedule_next(ctx);
+    }
+
+    /// Applies one queued input per player, steps the world, and, on a snapshot tick, returns
+    /// what to publish.
+    #[allow(clippy::type_complexity)]
+    fn simulate(&mut self) -> Option<(Arc<TickView>, Option<Arc<[(u64, GameEvent)]>>)> {
+        if std::mem::take(&mut self.panic_requested) {
+            panic!("fault injection: room {} asked to panic", self.name);
+        }
+        for (&player, seat) in &mut self.seats {
+            // One per tick, so a client predicting one input per tick stays exact; a player
+            // with none keeps holding the last (the world keeps inputs until replaced).
+            if let Some(input) = seat.pending.pop_front() {
+                self.world.apply(Command::Input {
+                    player,
+                    input: input.player_input(),
+                });
+                seat.last_input_seq = input.seq;
+            }
+        }
+        self.world.step();
+        let tick = self.world.tick();
+        let stepped = self.world.drain_events().chain(self.chat.drain(..));
+        self.events.extend(stepped.map(|e| (tick, e)));
+        if tick % self.snapshot_every != 0 {
+            return None;
+        }
+        let events = (!self.events.is_empty()).then(|| Arc::from(std::mem::take(&mut self.events)));
+        Some((Arc::new(TickView::of(&self.world)), events))
+    }
+
+    /// Offers the tick to every connected player's slot; drops players whose client has left
+    /// a snapshot unread for longer than allowed, and detaches those whose session is gone.
+    fn publish(&mut self, view: Arc<TickView>, events: Option<Arc<[(u64, GameEvent)]>>) {
         let mut gone = Vec::new();
         let mut lost = Vec::new();
         let now = Instant::now();
         let span = &self.span;
-        for (&player, seat) in &mut self.seats {
+        for (&player, seat) in &self.seats {
             let Some(link) = &seat.link else {
-                if seat.detached_until.is_some_and(|t| now >= t) {
-                    info!(parent: span, %player, "resume grace period over");
-                    gone.push(player);
-                }
                 continue;
             };
-            let msg = SnapshotReady {
-                tick,
-                last_input_seq: seat.last_input_seq,
-                entities: entities.clone(),
-                events: events.clone(),
-            };
-            match link.snapshots.try_send(msg) {
-                Ok(()) => seat.skipped_in_a_row = 0,
-                Err(SendError::Full(_)) => {
+            match link
+                .slot
+                .offer(view.clone(), seat.last_input_seq, events.clone(), now)
+            {
+                Offer::Placed => match link.snapshots.try_send(SnapshotReady) {
+                    // Full: a wake is already queued, and it will find this snapshot.
+                    Ok(()) | Err(SendError::Full(_)) => {}
+                    Err(SendError::Closed(_)) => {
+                        debug!(parent: span, %player, "session gone without leaving");
+                        lost.push(player);
+                    }
+                },
+                Offer::Replaced { behind } => {
                     self.stats.skipped_snapshots.fetch_add(1, Ordering::Relaxed);
                     self.settings.metrics.skipped_snapshots.inc();
-                    seat.skipped_in_a_row += 1;
-                    if seat.skipped_in_a_row >= self.settings.max_skipped_snapshots {
-                        warn!(parent: span, %player, "session stopped accepting snapshots; dropping player");
+                    if behind >= self.settings.slow_client_timeout {
+                        warn!(parent: span, %player, behind_ms = behind.as_millis() as u64, "client stopped reading snapshots; dropping player");
                         let _ = link.closed.try_send(RoomClosed {
                             farewell: Farewell::TooSlow,
                         });
@@ -291,10 +349,6 @@ impl Room {
                         gone.push(player);
                     }
                 }
-                Err(SendError::Closed(_)) => {
-                    debug!(parent: span, %player, "session gone without leaving");
-                    lost.push(player);
-                }
             }
         }
         for player in gone {
@@ -303,35 +357,21 @@ impl Room {
         for player in lost {
             self.detach(player);
         }
-
-        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
-        let took = started.elapsed().as_secs_f64();
-        self.settings.metrics.tick_seconds.observe(took);
-        self.room_tick.observe(took);
-        self.next_tick += 1;
-        self.schedule_next(ctx);
     }
 
-    /// Applies the queued inputs, steps the world, and returns the tick's output.
-    fn simulate(&mut self) -> (u64, Arc<[Entity]>, Arc<[GameEvent]>) {
-        if std::mem::take(&mut self.panic_requested) {
-            panic!("fault injection: room {} asked to panic", self.name);
+    /// Gives up the seats of detached players whose resume grace period is over.
+    fn expire_detached(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<EntityId> = self
+            .seats
+            .iter()
+            .filter(|(_, s)| s.link.is_none() && s.detached_until.is_some_and(|t| now >= t))
+            .map(|(&p, _)| p)
+            .collect();
+        for player in expired {
+            info!(parent: &self.span, %player, "resume grace period over");
+            self.unseat(player);
         }
-        for (&player, seat) in &mut self.seats {
-            for input in seat.pending.drain(..) {
-                self.world.apply(Command::Input {
-                    player,
-                    input: input.player_input(),
-                });
-                seat.last_input_seq = input.seq;
-            }
-        }
-        self.world.step();
-        let mut events: Vec<GameEvent> = self.world.drain_events().collect();
-        events.append(&mut self.chat);
-        let mut entities = Vec::with_capacity(self.world.entity_count());
-        self.world.snapshot_into(&mut entities);
-        (self.world.tick(), entities.into(), events.into())
     }
 
     /// The room's game code panicked: tell every player (1011), log it, and stop; the lobby
@@ -380,6 +420,9 @@ impl Room {
             player,
             room: self.name.clone(),
             tick_rate: self.settings.tick_rate,
+            snapshot_rate: self.settings.snapshot_rate,
+            view: self.settings.view,
+            rules: self.settings.rules.clone(),
             map: self.settings.map.clone(),
             roster: self
                 .world
@@ -443,6 +486,12 @@ pub struct Seated {
     pub room: String,
     /// Ticks per second.
     pub tick_rate: u16,
+    /// Snapshots per second.
+    pub snapshot_rate: u16,
+    /// The view box, `None` = whole map.
+    pub view: Option<(f32, f32)>,
+    /// Game tuning, for client prediction.
+    pub rules: arena_shared::Rules,
     /// The map.
     pub map: Arc<Map>,
     /// Everyone in the room, the new player included.
@@ -471,7 +520,6 @@ impl Handler<PlayerJoining> for Room {
                 secret: secret.clone(),
                 pending: VecDeque::with_capacity(self.settings.max_pending_inputs),
                 last_input_seq: 0,
-                skipped_in_a_row: 0,
             },
         );
         self.stats
@@ -511,7 +559,6 @@ impl Handler<PlayerResuming> for Room {
             });
         }
         seat.detached_until = None;
-        seat.skipped_in_a_row = 0;
         let secret = seat.secret.clone();
         self.count_detached();
         info!(parent: &self.span, player = %msg.player, "player resumed");

@@ -10,11 +10,12 @@ use arena_shared::{EntityId, EntityKind, GameEvent};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config, eventually, map_file};
 use glam::Vec2;
 
-/// Waits for a snapshot in which every one of `ids` is present.
+/// Waits for a snapshot in which every one of `ids` is present. These test clients never
+/// acknowledge a snapshot (`Input::ack` 0), so every snapshot is complete: `created` is the view.
 async fn snapshot_with(conn: &mut Connection, ids: &[EntityId]) -> Vec<arena_shared::Entity> {
     conn.wait_for(WAIT, |msg| match msg {
-        ServerMsg::Snapshot(s) if ids.iter().all(|id| s.entities.iter().any(|e| e.id == *id)) => {
-            Some(s.entities.clone())
+        ServerMsg::Snapshot(s) if ids.iter().all(|id| s.created.iter().any(|e| e.id == *id)) => {
+            Some(s.created.clone())
         }
         _ => None,
     })
@@ -69,11 +70,12 @@ async fn hunt(conn: &mut Connection, me: EntityId, target: EntityId) -> Vec<Game
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match conn.recv_timeout(left).await.expect("shooter receives") {
             Received::Msg(ServerMsg::Snapshot(s)) => {
-                let pos = |id| s.entities.iter().find(|e| e.id == id).map(|e| e.pos);
+                let pos = |id| s.created.iter().find(|e| e.id == id).map(|e| e.pos);
                 if let (Some(from), Some(to)) = (pos(me), pos(target)) {
                     seq += 1;
                     let input = Input {
                         seq,
+                        ack: 0,
                         move_dir: Vec2::ZERO,
                         aim: to - from,
                         fire: true,
@@ -227,7 +229,7 @@ async fn an_empty_room_is_disposed_and_the_other_player_sees_the_leave() {
     assert_eq!(left, wg.player_id);
     let entities = stay
         .wait_for(WAIT, |m| match m {
-            ServerMsg::Snapshot(s) => Some(s.entities.clone()),
+            ServerMsg::Snapshot(s) => Some(s.created.clone()),
             _ => None,
         })
         .await

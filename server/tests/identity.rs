@@ -117,7 +117,7 @@ async fn missing_expired_and_forged_tickets_are_refused_with_1008() {
 /// The entity `id` in the next snapshot.
 async fn entity(conn: &mut Connection, id: EntityId) -> Entity {
     conn.wait_for(WAIT, |m| match m {
-        ServerMsg::Snapshot(s) => s.entities.iter().find(|e| e.id == id).cloned(),
+        ServerMsg::Snapshot(s) => s.created.iter().find(|e| e.id == id).cloned(),
         _ => None,
     })
     .await
@@ -168,7 +168,7 @@ async fn a_player_cut_off_mid_game_resumes_with_the_same_id_and_state() {
                 None
             }
             ServerMsg::Snapshot(s) => s
-                .entities
+                .created
                 .iter()
                 .find(|e| e.id == welcome.player_id)
                 .cloned(),

@@ -24,6 +24,9 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn metrics_count_players_rooms_traffic_and_every_abuse() {
     let server = TestServer::start(Config {
+        // The message rate must exceed the tick rate (one input per tick); keep both low so
+        // the flood limits trip quickly.
+        tick_rate: 10,
         msg_rate: 20.0,
         msg_burst: 10.0,
         flood_tolerance: 20.0,

@@ -5,6 +5,7 @@ mod common;
 
 use arena_bot::{ClientError, Received};
 use arena_server::Config;
+use arena_shared::PROTOCOL_VERSION;
 use arena_shared::protocol::{self, ClientMsg, ErrorCode, ServerMsg};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config, http_request};
 use tokio_tungstenite::tungstenite::Message;
@@ -45,7 +46,7 @@ async fn a_wrong_protocol_version_is_refused_clearly() {
     assert_eq!(close_code(&frame), Some(1002));
     let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
     assert!(
-        reason.contains("server speaks 1, client sent 99"),
+        reason.contains(&format!("server speaks {PROTOCOL_VERSION}, client sent 99")),
         "{reason}"
     );
 }
@@ -171,7 +172,7 @@ async fn fragmented_messages_are_reassembled_up_to_the_limit() {
     });
     let mut conn = server.connect().await;
     let hello = protocol::encode(&ClientMsg::Hello {
-        protocol_version: 1,
+        protocol_version: PROTOCOL_VERSION,
         name: "frag".into(),
         room: None,
         ticket: None,

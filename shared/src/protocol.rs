@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::GameEvent;
 use crate::map::Map;
+use crate::rules::Rules;
 use crate::snapshot::Entity;
+use crate::sync::EntityDelta;
 use crate::world::{EntityId, PlayerInput};
 
 /// The protocol version this build speaks. Bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Longest player name, in characters.
 pub const MAX_NAME_CHARS: usize = 24;
 /// Longest room name, in characters.
@@ -61,7 +63,8 @@ pub enum ClientMsg {
         /// period after a dropped connection, instead of joining as a new one.
         resume: Option<String>,
     },
-    /// The player's controls; send one per server tick.
+    /// The player's controls; send one per server tick (`tick_rate` a second), which is one or
+    /// more per snapshot.
     Input(Input),
     /// A chat line for the room, at most [`MAX_CHAT_CHARS`] characters.
     Chat {
@@ -77,11 +80,15 @@ pub enum ClientMsg {
     Leave,
 }
 
-/// One input sample.
+/// One input sample, for one server tick.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Input {
-    /// Increases by one per input; snapshots echo the last applied one.
+    /// Increases by one per input; snapshots echo the last applied one. The server applies at
+    /// most one input per tick, in this order, and repeats the last one when none arrived.
     pub seq: u32,
+    /// The newest snapshot tick the client holds (`Replica::ack`), 0 for none: the server
+    /// encodes the next snapshot as a delta against it.
+    pub ack: u64,
     /// Desired direction of travel (length <= 1).
     pub move_dir: Vec2,
     /// Aim direction (any length; zero keeps the previous aim).
@@ -110,8 +117,15 @@ pub enum ServerMsg {
         player_id: EntityId,
         /// The room joined.
         room: String,
-        /// Simulation ticks per second; one snapshot follows each tick.
+        /// Simulation ticks per second: send one `Input` per tick.
         tick_rate: u16,
+        /// Snapshots per second (a divisor of `tick_rate`).
+        snapshot_rate: u16,
+        /// Width and height of the box around the player whose entities a snapshot carries;
+        /// `None` = the whole map.
+        view: Option<(f32, f32)>,
+        /// The game's tuning, so the client predicts with the server's numbers.
+        rules: Rules,
         /// The map, so the client can draw and predict.
         map: Map,
         /// Who is already in the room, with names (snapshots carry ids only).
@@ -144,15 +158,23 @@ pub enum ServerMsg {
     },
 }
 
-/// The state of a room after a tick, as one client sees it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The entities a client can see after a tick, as a change to a view it already holds
+/// (`baseline`) or complete (`baseline == 0`). Apply it with [`crate::sync::Replica`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The tick this state is the result of.
     pub tick: u64,
+    /// The tick of the view this is a delta against (one the client acknowledged); 0 =
+    /// complete, `created` lists every visible entity.
+    pub baseline: u64,
     /// The newest of this client's inputs applied at or before `tick` (0: none yet).
     pub last_input_seq: u32,
-    /// Every visible entity.
-    pub entities: Vec<Entity>,
+    /// Entities new to the view, in full, by ascending id.
+    pub created: Vec<Entity>,
+    /// Changed fields of entities in both views, by ascending id.
+    pub changed: Vec<EntityDelta>,
+    /// Entities that left the view (gone from the world or out of range), ascending.
+    pub removed: Vec<EntityId>,
 }
 
 /// Why the server refused or ended something.
@@ -228,30 +250,51 @@ pub fn encode<M: Serialize>(msg: &M) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
-/// Borrowed twin of [`Snapshot`]: serialises to the same bytes without owning the entities,
-/// so a room's one entity list can be encoded for every player without a copy.
+/// A snapshot's parts, borrowed: serialises to the same bytes as [`ServerMsg::Snapshot`] without
+/// owning the entities, so a session encodes the lists it reuses every tick without copying them
+/// into a message.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotParts<'a> {
+    /// See [`Snapshot::tick`].
+    pub tick: u64,
+    /// See [`Snapshot::baseline`].
+    pub baseline: u64,
+    /// See [`Snapshot::last_input_seq`].
+    pub last_input_seq: u32,
+    /// See [`Snapshot::created`].
+    pub created: &'a [Entity],
+    /// See [`Snapshot::changed`].
+    pub changed: &'a [EntityDelta],
+    /// See [`Snapshot::removed`].
+    pub removed: &'a [EntityId],
+}
+
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
     tick: u64,
+    baseline: u64,
     last_input_seq: u32,
-    entities: &'a [Entity],
+    created: &'a [Entity],
+    changed: &'a [EntityDelta],
+    removed: &'a [EntityId],
 }
 
-/// Appends the encoding of `ServerMsg::Snapshot` with these fields to `out`; identical to
+/// Appends the encoding of `ServerMsg::Snapshot` with these parts to `out`; identical to
 /// encoding the owned message (a unit test holds the two together).
 pub fn encode_snapshot_into(
-    tick: u64,
-    last_input_seq: u32,
-    entities: &[Entity],
+    parts: SnapshotParts<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     // bincode writes an enum variant as its index (varint u32); Snapshot is variant 1.
     encode_into(&1u32, out)?;
     encode_into(
         &SnapshotRef {
-            tick,
-            last_input_seq,
-            entities,
+            tick: parts.tick,
+            baseline: parts.baseline,
+            last_input_seq: parts.last_input_seq,
+            created: parts.created,
+            changed: parts.changed,
+            removed: parts.removed,
         },
         out,
     )
@@ -318,6 +361,7 @@ mod tests {
             },
             ClientMsg::Input(Input {
                 seq: 42,
+                ack: 9,
                 move_dir: Vec2::new(0.5, -1.0),
                 aim: Vec2::X,
                 fire: true,
@@ -361,20 +405,38 @@ mod tests {
                 player_id: id,
                 room: "r1".into(),
                 tick_rate: 30,
+                snapshot_rate: 30,
+                view: Some((1600.0, 1000.0)),
+                rules: Rules::default(),
                 map: Map::default_map(),
                 players: vec![(id, "ann".into())],
                 resume_token: "1.3.abc".into(),
             },
             ServerMsg::Snapshot(Snapshot {
                 tick: 9,
+                baseline: 7,
                 last_input_seq: 42,
-                entities: vec![
+                changed: vec![
+                    EntityDelta {
+                        id: EntityId(2),
+                        pos: Some((-3, 100)),
+                        alive: Some(false),
+                        ..EntityDelta::default()
+                    },
+                    EntityDelta {
+                        id: EntityId(5),
+                        ..EntityDelta::default()
+                    },
+                ],
+                removed: vec![EntityId(6)],
+                created: vec![
                     Entity {
                         id,
                         pos: Vec2::new(1.5, 2.5),
                         vel: Vec2::ZERO,
                         kind: EntityKind::Player {
-                            aim: Vec2::Y,
+                            // Snapped, as everything the simulation produces.
+                            aim: crate::quant::snap_aim(Vec2::Y),
                             health: 100,
                             score: 2,
                             deaths: 1,
@@ -429,13 +491,15 @@ mod tests {
             panic!("samples hold a snapshot");
         };
         let mut borrowed = Vec::new();
-        encode_snapshot_into(
-            snap.tick,
-            snap.last_input_seq,
-            &snap.entities,
-            &mut borrowed,
-        )
-        .expect("encodes");
+        let parts = SnapshotParts {
+            tick: snap.tick,
+            baseline: snap.baseline,
+            last_input_seq: snap.last_input_seq,
+            created: &snap.created,
+            changed: &snap.changed,
+            removed: &snap.removed,
+        };
+        encode_snapshot_into(parts, &mut borrowed).expect("encodes");
         assert_eq!(
             borrowed,
             encode(&ServerMsg::Snapshot(snap)).expect("encodes")

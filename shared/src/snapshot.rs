@@ -1,4 +1,4 @@
-//! The state of one entity as a snapshot carries it.
+//! The state of one entity as a snapshot carries it, quantised as [`crate::quant`] describes.
 
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
@@ -10,9 +10,11 @@ use crate::world::EntityId;
 pub struct Entity {
     /// Stable for the entity's whole life.
     pub id: EntityId,
-    /// Centre, in world units.
+    /// Centre, in world units (1/8 unit precision on the wire).
+    #[serde(with = "crate::quant::serde_vec::pos")]
     pub pos: Vec2,
-    /// Velocity, units/s (lets a client extrapolate).
+    /// Velocity, units/s (lets a client extrapolate; 1/8 unit/s precision on the wire).
+    #[serde(with = "crate::quant::serde_vec::vel")]
     pub vel: Vec2,
     /// What the entity is, with the fields only that kind has.
     pub kind: EntityKind,
@@ -23,7 +25,8 @@ pub struct Entity {
 pub enum EntityKind {
     /// A player.
     Player {
-        /// Unit vector the player aims along.
+        /// Unit vector the player aims along (an angle in 1/65,536 turns on the wire).
+        #[serde(with = "crate::quant::serde_vec::aim")]
         aim: Vec2,
         /// Current health; 0 while dead.
         health: u8,

@@ -23,12 +23,15 @@ use crate::collision::{
 use crate::event::GameEvent;
 use crate::grid::SpatialGrid;
 use crate::map::Map;
+use crate::quant;
 use crate::rules::Rules;
 use crate::snapshot::{Entity, EntityKind};
 
 /// Identifies a player or projectile for its whole life. Players and projectiles share one
 /// counter, so an id never names two live entities.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct EntityId(pub u32);
 
@@ -134,11 +137,8 @@ pub struct Projectile {
 pub struct World {
     map: Arc<Map>,
     rules: Rules,
-    /// The border as four walls, so projectiles and players treat it like any wall.
-    border: [Rect; 4],
-    dt: f32,
-    /// `exp(-friction * dt)`, computed once: the per-tick velocity damping.
-    damping: f32,
+    /// Player movement, shared with client-side prediction.
+    mover: Mover,
     fire_cooldown_ticks: u32,
     respawn_ticks: u32,
     projectile_ttl_ticks: u32,
@@ -163,32 +163,10 @@ impl World {
     /// A new, empty world ticking `tick_rate` times a second, reproducible from `seed`.
     pub fn new(map: Arc<Map>, rules: Rules, tick_rate: u32, seed: u64) -> Self {
         let tick_rate = tick_rate.max(1);
-        let dt = 1.0 / tick_rate as f32;
         let ticks = |secs: f32| (secs * tick_rate as f32).round().max(0.0) as u32;
-        let thick = 1000.0;
         let size = map.size;
-        let border = [
-            Rect {
-                min: Vec2::new(-thick, -thick),
-                max: Vec2::new(size.x + thick, 0.0),
-            },
-            Rect {
-                min: Vec2::new(-thick, size.y),
-                max: Vec2::new(size.x + thick, size.y + thick),
-            },
-            Rect {
-                min: Vec2::new(-thick, 0.0),
-                max: Vec2::new(0.0, size.y),
-            },
-            Rect {
-                min: Vec2::new(size.x, 0.0),
-                max: Vec2::new(size.x + thick, size.y),
-            },
-        ];
         Self {
-            border,
-            dt,
-            damping: (-rules.friction * dt).exp(),
+            mover: Mover::new(&map, &rules, tick_rate),
             fire_cooldown_ticks: ticks(rules.fire_cooldown_s),
             respawn_ticks: ticks(rules.respawn_delay_s).max(1),
             projectile_ttl_ticks: ticks(rules.projectile_lifetime_s).max(1),
@@ -317,7 +295,7 @@ impl World {
         } else {
             &free
         };
-        pool[self.rng.random_range(0..pool.len())]
+        quant::snap_pos(pool[self.rng.random_range(0..pool.len())])
     }
 
     /// Takes the events produced since the last call.
@@ -338,14 +316,8 @@ impl World {
                 }
                 continue;
             }
-            move_player(
-                player,
-                &self.rules,
-                self.dt,
-                self.damping,
-                &self.map.walls,
-                &self.border,
-            );
+            self.mover
+                .step(&mut player.pos, &mut player.vel, player.input.move_dir);
             let aim = player.input.aim;
             if aim.length_squared() > 1e-12 {
                 player.aim = aim.normalize();
@@ -382,6 +354,21 @@ impl World {
             }
         }
         self.step_projectiles();
+        self.snap_to_wire_precision();
+    }
+
+    /// Rounds every visible quantity to what the wire carries, so clients predict from exactly
+    /// the state the server continues from (see [`crate::quant`]).
+    fn snap_to_wire_precision(&mut self) {
+        for p in self.players.values_mut() {
+            p.pos = quant::snap_pos(p.pos);
+            p.vel = quant::snap_vel(p.vel);
+            p.aim = quant::snap_aim(p.aim);
+        }
+        for s in &mut self.projectiles {
+            s.pos = quant::snap_pos(s.pos);
+            s.vel = quant::snap_vel(s.vel);
+        }
     }
 
     fn step_projectiles(&mut self) {
@@ -398,12 +385,12 @@ impl World {
         let mut projectiles = std::mem::take(&mut self.projectiles);
         projectiles.retain_mut(|shot| {
             let from = shot.pos;
-            let to = from + shot.vel * self.dt;
+            let to = from + shot.vel * self.mover.dt;
             let wall_t = self
                 .map
                 .walls
                 .iter()
-                .chain(&self.border)
+                .chain(&self.mover.border)
                 .filter_map(|w| segment_enters_rect(from, to, w))
                 .fold(f32::INFINITY, f32::min);
             // Earliest contact along the path; ties go to the lower id, so the result does not
@@ -533,36 +520,91 @@ impl World {
     }
 }
 
-/// Accelerate toward the input, damp, cap, integrate, then resolve wall contacts so the player
-/// slides along a wall instead of stopping dead.
-fn move_player(
-    p: &mut Player,
-    rules: &Rules,
+/// Player movement: the one piece of the simulation a client runs itself, to predict its own
+/// player between snapshots. It needs only the map, the rules and the tick rate, so the server
+/// and a client build identical movers and, on identical quantised state, get identical results.
+#[derive(Clone, Debug)]
+pub struct Mover {
+    player_radius: f32,
+    acceleration: f32,
+    max_speed: f32,
     dt: f32,
+    /// `exp(-friction * dt)`, computed once: the per-tick velocity damping.
     damping: f32,
-    walls: &[Rect],
-    border: &[Rect; 4],
-) {
-    p.vel += p.input.move_dir * rules.acceleration * dt;
-    p.vel *= damping;
-    p.vel = p.vel.clamp_length_max(rules.max_speed);
-    p.pos += p.vel * dt;
-    // A few passes settle corners, where pushing out of one wall can push into its neighbour.
-    for _ in 0..3 {
-        let mut touched = false;
-        for wall in walls.iter().chain(border) {
-            if let Some(push) = push_circle_out_of_rect(p.pos, rules.player_radius, wall) {
-                p.pos += push;
-                let normal = push.normalize_or_zero();
-                let into_wall = p.vel.dot(normal);
-                if into_wall < 0.0 {
-                    p.vel -= normal * into_wall;
+    /// The map's walls.
+    walls: Vec<Rect>,
+    /// The arena's edge as four thick walls, so players and projectiles treat it like any wall.
+    border: [Rect; 4],
+}
+
+impl Mover {
+    /// The movement of players on `map` under `rules`, at `tick_rate` ticks per second.
+    pub fn new(map: &Map, rules: &Rules, tick_rate: u32) -> Self {
+        let dt = 1.0 / tick_rate.max(1) as f32;
+        let thick = 1000.0;
+        let size = map.size;
+        let border = [
+            Rect {
+                min: Vec2::new(-thick, -thick),
+                max: Vec2::new(size.x + thick, 0.0),
+            },
+            Rect {
+                min: Vec2::new(-thick, size.y),
+                max: Vec2::new(size.x + thick, size.y + thick),
+            },
+            Rect {
+                min: Vec2::new(-thick, 0.0),
+                max: Vec2::new(0.0, size.y),
+            },
+            Rect {
+                min: Vec2::new(size.x, 0.0),
+                max: Vec2::new(size.x + thick, size.y),
+            },
+        ];
+        Self {
+            player_radius: rules.player_radius,
+            acceleration: rules.acceleration,
+            max_speed: rules.max_speed,
+            dt,
+            damping: (-rules.friction * dt).exp(),
+            walls: map.walls.clone(),
+            border,
+        }
+    }
+
+    /// One tick of a living player's movement under `move_dir` (sanitised here): accelerate,
+    /// damp, cap, integrate, slide along walls, and snap to wire precision.
+    pub fn step(&self, pos: &mut Vec2, vel: &mut Vec2, move_dir: Vec2) {
+        let move_dir = PlayerInput {
+            move_dir,
+            ..PlayerInput::default()
+        }
+        .sanitized()
+        .move_dir;
+        *vel += move_dir * self.acceleration * self.dt;
+        *vel *= self.damping;
+        *vel = vel.clamp_length_max(self.max_speed);
+        *pos += *vel * self.dt;
+        // A few passes settle corners, where pushing out of one wall can push into its
+        // neighbour.
+        for _ in 0..3 {
+            let mut touched = false;
+            for wall in self.walls.iter().chain(&self.border) {
+                if let Some(push) = push_circle_out_of_rect(*pos, self.player_radius, wall) {
+                    *pos += push;
+                    let normal = push.normalize_or_zero();
+                    let into_wall = vel.dot(normal);
+                    if into_wall < 0.0 {
+                        *vel -= normal * into_wall;
+                    }
+                    touched = true;
                 }
-                touched = true;
+            }
+            if !touched {
+                break;
             }
         }
-        if !touched {
-            break;
-        }
+        *pos = quant::snap_pos(*pos);
+        *vel = quant::snap_vel(*vel);
     }
 }

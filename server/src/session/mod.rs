@@ -2,7 +2,9 @@
 //! actix-web-actors.
 //!
 //! Inbound: frames -> [`frames::Assembler`] -> decode (bounded) -> validate -> the room.
-//! Outbound: the room's [`SnapshotReady`] -> encode -> one binary frame per message.
+//! Outbound: the room fills the session's [`SnapshotSlot`] and wakes it with [`SnapshotReady`];
+//! the session takes the newest snapshot, cuts and delta-encodes the player's view
+//! ([`SnapshotEncoder`]) and writes one binary frame per message.
 //! The session also owns the connection's timers (Hello timeout, heartbeat) and ends every
 //! connection through [`Session::farewell`], so each ending gets its close code, reason, log line.
 
@@ -21,17 +23,19 @@ use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
 use arena_shared::protocol::{self, ClientMsg, ServerMsg};
-use arena_shared::{Entity, EntityId, GameEvent, PROTOCOL_VERSION};
+use arena_shared::{EntityId, PROTOCOL_VERSION};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::close::Farewell;
 use crate::config::Config;
+use crate::encoder::SnapshotEncoder;
 use crate::limits::Permit;
 use crate::lobby::{Admission, JoinRequest, Lobby, ResumeRequest};
 use crate::metrics::Metrics;
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
 use crate::room::{ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink};
+use crate::slot::SnapshotSlot;
 use crate::socket::ConnectionSocket;
 use crate::text;
 use crate::ticket::{TicketAuthority, TicketError, unix_now};
@@ -144,6 +148,12 @@ pub struct Session {
     flood: FloodGuard,
     /// Chat rate limit for this player.
     chat: TokenBucket,
+    /// Where the room leaves this player's next snapshot (shared with the room, so the room
+    /// can replace an unsent one and see how long it waited even while this actor is frozen).
+    slot: Arc<SnapshotSlot>,
+    /// Encodes the player's view as deltas against what the client acknowledged; set once
+    /// seated.
+    encoder: Option<SnapshotEncoder>,
 
     /// This connection's slot in the connection limits, released when the session is dropped.
     _permit: Permit,
@@ -169,6 +179,8 @@ impl Session {
         Self {
             flood: FloodGuard::new(c.msg_rate, c.msg_burst, c.flood_tolerance, now),
             chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
+            slot: SnapshotSlot::new(),
+            encoder: None,
 
             _permit: permit,
             tally: None,
@@ -284,6 +296,9 @@ impl Session {
                 self.farewell(ctx, Farewell::Unexpected("a second Hello"))
             }
             (ClientMsg::Input(input), Phase::Playing { room, player }) => {
+                if let Some(encoder) = &mut self.encoder {
+                    encoder.acknowledge(input.ack);
+                }
                 // try_send: the room's mailbox is sized for every player's input of a tick;
                 // beyond that, inputs are dropped rather than queued without bound.
                 let _ = room.try_send(InputReceived {
@@ -329,6 +344,7 @@ impl Session {
         }
         let me = ctx.address();
         let link = SessionLink {
+            slot: self.slot.clone(),
             snapshots: me.clone().recipient(),
             closed: me.recipient(),
             socket: self.socket.clone(),
@@ -409,11 +425,15 @@ impl Session {
                 player_id: seated.player,
                 room: seated.room,
                 tick_rate: seated.tick_rate,
+                snapshot_rate: seated.snapshot_rate,
+                view: seated.view,
+                rules: seated.rules,
                 map: (*seated.map).clone(),
                 players: seated.roster,
                 resume_token: seated.resume_token,
             },
         );
+        self.encoder = Some(SnapshotEncoder::new(seated.player, seated.view));
         self.phase = Phase::Playing {
             room,
             player: seated.player,
@@ -517,41 +537,42 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     }
 }
 
-/// The room's output for one tick, for one player. Events first, then the snapshot.
+/// The room put a snapshot in this session's empty [`SnapshotSlot`]. Only the first snapshot
+/// into an empty slot sends one, so a session that is not running has at most one of these
+/// waiting, however long it stalls.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SnapshotReady {
-    /// The tick.
-    pub tick: u64,
-    /// The player's newest applied input.
-    pub last_input_seq: u32,
-    /// Every entity, shared by all the room's sessions.
-    pub entities: Arc<[Entity]>,
-    /// The tick's events, shared by all the room's sessions.
-    pub events: Arc<[GameEvent]>,
-}
+pub struct SnapshotReady;
 
 impl Handler<SnapshotReady> for Session {
     type Result = ();
 
-    fn handle(&mut self, msg: SnapshotReady, ctx: &mut Self::Context) {
-        if !matches!(self.phase, Phase::Playing { .. }) {
+    fn handle(&mut self, _: SnapshotReady, ctx: &mut Self::Context) {
+        let Some(next) = self.slot.take() else {
             return;
-        }
-        self.last_tick = msg.tick;
-        for event in msg.events.iter() {
+        };
+        let (Phase::Playing { .. }, Some(encoder)) = (&self.phase, &mut self.encoder) else {
+            return;
+        };
+        let tick = next.view.tick();
+        self.last_tick = tick;
+        let mut out = Vec::with_capacity(256);
+        let encoded = encoder.encode(&next.view, next.last_input_seq, &mut out);
+        for &(tick, ref event) in next.events.iter().flat_map(|batch| batch.iter()) {
             self.send(
                 ctx,
                 &ServerMsg::Event {
-                    tick: msg.tick,
+                    tick,
                     event: event.clone(),
                 },
             );
         }
-        let mut out = Vec::with_capacity(32 + msg.entities.len() * 24);
-        match protocol::encode_snapshot_into(msg.tick, msg.last_input_seq, &msg.entities, &mut out)
-        {
-            Ok(()) => self.write(ctx, out),
+        match encoded {
+            Ok(sent) => {
+                let kind = if sent.baseline == 0 { "full" } else { "delta" };
+                self.deps.metrics.snapshots.with_label_values(&[kind]).inc();
+                self.write(ctx, out);
+            }
             Err(e) => warn!(parent: &self.span, error = %e, "cannot encode snapshot"),
         }
     }

@@ -169,6 +169,10 @@ pub fn upgrade_status(addr: SocketAddr, extra: &str) -> (u16, TcpStream) {
 pub fn config() -> Config {
     Config {
         workers: 1,
+        // Twice the default map: every player sees every other wherever they spawn, so tests of
+        // other things need not care where the view box ends (tests/netcode.rs does).
+        view_width: 3200.0,
+        view_height: 2000.0,
         ..Config::default()
     }
 }

@@ -1,0 +1,212 @@
+//! One client's snapshot encoder: cuts the client's view out of the room's shared
+//! [`TickView`], diffs it against the newest view the client acknowledged, and encodes it.
+//!
+//! Pure and synchronous: the session calls it when it runs, so the cost of a client (its view
+//! query, its diff, its bytes) is paid on that client's turn, and a client that is not reading
+//! costs nothing here. The room builds one [`TickView`] per snapshot for all of them.
+
+use arena_shared::EntityId;
+use arena_shared::interest::TickView;
+use arena_shared::protocol::{EncodeError, SnapshotParts, encode_snapshot_into};
+use arena_shared::snapshot::Entity;
+use arena_shared::sync::{self, EntityDelta, History};
+use glam::Vec2;
+
+/// What an encoded snapshot was, for metrics and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    /// The tick it was a delta against; 0 = complete.
+    pub baseline: u64,
+    /// Entities in the client's view.
+    pub visible: usize,
+}
+
+/// Encodes one client's snapshots.
+#[derive(Debug)]
+pub struct SnapshotEncoder {
+    player: EntityId,
+    /// Half the view box; `None` = full snapshots (every entity, no deltas).
+    half_view: Option<Vec2>,
+    /// Views sent and not yet superseded by an acknowledgement: the possible baselines.
+    history: History,
+    /// The newest tick the client said it holds; 0 = none.
+    acked: u64,
+    /// Reused between snapshots, so a steady state allocates only the view it keeps.
+    scratch: Vec<usize>,
+    created: Vec<Entity>,
+    changed: Vec<EntityDelta>,
+    removed: Vec<EntityId>,
+}
+
+impl SnapshotEncoder {
+    /// An encoder for `player`, whose view is a `view` (width, height) box around it, or the
+    /// whole world in full every time when `None`.
+    pub fn new(player: EntityId, view: Option<(f32, f32)>) -> Self {
+        Self {
+            player,
+            half_view: view.map(|(w, h)| Vec2::new(w, h) / 2.0),
+            history: History::default(),
+            acked: 0,
+            scratch: Vec::new(),
+            created: Vec::new(),
+            changed: Vec::new(),
+            removed: Vec::new(),
+        }
+    }
+
+    /// The client holds the view of `tick` (0: it holds nothing and needs a complete snapshot).
+    /// Later snapshots are deltas against it while it is in the history.
+    pub fn acknowledge(&mut self, tick: u64) {
+        self.acked = tick;
+        if tick != 0 {
+            self.history.forget_before(tick);
+        }
+    }
+
+    /// Appends to `out` the snapshot of `view` for this client.
+    pub fn encode(
+        &mut self,
+        view: &TickView,
+        last_input_seq: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<Encoded, EncodeError> {
+        let Some(half) = self.half_view else {
+            let all = view.entities();
+            let parts = SnapshotParts {
+                tick: view.tick(),
+                baseline: 0,
+                last_input_seq,
+                created: all,
+                changed: &[],
+                removed: &[],
+            };
+            encode_snapshot_into(parts, out)?;
+            return Ok(Encoded {
+                baseline: 0,
+                visible: all.len(),
+            });
+        };
+        // Dead players keep their entity, so the view follows them where they fell.
+        let centre = view.entity(self.player).map_or(Vec2::ZERO, |e| e.pos);
+        let mut visible = Vec::with_capacity(self.history.newest().map_or(16, |(_, v)| v.len()));
+        view.in_view(centre, half, self.player, &mut self.scratch, &mut visible);
+        let (baseline, base) = match self.history.get(self.acked) {
+            Some(base) if self.acked != 0 => (self.acked, base),
+            _ => (0, &[][..]),
+        };
+        self.created.clear();
+        self.changed.clear();
+        self.removed.clear();
+        sync::diff(
+            base,
+            &visible,
+            &mut self.created,
+            &mut self.changed,
+            &mut self.removed,
+        );
+        let parts = SnapshotParts {
+            tick: view.tick(),
+            baseline,
+            last_input_seq,
+            created: &self.created,
+            changed: &self.changed,
+            removed: &self.removed,
+        };
+        encode_snapshot_into(parts, out)?;
+        let encoded = Encoded {
+            baseline,
+            visible: visible.len(),
+        };
+        self.history.push(view.tick(), visible);
+        Ok(encoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arena_shared::protocol::{SERVER_DECODE_LIMIT, decode_server};
+    use arena_shared::sync::Replica;
+    use arena_shared::{EntityKind, ServerMsg};
+
+    fn player(id: u32, x: f32) -> Entity {
+        Entity {
+            id: EntityId(id),
+            pos: Vec2::new(x, 100.0),
+            vel: Vec2::ZERO,
+            kind: EntityKind::Player {
+                aim: Vec2::X,
+                health: 100,
+                score: 0,
+                deaths: 0,
+                alive: true,
+            },
+        }
+    }
+
+    fn tick(t: u64, me_x: f32) -> TickView {
+        // Player 1 moves; 2 is near it, 3 far away.
+        let entities = vec![player(1, me_x), player(2, 150.0), player(3, 3900.0)];
+        TickView::new(t, entities, Vec2::new(4000.0, 1000.0))
+    }
+
+    fn receive(replica: &mut Replica, bytes: &[u8]) -> (u64, Vec<EntityId>) {
+        let Ok(ServerMsg::Snapshot(s)) = decode_server(bytes, SERVER_DECODE_LIMIT) else {
+            panic!("a snapshot");
+        };
+        let baseline = s.baseline;
+        let view = replica.apply(&s).expect("applies");
+        (baseline, view.iter().map(|e| e.id).collect())
+    }
+
+    #[test]
+    fn deltas_follow_acknowledgements_and_the_view_box() {
+        let mut enc = SnapshotEncoder::new(EntityId(1), Some((1000.0, 1000.0)));
+        let mut client = Replica::new();
+        let mut out = Vec::new();
+
+        enc.encode(&tick(1, 100.0), 0, &mut out).expect("encodes");
+        let (baseline, ids) = receive(&mut client, &out);
+        assert_eq!(baseline, 0, "nothing acknowledged yet: complete");
+        assert_eq!(ids, [EntityId(1), EntityId(2)], "player 3 is out of view");
+
+        // Unacknowledged: still complete.
+        out.clear();
+        enc.encode(&tick(2, 110.0), 0, &mut out).expect("encodes");
+        assert_eq!(receive(&mut client, &out).0, 0);
+
+        enc.acknowledge(client.ack());
+        out.clear();
+        enc.encode(&tick(3, 3500.0), 0, &mut out).expect("encodes");
+        let (baseline, ids) = receive(&mut client, &out);
+        assert_eq!(baseline, 2, "a delta against the acknowledged view");
+        assert_eq!(
+            ids,
+            [EntityId(1), EntityId(3)],
+            "2 left the view, 3 entered"
+        );
+
+        // The client lost track (acknowledges nothing): complete again.
+        enc.acknowledge(0);
+        out.clear();
+        enc.encode(&tick(4, 3500.0), 0, &mut out).expect("encodes");
+        assert_eq!(receive(&mut Replica::new(), &out).0, 0);
+    }
+
+    #[test]
+    fn full_mode_sends_every_entity_complete() {
+        let mut enc = SnapshotEncoder::new(EntityId(1), None);
+        enc.acknowledge(1);
+        let mut out = Vec::new();
+        let sent = enc.encode(&tick(2, 100.0), 7, &mut out).expect("encodes");
+        assert_eq!(
+            sent,
+            Encoded {
+                baseline: 0,
+                visible: 3
+            }
+        );
+        let (baseline, ids) = receive(&mut Replica::new(), &out);
+        assert_eq!((baseline, ids.len()), (0, 3));
+    }
+}

@@ -1,0 +1,139 @@
+//! The one-snapshot slot between a room and a session: the room's backpressure.
+//!
+//! The room writes each new snapshot into the player's slot and wakes the session only when
+//! the slot was empty; the session takes what is there when it runs. A session that is not
+//! running (its client stopped reading, so actix stopped polling it: see ACTIX-FACTS) leaves the
+//! slot full, and the room *replaces* the snapshot instead of queueing another, counting the
+//! skip. So one slow client costs the server one snapshot and one wake message, however long it
+//! stalls, and the room, which owns the slot too, can see how long it has been stalled and drop
+//! the player without the frozen session's help.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arena_shared::GameEvent;
+use arena_shared::interest::TickView;
+
+/// What a session sends at its next turn.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The newest tick's entities (shared by the room's sessions).
+    pub view: Arc<TickView>,
+    /// The player's newest applied input at that tick.
+    pub last_input_seq: u32,
+    /// Events since the session's last turn, oldest first; kept across replacements because
+    /// events are not state: a skipped one would be lost.
+    pub events: Vec<Arc<[(u64, GameEvent)]>>,
+}
+
+/// What happened to an offered snapshot.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// The slot was empty: wake the session.
+    Placed,
+    /// The session has not taken the previous one, which this replaced; the oldest unsent
+    /// snapshot has waited this long.
+    Replaced {
+        /// Time since the slot was last empty.
+        behind: Duration,
+    },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    pending: Option<Outgoing>,
+    /// When `pending` was filled after being empty.
+    since: Option<Instant>,
+}
+
+/// A single-snapshot mailbox shared by a room and one session.
+#[derive(Debug, Default)]
+pub struct SnapshotSlot {
+    state: Mutex<State>,
+}
+
+impl SnapshotSlot {
+    /// An empty slot.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Puts a snapshot in the slot (room side).
+    pub fn offer(
+        &self,
+        view: Arc<TickView>,
+        last_input_seq: u32,
+        events: Option<Arc<[(u64, GameEvent)]>>,
+        now: Instant,
+    ) -> Offer {
+        // A panic while holding this lock cannot leave `State` half-written (every update is
+        // a plain assignment), so a poisoned lock is still consistent.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut state.pending {
+            Some(pending) => {
+                pending.view = view;
+                pending.last_input_seq = last_input_seq;
+                pending.events.extend(events);
+                Offer::Replaced {
+                    behind: state.since.map_or(Duration::ZERO, |t| now - t),
+                }
+            }
+            None => {
+                state.pending = Some(Outgoing {
+                    view,
+                    last_input_seq,
+                    events: events.into_iter().collect(),
+                });
+                state.since = Some(now);
+                Offer::Placed
+            }
+        }
+    }
+
+    /// Takes the snapshot, if any (session side).
+    pub fn take(&self) -> Option<Outgoing> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.since = None;
+        state.pending.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arena_shared::EntityId;
+    use glam::Vec2;
+
+    fn view(tick: u64) -> Arc<TickView> {
+        Arc::new(TickView::new(tick, Vec::new(), Vec2::splat(100.0)))
+    }
+
+    fn events(tick: u64) -> Option<Arc<[(u64, GameEvent)]>> {
+        Some(Arc::from(vec![(
+            tick,
+            GameEvent::Left {
+                player: EntityId(1),
+            },
+        )]))
+    }
+
+    #[test]
+    fn a_newer_snapshot_replaces_an_unsent_one_and_keeps_its_events() {
+        let slot = SnapshotSlot::new();
+        let t0 = Instant::now();
+        assert_eq!(slot.offer(view(1), 1, events(1), t0), Offer::Placed);
+        let later = t0 + Duration::from_millis(500);
+        assert_eq!(
+            slot.offer(view(2), 2, events(2), later),
+            Offer::Replaced {
+                behind: Duration::from_millis(500)
+            }
+        );
+        let out = slot.take().expect("one snapshot waits");
+        assert_eq!(out.view.tick(), 2);
+        assert_eq!(out.last_input_seq, 2);
+        assert_eq!(out.events.len(), 2, "events of the skipped tick survive");
+        assert!(slot.take().is_none());
+        assert_eq!(slot.offer(view(3), 3, None, later), Offer::Placed);
+    }
+}
