@@ -30,6 +30,7 @@ fn full(entities: &[Entity]) -> SnapshotParts<'_> {
         created: entities,
         changed: &[],
         removed: &[],
+        events: &[],
     }
 }
 
@@ -103,7 +104,7 @@ impl Scenario {
         let mut bytes = 0;
         for (seq, enc) in encoders.iter_mut().enumerate() {
             out.clear();
-            enc.encode(&view, seq as u32, out).expect("encodes");
+            enc.encode(&view, seq as u32, &[], out).expect("encodes");
             enc.acknowledge(*tick);
             bytes += out.len();
         }

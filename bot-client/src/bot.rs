@@ -281,6 +281,7 @@ async fn play(
                     Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
                         live.received(1);
                         out.snapshots += 1;
+                        out.events += snapshot.events.len() as u64;
                         if let Some(prev) = last_snapshot.replace(now) {
                             let interval = now - prev;
                             let _ = out.jitter_us.record(micros(interval.abs_diff(period)));
@@ -344,10 +345,6 @@ async fn play(
                         let rtt = (clock.elapsed().as_micros() as u64).saturating_sub(client_time).clamp(1, 60_000_000);
                         let _ = out.rtt_us.record(rtt);
                         live.rtt(rtt);
-                    }
-                    Ok(Received::Msg(ServerMsg::Event { .. })) => {
-                        live.received(1);
-                        out.events += 1;
                     }
                     Ok(Received::Msg(ServerMsg::Error { code, message })) => {
                         return Ended::Failed(ClientError::Refused { code, message });

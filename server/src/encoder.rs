@@ -5,11 +5,11 @@
 //! query, its diff, its bytes) is paid on that client's turn, and a client that is not reading
 //! costs nothing here. The room builds one [`TickView`] per snapshot for all of them.
 
-use arena_shared::EntityId;
 use arena_shared::interest::TickView;
 use arena_shared::protocol::{EncodeError, SnapshotParts, encode_snapshot_into};
 use arena_shared::snapshot::Entity;
 use arena_shared::sync::{self, EntityDelta, History};
+use arena_shared::{EntityId, GameEvent};
 use glam::Vec2;
 
 /// What an encoded snapshot was, for metrics and tests.
@@ -19,6 +19,23 @@ pub struct Encoded {
     pub baseline: u64,
     /// Entities in the client's view.
     pub visible: usize,
+}
+
+/// Whether a client whose player is `me` and who sees `visible` (sorted by id) should hear of
+/// `event`. Joins, leaves, kills and chat concern the whole room (roster, kill feed, scores); a
+/// hit or a respawn only where the client can see it, or when it is the client's own.
+fn wants(me: EntityId, visible: &[Entity], event: &GameEvent) -> bool {
+    let sees = |id: EntityId| id == me || visible.binary_search_by_key(&id, |e| e.id).is_ok();
+    match event {
+        GameEvent::Joined { .. }
+        | GameEvent::Left { .. }
+        | GameEvent::Killed { .. }
+        | GameEvent::Chat { .. } => true,
+        GameEvent::Hit {
+            shooter, victim, ..
+        } => *shooter == me || sees(*victim),
+        GameEvent::Respawned { player, .. } => sees(*player),
+    }
 }
 
 /// Encodes one client's snapshots.
@@ -63,15 +80,19 @@ impl SnapshotEncoder {
         }
     }
 
-    /// Appends to `out` the snapshot of `view` for this client.
-    pub fn encode(
+    /// Appends to `out` the snapshot of `view` for this client, carrying those of `events`
+    /// (the room's, since the previous snapshot) it should hear of: with a view box, hits and
+    /// respawns out of sight are left out; with full snapshots, every event goes to everyone.
+    pub fn encode<'e>(
         &mut self,
         view: &TickView,
         last_input_seq: u32,
+        events: impl IntoIterator<Item = &'e (u64, GameEvent)>,
         out: &mut Vec<u8>,
     ) -> Result<Encoded, EncodeError> {
         let Some(half) = self.half_view else {
             let all = view.entities();
+            let events: Vec<_> = events.into_iter().collect();
             let parts = SnapshotParts {
                 tick: view.tick(),
                 baseline: 0,
@@ -79,6 +100,7 @@ impl SnapshotEncoder {
                 created: all,
                 changed: &[],
                 removed: &[],
+                events: &events,
             };
             encode_snapshot_into(parts, out)?;
             return Ok(Encoded {
@@ -104,6 +126,10 @@ impl SnapshotEncoder {
             &mut self.changed,
             &mut self.removed,
         );
+        let events: Vec<_> = events
+            .into_iter()
+            .filter(|(_, e)| wants(self.player, &visible, e))
+            .collect();
         let parts = SnapshotParts {
             tick: view.tick(),
             baseline,
@@ -111,6 +137,7 @@ impl SnapshotEncoder {
             created: &self.created,
             changed: &self.changed,
             removed: &self.removed,
+            events: &events,
         };
         encode_snapshot_into(parts, out)?;
         let encoded = Encoded {
@@ -165,19 +192,22 @@ mod tests {
         let mut client = Replica::new();
         let mut out = Vec::new();
 
-        enc.encode(&tick(1, 100.0), 0, &mut out).expect("encodes");
+        enc.encode(&tick(1, 100.0), 0, &[], &mut out)
+            .expect("encodes");
         let (baseline, ids) = receive(&mut client, &out);
         assert_eq!(baseline, 0, "nothing acknowledged yet: complete");
         assert_eq!(ids, [EntityId(1), EntityId(2)], "player 3 is out of view");
 
         // Unacknowledged: still complete.
         out.clear();
-        enc.encode(&tick(2, 110.0), 0, &mut out).expect("encodes");
+        enc.encode(&tick(2, 110.0), 0, &[], &mut out)
+            .expect("encodes");
         assert_eq!(receive(&mut client, &out).0, 0);
 
         enc.acknowledge(client.ack());
         out.clear();
-        enc.encode(&tick(3, 3500.0), 0, &mut out).expect("encodes");
+        enc.encode(&tick(3, 3500.0), 0, &[], &mut out)
+            .expect("encodes");
         let (baseline, ids) = receive(&mut client, &out);
         assert_eq!(baseline, 2, "a delta against the acknowledged view");
         assert_eq!(
@@ -189,8 +219,56 @@ mod tests {
         // The client lost track (acknowledges nothing): complete again.
         enc.acknowledge(0);
         out.clear();
-        enc.encode(&tick(4, 3500.0), 0, &mut out).expect("encodes");
+        enc.encode(&tick(4, 3500.0), 0, &[], &mut out)
+            .expect("encodes");
         assert_eq!(receive(&mut Replica::new(), &out).0, 0);
+    }
+
+    #[test]
+    fn hits_and_respawns_out_of_view_are_left_out() {
+        let hit = |shooter, victim| GameEvent::Hit {
+            shooter: EntityId(shooter),
+            victim: EntityId(victim),
+            damage: 10,
+            health: 90,
+        };
+        let respawn = |p| GameEvent::Respawned {
+            player: EntityId(p),
+            pos: Vec2::ZERO,
+        };
+        let killed = GameEvent::Killed {
+            killer: EntityId(3),
+            victim: EntityId(4),
+        };
+        // Player 1 sees 2, not 3.
+        let events: Vec<(u64, GameEvent)> = [
+            hit(2, 1),  // on me
+            hit(1, 3),  // my own shot, even out of view
+            hit(3, 2),  // on someone I see
+            hit(2, 3),  // far away: left out
+            respawn(2), // in view
+            respawn(3), // far away: left out
+            killed,     // the kill feed is room-wide
+        ]
+        .into_iter()
+        .map(|e| (1, e))
+        .collect();
+        let sent = |view| {
+            let mut enc = SnapshotEncoder::new(EntityId(1), view);
+            let mut out = Vec::new();
+            enc.encode(&tick(1, 100.0), 0, &events, &mut out)
+                .expect("encodes");
+            match decode_server(&out, SERVER_DECODE_LIMIT) {
+                Ok(ServerMsg::Snapshot(s)) => s.events,
+                other => panic!("a snapshot: {other:?}"),
+            }
+        };
+        let boxed = sent(Some((1000.0, 1000.0)));
+        let mut expected = events.clone();
+        expected.remove(5);
+        expected.remove(3);
+        assert_eq!(boxed, expected);
+        assert_eq!(sent(None), events, "full snapshots: every event");
     }
 
     #[test]
@@ -198,7 +276,9 @@ mod tests {
         let mut enc = SnapshotEncoder::new(EntityId(1), None);
         enc.acknowledge(1);
         let mut out = Vec::new();
-        let sent = enc.encode(&tick(2, 100.0), 7, &mut out).expect("encodes");
+        let sent = enc
+            .encode(&tick(2, 100.0), 7, &[], &mut out)
+            .expect("encodes");
         assert_eq!(
             sent,
             Encoded {

@@ -73,15 +73,15 @@ async fn chat_beyond_the_per_player_rate_is_dropped() {
     let mut heard = Vec::new();
     listener
         .wait_for(WAIT, |m| {
-            match m {
-                ServerMsg::Event {
-                    event: GameEvent::Chat { text, .. },
-                    ..
-                } => heard.push(text.clone()),
-                ServerMsg::Snapshot(s) if s.tick >= start + 4 => return Some(()),
-                _ => {}
+            for e in common::events(m) {
+                if let GameEvent::Chat { text, .. } = e {
+                    heard.push(text.clone());
+                }
             }
-            None
+            match m {
+                ServerMsg::Snapshot(s) if s.tick >= start + 4 => Some(()),
+                _ => None,
+            }
         })
         .await
         .expect("ticks go on");
@@ -223,16 +223,14 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
     // The watcher keeps receiving ticks at the full rate until the room lets the stalled player go.
     let mut ticks = Vec::new();
     let left = watcher
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Snapshot(s) => {
+        .wait_for(WAIT, |m| {
+            if let ServerMsg::Snapshot(s) = m {
                 ticks.push(s.tick);
-                None
             }
-            ServerMsg::Event {
-                event: GameEvent::Left { player },
-                ..
-            } => Some(*player),
-            _ => None,
+            common::events(m).find_map(|e| match e {
+                GameEvent::Left { player } => Some(*player),
+                _ => None,
+            })
         })
         .await
         .expect("the room drops the stalled player");

@@ -39,12 +39,13 @@ async fn two_players_join_a_room_and_see_each_other() {
 
     // The tick after bob's join carries the event, then the snapshot with both players.
     let joined = ann
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: GameEvent::Joined { player, name },
-                ..
-            } if *player == bob_w.player_id => Some(name.clone()),
-            _ => None,
+        .wait_for(WAIT, |m| {
+            common::events(m).find_map(|e| match e {
+                GameEvent::Joined { player, name } if *player == bob_w.player_id => {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
         })
         .await
         .expect("ann hears bob join");
@@ -70,6 +71,13 @@ async fn hunt(conn: &mut Connection, me: EntityId, target: EntityId) -> Vec<Game
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match conn.recv_timeout(left).await.expect("shooter receives") {
             Received::Msg(ServerMsg::Snapshot(s)) => {
+                for (_, event) in &s.events {
+                    let done = matches!(event, GameEvent::Killed { .. });
+                    seen.push(event.clone());
+                    if done {
+                        return seen;
+                    }
+                }
                 let pos = |id| s.created.iter().find(|e| e.id == id).map(|e| e.pos);
                 if let (Some(from), Some(to)) = (pos(me), pos(target)) {
                     seq += 1;
@@ -85,13 +93,6 @@ async fn hunt(conn: &mut Connection, me: EntityId, target: EntityId) -> Vec<Game
                         .expect("send input");
                 }
             }
-            Received::Msg(ServerMsg::Event { event, .. }) => {
-                let done = matches!(event, GameEvent::Killed { .. });
-                seen.push(event);
-                if done {
-                    return seen;
-                }
-            }
             Received::Msg(_) => {}
             Received::Closed(f) => panic!("shooter disconnected: {f:?}"),
         }
@@ -101,9 +102,11 @@ async fn hunt(conn: &mut Connection, me: EntityId, target: EntityId) -> Vec<Game
 async fn events_until_killed(conn: &mut Connection) -> Vec<GameEvent> {
     let mut seen = Vec::new();
     conn.wait_for(WAIT, |m| {
-        if let ServerMsg::Event { event, .. } = m {
+        for event in common::events(m) {
             seen.push(event.clone());
-            return matches!(event, GameEvent::Killed { .. }).then_some(());
+            if matches!(event, GameEvent::Killed { .. }) {
+                return Some(());
+            }
         }
         None
     })
@@ -292,12 +295,11 @@ async fn chat_reaches_the_room_stripped_of_control_characters() {
     .await
     .expect("chat");
     let heard = b
-        .wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: GameEvent::Chat { from, text },
-                ..
-            } => Some((*from, text.clone())),
-            _ => None,
+        .wait_for(WAIT, |m| {
+            common::events(m).find_map(|e| match e {
+                GameEvent::Chat { from, text } => Some((*from, text.clone())),
+                _ => None,
+            })
         })
         .await
         .expect("chat arrives");

@@ -163,15 +163,13 @@ async fn a_player_cut_off_mid_game_resumes_with_the_same_id_and_state() {
     let mut seen = Vec::new();
     let still = watcher
         .wait_for(WAIT, |m| match m {
-            ServerMsg::Event { event, .. } => {
-                seen.push(event.clone());
-                None
+            ServerMsg::Snapshot(s) => {
+                seen.extend(s.events.iter().map(|(_, e)| e.clone()));
+                s.created
+                    .iter()
+                    .find(|e| e.id == welcome.player_id)
+                    .cloned()
             }
-            ServerMsg::Snapshot(s) => s
-                .created
-                .iter()
-                .find(|e| e.id == welcome.player_id)
-                .cloned(),
             _ => None,
         })
         .await

@@ -133,15 +133,8 @@ pub enum ServerMsg {
         /// Present this in `Hello::resume` to get this player back after a dropped connection.
         resume_token: String,
     },
-    /// The world after a tick.
+    /// The world after a tick, with the events since the previous snapshot.
     Snapshot(Snapshot),
-    /// Something that happened at a tick.
-    Event {
-        /// The tick it happened in.
-        tick: u64,
-        /// What happened.
-        event: GameEvent,
-    },
     /// Answer to [`ClientMsg::Ping`].
     Pong {
         /// The value the client sent.
@@ -175,6 +168,11 @@ pub struct Snapshot {
     pub changed: Vec<EntityDelta>,
     /// Entities that left the view (gone from the world or out of range), ascending.
     pub removed: Vec<EntityId>,
+    /// What happened since the previous snapshot, `(tick, event)`, oldest first: every join,
+    /// leave, kill and chat line in the room, and the hits and respawns this client can see.
+    /// Events ride in the snapshot rather than in messages of their own because a message's
+    /// fixed cost (a frame, a wake-up, a syscall) dwarfs an event's few bytes in big rooms.
+    pub events: Vec<(u64, GameEvent)>,
 }
 
 /// Why the server refused or ended something.
@@ -267,6 +265,8 @@ pub struct SnapshotParts<'a> {
     pub changed: &'a [EntityDelta],
     /// See [`Snapshot::removed`].
     pub removed: &'a [EntityId],
+    /// See [`Snapshot::events`].
+    pub events: &'a [&'a (u64, GameEvent)],
 }
 
 #[derive(Serialize)]
@@ -277,6 +277,7 @@ struct SnapshotRef<'a> {
     created: &'a [Entity],
     changed: &'a [EntityDelta],
     removed: &'a [EntityId],
+    events: &'a [&'a (u64, GameEvent)],
 }
 
 /// Appends the encoding of `ServerMsg::Snapshot` with these parts to `out`; identical to
@@ -295,6 +296,7 @@ pub fn encode_snapshot_into(
             created: parts.created,
             changed: parts.changed,
             removed: parts.removed,
+            events: parts.events,
         },
         out,
     )
@@ -429,6 +431,7 @@ mod tests {
                     },
                 ],
                 removed: vec![EntityId(6)],
+                events: Vec::new(),
                 created: vec![
                     Entity {
                         id,
@@ -460,11 +463,9 @@ mod tests {
                 message: "room r1 is full (8/8)".into(),
             },
         ];
-        servers.extend(
-            events
-                .into_iter()
-                .map(|event| ServerMsg::Event { tick: 1, event }),
-        );
+        if let Some(ServerMsg::Snapshot(s)) = servers.get_mut(1) {
+            s.events = events.into_iter().map(|e| (1, e)).collect();
+        }
         (clients, servers)
     }
 
@@ -498,6 +499,7 @@ mod tests {
             created: &snap.created,
             changed: &snap.changed,
             removed: &snap.removed,
+            events: &snap.events.iter().collect::<Vec<_>>(),
         };
         encode_snapshot_into(parts, &mut borrowed).expect("encodes");
         assert_eq!(

@@ -246,10 +246,16 @@ fn field_delta(a: &Entity, b: &Entity) -> Option<EntityDelta> {
         id: b.id,
         ..EntityDelta::default()
     };
-    let (pa, pb) = (pos_to_wire(a.pos), pos_to_wire(b.pos));
-    d.pos = (pa != pb).then(|| sub(pa, pb));
-    let (va, vb) = (vel_to_wire(a.vel), vel_to_wire(b.vel));
-    d.vel = (va != vb).then(|| sub(va, vb));
+    // Equal floats have equal wire forms, and most entities keep most fields from one tick to
+    // the next: compare first, convert (round, atan2) only what moved.
+    if a.pos != b.pos {
+        let (pa, pb) = (pos_to_wire(a.pos), pos_to_wire(b.pos));
+        d.pos = (pa != pb).then(|| sub(pa, pb));
+    }
+    if a.vel != b.vel {
+        let (va, vb) = (vel_to_wire(a.vel), vel_to_wire(b.vel));
+        d.vel = (va != vb).then(|| sub(va, vb));
+    }
     match (&a.kind, &b.kind) {
         (
             EntityKind::Player {
@@ -267,7 +273,9 @@ fn field_delta(a: &Entity, b: &Entity) -> Option<EntityDelta> {
                 alive,
             },
         ) => {
-            d.aim = changed(aim_to_wire(*a_aim), aim_to_wire(*aim));
+            if a_aim != aim {
+                d.aim = changed(aim_to_wire(*a_aim), aim_to_wire(*aim));
+            }
             d.health = changed(*a_health, *health);
             d.score = changed(*a_score, *score);
             d.deaths = changed(*a_deaths, *deaths);

@@ -557,16 +557,8 @@ impl Handler<SnapshotReady> for Session {
         let tick = next.view.tick();
         self.last_tick = tick;
         let mut out = Vec::with_capacity(256);
-        let encoded = encoder.encode(&next.view, next.last_input_seq, &mut out);
-        for &(tick, ref event) in next.events.iter().flat_map(|batch| batch.iter()) {
-            self.send(
-                ctx,
-                &ServerMsg::Event {
-                    tick,
-                    event: event.clone(),
-                },
-            );
-        }
+        let events = next.events.iter().flat_map(|batch| batch.iter());
+        let encoded = encoder.encode(&next.view, next.last_input_seq, events, &mut out);
         match encoded {
             Ok(sent) => {
                 let kind = if sent.baseline == 0 { "full" } else { "delta" };

@@ -215,14 +215,22 @@ pub trait ConnectionExt {
     async fn flood_pings(&mut self, n: u64);
 }
 
+/// The events a message carries: those of a snapshot, none for anything else.
+pub fn events(m: &ServerMsg) -> impl Iterator<Item = &GameEvent> {
+    let carried = match m {
+        ServerMsg::Snapshot(s) => s.events.as_slice(),
+        _ => &[],
+    };
+    carried.iter().map(|(_, e)| e)
+}
+
 impl ConnectionExt for Connection {
     async fn next_left(&mut self) -> Result<EntityId, ClientError> {
-        self.wait_for(WAIT, |m| match m {
-            ServerMsg::Event {
-                event: GameEvent::Left { player },
-                ..
-            } => Some(*player),
-            _ => None,
+        self.wait_for(WAIT, |m| {
+            events(m).find_map(|e| match e {
+                GameEvent::Left { player } => Some(*player),
+                _ => None,
+            })
         })
         .await
     }
