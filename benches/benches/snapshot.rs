@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use arena_benches::{Game, busy_world, large_map};
-use arena_server::encoder::SnapshotEncoder;
+use arena_server::encoder::{InputStatus, SnapshotEncoder};
 use arena_shared::interest::TickView;
 use arena_shared::protocol::{
     SERVER_DECODE_LIMIT, SnapshotParts, decode_server, encode_snapshot_into,
@@ -27,6 +27,7 @@ fn full(entities: &[Entity]) -> SnapshotParts<'_> {
         tick: 1234,
         baseline: 0,
         last_input_seq: 99,
+        queued_inputs: 0,
         created: entities,
         changed: &[],
         removed: &[],
@@ -104,7 +105,16 @@ impl Scenario {
         let mut bytes = 0;
         for (seq, enc) in encoders.iter_mut().enumerate() {
             out.clear();
-            enc.encode(&view, seq as u32, &[], out).expect("encodes");
+            enc.encode(
+                &view,
+                InputStatus {
+                    last_seq: seq as u32,
+                    queued: 0,
+                },
+                &[],
+                out,
+            )
+            .expect("encodes");
             enc.acknowledge(*tick);
             bytes += out.len();
         }

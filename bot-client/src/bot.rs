@@ -318,7 +318,10 @@ async fn play(
                         }
                         let input = brain.decide(me, view, rng);
                         let ack = replica.ack();
-                        for _ in 0..inputs_per_snapshot {
+                        // Inputs that arrived in a burst wait in the room's queue, a tick of
+                        // latency each, until the client sends that many fewer.
+                        let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
+                        for _ in 0..sends {
                             *seq += 1;
                             let msg = ClientMsg::Input(Input { seq: *seq, ack, move_dir: input.move_dir, aim: input.aim, fire: input.fire });
                             if let Err(e) = conn.send(&msg).await {

@@ -12,6 +12,15 @@ use arena_shared::sync::{self, EntityDelta, History};
 use arena_shared::{EntityId, GameEvent};
 use glam::Vec2;
 
+/// Where one player's inputs stand when a snapshot is taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputStatus {
+    /// The newest input applied.
+    pub last_seq: u32,
+    /// Inputs waiting for later ticks (saturating at 255).
+    pub queued: u8,
+}
+
 /// What an encoded snapshot was, for metrics and tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Encoded {
@@ -86,7 +95,7 @@ impl SnapshotEncoder {
     pub fn encode<'e>(
         &mut self,
         view: &TickView,
-        last_input_seq: u32,
+        inputs: InputStatus,
         events: impl IntoIterator<Item = &'e (u64, GameEvent)>,
         out: &mut Vec<u8>,
     ) -> Result<Encoded, EncodeError> {
@@ -96,7 +105,8 @@ impl SnapshotEncoder {
             let parts = SnapshotParts {
                 tick: view.tick(),
                 baseline: 0,
-                last_input_seq,
+                last_input_seq: inputs.last_seq,
+                queued_inputs: inputs.queued,
                 created: all,
                 changed: &[],
                 removed: &[],
@@ -133,7 +143,8 @@ impl SnapshotEncoder {
         let parts = SnapshotParts {
             tick: view.tick(),
             baseline,
-            last_input_seq,
+            last_input_seq: inputs.last_seq,
+            queued_inputs: inputs.queued,
             created: &self.created,
             changed: &self.changed,
             removed: &self.removed,
@@ -155,6 +166,13 @@ mod tests {
     use arena_shared::protocol::{SERVER_DECODE_LIMIT, decode_server};
     use arena_shared::sync::Replica;
     use arena_shared::{EntityKind, ServerMsg};
+
+    fn status(last_seq: u32) -> InputStatus {
+        InputStatus {
+            last_seq,
+            queued: 0,
+        }
+    }
 
     fn player(id: u32, x: f32) -> Entity {
         Entity {
@@ -192,7 +210,7 @@ mod tests {
         let mut client = Replica::new();
         let mut out = Vec::new();
 
-        enc.encode(&tick(1, 100.0), 0, &[], &mut out)
+        enc.encode(&tick(1, 100.0), status(0), &[], &mut out)
             .expect("encodes");
         let (baseline, ids) = receive(&mut client, &out);
         assert_eq!(baseline, 0, "nothing acknowledged yet: complete");
@@ -200,13 +218,13 @@ mod tests {
 
         // Unacknowledged: still complete.
         out.clear();
-        enc.encode(&tick(2, 110.0), 0, &[], &mut out)
+        enc.encode(&tick(2, 110.0), status(0), &[], &mut out)
             .expect("encodes");
         assert_eq!(receive(&mut client, &out).0, 0);
 
         enc.acknowledge(client.ack());
         out.clear();
-        enc.encode(&tick(3, 3500.0), 0, &[], &mut out)
+        enc.encode(&tick(3, 3500.0), status(0), &[], &mut out)
             .expect("encodes");
         let (baseline, ids) = receive(&mut client, &out);
         assert_eq!(baseline, 2, "a delta against the acknowledged view");
@@ -219,7 +237,7 @@ mod tests {
         // The client lost track (acknowledges nothing): complete again.
         enc.acknowledge(0);
         out.clear();
-        enc.encode(&tick(4, 3500.0), 0, &[], &mut out)
+        enc.encode(&tick(4, 3500.0), status(0), &[], &mut out)
             .expect("encodes");
         assert_eq!(receive(&mut Replica::new(), &out).0, 0);
     }
@@ -256,7 +274,7 @@ mod tests {
         let sent = |view| {
             let mut enc = SnapshotEncoder::new(EntityId(1), view);
             let mut out = Vec::new();
-            enc.encode(&tick(1, 100.0), 0, &events, &mut out)
+            enc.encode(&tick(1, 100.0), status(0), &events, &mut out)
                 .expect("encodes");
             match decode_server(&out, SERVER_DECODE_LIMIT) {
                 Ok(ServerMsg::Snapshot(s)) => s.events,
@@ -277,7 +295,7 @@ mod tests {
         enc.acknowledge(1);
         let mut out = Vec::new();
         let sent = enc
-            .encode(&tick(2, 100.0), 7, &[], &mut out)
+            .encode(&tick(2, 100.0), status(7), &[], &mut out)
             .expect("encodes");
         assert_eq!(
             sent,

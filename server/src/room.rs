@@ -21,6 +21,7 @@ use arena_shared::{Command, EntityId, GameEvent, Map, World};
 use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
+use crate::encoder::InputStatus;
 use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
 use crate::metrics::Metrics;
 use crate::session::{RoomClosed, SnapshotReady};
@@ -320,10 +321,11 @@ impl Room {
             let Some(link) = &seat.link else {
                 continue;
             };
-            match link
-                .slot
-                .offer(view.clone(), seat.last_input_seq, events.clone(), now)
-            {
+            let inputs = InputStatus {
+                last_seq: seat.last_input_seq,
+                queued: u8::try_from(seat.pending.len()).unwrap_or(u8::MAX),
+            };
+            match link.slot.offer(view.clone(), inputs, events.clone(), now) {
                 Offer::Placed => match link.snapshots.try_send(SnapshotReady) {
                     // Full: a wake is already queued, and it will find this snapshot.
                     Ok(()) | Err(SendError::Full(_)) => {}

@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use arena_shared::GameEvent;
 use arena_shared::interest::TickView;
 
+use crate::encoder::InputStatus;
+
 /// What a session sends at its next turn.
 #[derive(Debug)]
 pub struct Outgoing {
     /// The newest tick's entities (shared by the room's sessions).
     pub view: Arc<TickView>,
-    /// The player's newest applied input at that tick.
-    pub last_input_seq: u32,
+    /// Where the player's inputs stood at that tick.
+    pub inputs: InputStatus,
     /// Events since the session's last turn, oldest first; kept across replacements because
     /// events are not state: a skipped one would be lost.
     pub events: Vec<Arc<[(u64, GameEvent)]>>,
@@ -62,7 +64,7 @@ impl SnapshotSlot {
     pub fn offer(
         &self,
         view: Arc<TickView>,
-        last_input_seq: u32,
+        inputs: InputStatus,
         events: Option<Arc<[(u64, GameEvent)]>>,
         now: Instant,
     ) -> Offer {
@@ -72,7 +74,7 @@ impl SnapshotSlot {
         match &mut state.pending {
             Some(pending) => {
                 pending.view = view;
-                pending.last_input_seq = last_input_seq;
+                pending.inputs = inputs;
                 pending.events.extend(events);
                 Offer::Replaced {
                     behind: state.since.map_or(Duration::ZERO, |t| now - t),
@@ -81,7 +83,7 @@ impl SnapshotSlot {
             None => {
                 state.pending = Some(Outgoing {
                     view,
-                    last_input_seq,
+                    inputs,
                     events: events.into_iter().collect(),
                 });
                 state.since = Some(now);
@@ -104,6 +106,13 @@ mod tests {
     use arena_shared::EntityId;
     use glam::Vec2;
 
+    fn status(last_seq: u32) -> InputStatus {
+        InputStatus {
+            last_seq,
+            queued: 0,
+        }
+    }
+
     fn view(tick: u64) -> Arc<TickView> {
         Arc::new(TickView::new(tick, Vec::new(), Vec2::splat(100.0)))
     }
@@ -121,19 +130,19 @@ mod tests {
     fn a_newer_snapshot_replaces_an_unsent_one_and_keeps_its_events() {
         let slot = SnapshotSlot::new();
         let t0 = Instant::now();
-        assert_eq!(slot.offer(view(1), 1, events(1), t0), Offer::Placed);
+        assert_eq!(slot.offer(view(1), status(1), events(1), t0), Offer::Placed);
         let later = t0 + Duration::from_millis(500);
         assert_eq!(
-            slot.offer(view(2), 2, events(2), later),
+            slot.offer(view(2), status(2), events(2), later),
             Offer::Replaced {
                 behind: Duration::from_millis(500)
             }
         );
         let out = slot.take().expect("one snapshot waits");
         assert_eq!(out.view.tick(), 2);
-        assert_eq!(out.last_input_seq, 2);
+        assert_eq!(out.inputs, status(2));
         assert_eq!(out.events.len(), 2, "events of the skipped tick survive");
         assert!(slot.take().is_none());
-        assert_eq!(slot.offer(view(3), 3, None, later), Offer::Placed);
+        assert_eq!(slot.offer(view(3), status(3), None, later), Offer::Placed);
     }
 }

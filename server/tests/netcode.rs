@@ -173,12 +173,20 @@ async fn the_room_applies_one_input_per_tick_in_order() {
         };
         conn.send(&ClientMsg::Input(input)).await.expect("send");
     }
-    let mut seen = Vec::new();
+    let (mut seen, mut queued) = (Vec::new(), Vec::new());
     while seen.last().is_none_or(|&(_, seq)| seq < 6) {
         let s = next_snapshot(&mut conn).await;
         seen.push((s.tick, s.last_input_seq));
+        queued.push((s.last_input_seq, s.queued_inputs));
         assert!(seen.len() < 60, "inputs never all applied: {seen:?}");
     }
+    // Each snapshot says how many wait, so a client can send fewer until the queue is empty.
+    assert!(
+        queued.iter().any(|&(_, q)| q > 0)
+            && queued.iter().all(|&(last, q)| last + u32::from(q) <= 6)
+            && queued.last() == Some(&(6, 0)),
+        "queued inputs reported: {queued:?}"
+    );
     for w in seen.windows(2) {
         let ((t0, s0), (t1, s1)) = (w[0], w[1]);
         assert!(

@@ -162,6 +162,10 @@ pub struct Snapshot {
     pub baseline: u64,
     /// The newest of this client's inputs applied at or before `tick` (0: none yet).
     pub last_input_seq: u32,
+    /// This client's inputs waiting in the server's queue after `tick` (at most 255). The room
+    /// applies one per tick, so each waiting input is a tick of latency; it stays above 0 when
+    /// inputs arrived in a burst, until the client sends that many fewer.
+    pub queued_inputs: u8,
     /// Entities new to the view, in full, by ascending id.
     pub created: Vec<Entity>,
     /// Changed fields of entities in both views, by ascending id.
@@ -259,6 +263,8 @@ pub struct SnapshotParts<'a> {
     pub baseline: u64,
     /// See [`Snapshot::last_input_seq`].
     pub last_input_seq: u32,
+    /// See [`Snapshot::queued_inputs`].
+    pub queued_inputs: u8,
     /// See [`Snapshot::created`].
     pub created: &'a [Entity],
     /// See [`Snapshot::changed`].
@@ -274,6 +280,7 @@ struct SnapshotRef<'a> {
     tick: u64,
     baseline: u64,
     last_input_seq: u32,
+    queued_inputs: u8,
     created: &'a [Entity],
     changed: &'a [EntityDelta],
     removed: &'a [EntityId],
@@ -293,6 +300,7 @@ pub fn encode_snapshot_into(
             tick: parts.tick,
             baseline: parts.baseline,
             last_input_seq: parts.last_input_seq,
+            queued_inputs: parts.queued_inputs,
             created: parts.created,
             changed: parts.changed,
             removed: parts.removed,
@@ -418,6 +426,7 @@ mod tests {
                 tick: 9,
                 baseline: 7,
                 last_input_seq: 42,
+                queued_inputs: 2,
                 changed: vec![
                     EntityDelta {
                         id: EntityId(2),
@@ -496,6 +505,7 @@ mod tests {
             tick: snap.tick,
             baseline: snap.baseline,
             last_input_seq: snap.last_input_seq,
+            queued_inputs: snap.queued_inputs,
             created: &snap.created,
             changed: &snap.changed,
             removed: &snap.removed,

@@ -558,7 +558,7 @@ impl Handler<SnapshotReady> for Session {
         self.last_tick = tick;
         let mut out = Vec::with_capacity(256);
         let events = next.events.iter().flat_map(|batch| batch.iter());
-        let encoded = encoder.encode(&next.view, next.last_input_seq, events, &mut out);
+        let encoded = encoder.encode(&next.view, next.inputs, events, &mut out);
         match encoded {
             Ok(sent) => {
                 let kind = if sent.baseline == 0 { "full" } else { "delta" };
