@@ -180,7 +180,7 @@ mod tests {
             pos: Vec2::new(x, 100.0),
             vel: Vec2::ZERO,
             kind: EntityKind::Player {
-                aim: Vec2::X,
+                aim: 0,
                 health: 100,
                 score: 0,
                 deaths: 0,

@@ -448,7 +448,7 @@ mod tests {
                         vel: Vec2::ZERO,
                         kind: EntityKind::Player {
                             // Snapped, as everything the simulation produces.
-                            aim: crate::quant::snap_aim(Vec2::Y),
+                            aim: crate::quant::aim_to_wire(Vec2::Y),
                             health: 100,
                             score: 2,
                             deaths: 1,

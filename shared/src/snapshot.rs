@@ -25,9 +25,11 @@ pub struct Entity {
 pub enum EntityKind {
     /// A player.
     Player {
-        /// Unit vector the player aims along (an angle in 1/65,536 turns on the wire).
-        #[serde(with = "crate::quant::serde_vec::aim")]
-        aim: Vec2,
+        /// The aim as an angle in 1/65,536 turns counter-clockwise from +x, as the wire carries
+        /// it and the simulation rounds to ([`crate::quant::aim_from_wire`] gives the unit
+        /// vector). Kept in wire form so a snapshot encoded for hundreds of clients converts it
+        /// once per tick, not once per client.
+        aim: u16,
         /// Current health; 0 while dead.
         health: u8,
         /// Kills scored.

@@ -17,7 +17,7 @@ use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::protocol::Snapshot;
-use crate::quant::{aim_from_wire, aim_to_wire, pos_from_wire, pos_to_wire};
+use crate::quant::{pos_from_wire, pos_to_wire};
 use crate::quant::{vel_from_wire, vel_to_wire};
 use crate::snapshot::{Entity, EntityKind};
 use crate::world::EntityId;
@@ -273,9 +273,7 @@ fn field_delta(a: &Entity, b: &Entity) -> Option<EntityDelta> {
                 alive,
             },
         ) => {
-            if a_aim != aim {
-                d.aim = changed(aim_to_wire(*a_aim), aim_to_wire(*aim));
-            }
+            d.aim = changed(*a_aim, *aim);
             d.health = changed(*a_health, *health);
             d.score = changed(*a_score, *score);
             d.deaths = changed(*a_deaths, *deaths);
@@ -310,9 +308,7 @@ fn patch(base: &Entity, d: &EntityDelta) -> Option<Entity> {
             deaths,
             alive,
         } => {
-            if let Some(v) = d.aim {
-                *aim = aim_from_wire(v);
-            }
+            *aim = d.aim.unwrap_or(*aim);
             *health = d.health.unwrap_or(*health);
             *score = d.score.unwrap_or(*score);
             *deaths = d.deaths.unwrap_or(*deaths);

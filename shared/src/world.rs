@@ -467,7 +467,7 @@ impl World {
             pos: p.pos,
             vel: p.vel,
             kind: EntityKind::Player {
-                aim: p.aim,
+                aim: quant::aim_to_wire(p.aim),
                 health: p.health,
                 score: p.score,
                 deaths: p.deaths,

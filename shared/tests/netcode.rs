@@ -24,7 +24,7 @@ fn arb_entity(id: u32) -> impl Strategy<Value = Entity> {
         prop_oneof![
             (any::<u16>(), any::<u8>(), 0u32..5, 0u32..300, any::<bool>()).prop_map(
                 |(aim, health, score, deaths, alive)| EntityKind::Player {
-                    aim: arena_shared::quant::aim_from_wire(aim),
+                    aim,
                     health,
                     score,
                     deaths,
