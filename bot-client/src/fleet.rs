@@ -11,6 +11,7 @@ use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run
 use crate::brain::Behavior;
 use crate::live::Live;
 use crate::report::{Distance, Latency, Report};
+use crate::stall::run_stalled_bot;
 
 /// Problems quoted in a report; the counters hold the full numbers.
 const MAX_PROBLEMS: usize = 20;
@@ -36,6 +37,9 @@ pub struct FleetSpec {
     pub seed: u64,
     /// Print a progress line to stderr this often; `None` = quiet.
     pub progress: Option<Duration>,
+    /// Extra bots that join once the ramp is over and then stop reading (`--stall`); each must
+    /// be cut off by the server before the run ends.
+    pub stalled: usize,
 }
 
 impl FleetSpec {
@@ -51,6 +55,7 @@ impl FleetSpec {
             behavior: Behavior::Mixed,
             seed: 1,
             progress: None,
+            stalled: 0,
         }
     }
 }
@@ -76,6 +81,15 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
         };
         tasks.spawn(run_bot(bot, clock, live.clone()));
     }
+    let mut stalled = JoinSet::new();
+    for i in 0..spec.stalled {
+        let (url, room) = (spec.url.clone(), spec.room.clone());
+        let start_at = clock + spec.ramp;
+        stalled.spawn(async move {
+            let name = format!("stalled-{i}");
+            run_stalled_bot(&url, &name, room.as_deref(), start_at, end_at).await
+        });
+    }
     let progress = spec
         .progress
         .map(|every| tokio::spawn(report_progress(live.clone(), every, spec.bots, clock)));
@@ -91,6 +105,20 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
         p.abort();
     }
     let mut report = merge(spec.bots, &outcomes, clock.elapsed());
+    report.stalled = spec.stalled;
+    while let Some(joined) = stalled.join_next().await {
+        match joined {
+            Ok(outcome) => {
+                report.stalled_cut_off += usize::from(outcome.cut_off);
+                report.problems.extend(
+                    outcome
+                        .failure
+                        .filter(|_| report.problems.len() < MAX_PROBLEMS),
+                );
+            }
+            Err(e) => panicked.push(format!("stalled bot task failed: {e}")),
+        }
+    }
     report.failed += panicked.len();
     report
         .problems

@@ -9,6 +9,7 @@
 //! - [`brain`]: how a bot chooses its input from a snapshot (wander, chase).
 //! - [`bot`]: one bot's life: connect, join, play for a duration, leave; what it observed.
 //! - [`fleet`]: many bots as tasks on one async runtime, merged into a [`report::Report`].
+//! - [`stall`]: a bot that joins and stops reading, to prove the server cuts slow clients off.
 //! - [`live`]: counters the bots update as they go, for the progress line.
 //! - [`report`]: the report, human-readable and JSON, and whether the run passed.
 
@@ -18,5 +19,6 @@ pub mod connection;
 pub mod fleet;
 pub mod live;
 pub mod report;
+pub mod stall;
 
 pub use connection::{ClientError, Connection, JoinOptions, Received, Welcome};

@@ -57,6 +57,10 @@ struct Cli {
     /// Base seed for the bots' random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Extra bots that join once the ramp is over and then stop reading; the run fails unless
+    /// the server cuts every one of them off (slow-client backpressure).
+    #[arg(long, default_value_t = 0)]
+    stall: usize,
     /// Runtime worker threads (all bots share them).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -83,8 +87,10 @@ fn main() -> ExitCode {
         eprintln!("arena-bot: --churn must be zero or more");
         return ExitCode::from(2);
     }
-    if cli.bots == 0 || cli.bots > 100_000 || cli.threads == 0 {
-        eprintln!("arena-bot: --bots must be 1..=100000 and --threads at least 1");
+    if cli.bots == 0 || cli.bots > 100_000 || cli.stall > 100_000 || cli.threads == 0 {
+        eprintln!(
+            "arena-bot: --bots must be 1..=100000, --stall at most 100000, --threads at least 1"
+        );
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -108,6 +114,7 @@ fn main() -> ExitCode {
         behavior: cli.behavior,
         seed: cli.seed,
         progress: (cli.progress > 0.0).then(|| Duration::from_secs_f64(cli.progress)),
+        stalled: cli.stall,
     };
     let thresholds = Thresholds {
         max_p99_rtt_ms: cli.max_p99_rtt_ms,

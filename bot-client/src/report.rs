@@ -106,6 +106,10 @@ pub struct Report {
     pub desyncs: u64,
     /// Payload bytes received per bot per second of play: what the netcode costs a client.
     pub bytes_per_bot_s: f64,
+    /// Extra bots that joined and stopped reading (`--stall`).
+    pub stalled: usize,
+    /// Of those, how many the server cut off before the run ended.
+    pub stalled_cut_off: usize,
     /// Snapshots per second of play, per bot (each bot's time connected, so a ramp does not
     /// dilute it).
     pub snapshot_rate_hz: f64,
@@ -158,6 +162,14 @@ impl Report {
             return Err(format!(
                 "{} bots saw protocol errors{}",
                 self.protocol_errors,
+                first()
+            ));
+        }
+        if self.stalled_cut_off < self.stalled {
+            return Err(format!(
+                "{} of {} bots that stopped reading were never cut off by the server{}",
+                self.stalled - self.stalled_cut_off,
+                self.stalled,
                 first()
             ));
         }
@@ -267,6 +279,13 @@ impl Report {
             "  prediction error units p50 {:.3}  p99 {:.3}  max {:.3}  ({} samples)",
             e.p50, e.p99, e.max, e.samples
         );
+        if self.stalled > 0 {
+            let _ = writeln!(
+                s,
+                "  stalled  {} bots stopped reading; {} cut off by the server",
+                self.stalled, self.stalled_cut_off
+            );
+        }
         if self.churns > 0 {
             let _ = writeln!(
                 s,

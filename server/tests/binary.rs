@@ -105,3 +105,32 @@ fn a_bad_config_file_is_refused_with_its_reason() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_bot_that_stops_reading_is_cut_off_while_the_fleet_plays_on() {
+    // The stall bites once the kernel buffers and actix's own (~32 KiB) are full
+    // (ACTIX-FACTS): small socket buffers and a fast tick get there in about two seconds, and a
+    // short slow-client timeout makes the server give up soon after.
+    let dir = std::env::temp_dir().join(format!("arena-stall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("server.toml");
+    std::fs::write(
+        &path,
+        "tick_rate = 120\nmsg_rate = 240.0\nsocket_send_buffer = 4096\n\
+         slow_client_timeout_ms = 500\nmax_players = 8\n",
+    )
+    .expect("write");
+    let config = path.to_str().expect("utf-8 path");
+    let (_server, addr) = start(&["--config", config]);
+    let spec = FleetSpec {
+        room: Some("r".into()),
+        stalled: 2,
+        ..FleetSpec::simple(format!("ws://{addr}/ws"), 4, Duration::from_secs(6))
+    };
+    let report = run_fleet(spec).await;
+    assert!(report.passed(), "{}", report.human());
+    assert_eq!((report.stalled, report.stalled_cut_off), (2, 2));
+    // The players kept their full snapshot rate while the stalled ones were cut off.
+    assert!(report.snapshot_rate_hz > 110.0, "{}", report.human());
+    assert_eq!(report.unexpected_disconnects, 0, "{}", report.human());
+}
