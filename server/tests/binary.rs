@@ -125,7 +125,7 @@ async fn a_bot_that_stops_reading_is_cut_off_while_the_fleet_plays_on() {
     let spec = FleetSpec {
         room: Some("r".into()),
         stalled: 2,
-        ..FleetSpec::simple(format!("ws://{addr}/ws"), 4, Duration::from_secs(6))
+        ..FleetSpec::simple(format!("ws://{addr}/ws"), 4, Duration::from_secs(8))
     };
     let report = run_fleet(spec).await;
     assert!(report.passed(), "{}", report.human());

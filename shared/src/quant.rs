@@ -28,14 +28,15 @@ pub fn pos_to_wire(v: Vec2) -> (i32, i32) {
     (round(v.x * POS_SCALE), round(v.y * POS_SCALE))
 }
 
-/// Rounds to the nearest integer. The simulation snaps every position, so the value is almost
-/// always whole already: `as` (one instruction) settles that case, and only the rest pays for
-/// `round`, a libm call on baseline x86-64. `as` saturates out-of-range values and maps NaN to
-/// 0, so no input can make this panic.
+/// Rounds to the nearest integer, ties to even, without a libm call: adding and removing
+/// 1.5 * 2^23 leaves no fraction bits in an f32, so the FPU's own round-to-nearest-even does the
+/// work (`f32::round` is a call to `roundf` on baseline x86-64, and this runs for every moving
+/// entity every tick). Outside +-2^22, where that trick no longer holds, `round` takes over;
+/// `as` saturates out-of-range values and maps NaN to 0, so no input can make this panic.
 fn round(t: f32) -> i32 {
-    let whole = t as i32;
-    if whole as f32 == t {
-        whole
+    const MAGIC: f32 = 12_582_912.0;
+    if t.abs() < 4_194_304.0 {
+        ((t + MAGIC) - MAGIC) as i32
     } else {
         t.round() as i32
     }

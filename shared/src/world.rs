@@ -99,8 +99,13 @@ pub struct Player {
     pub pos: Vec2,
     /// Velocity, units/s.
     pub vel: Vec2,
-    /// Unit aim vector.
+    /// Unit aim vector, at wire precision.
     pub aim: Vec2,
+    /// `aim` as the wire's angle, kept beside it so neither the tick nor a snapshot pays an
+    /// `atan2` for a player whose aim did not change.
+    pub aim_angle: u16,
+    /// The input aim `aim` was last derived from.
+    aim_from: Vec2,
     /// The input being held.
     pub input: PlayerInput,
     /// Health; 0 while dead.
@@ -254,6 +259,8 @@ impl World {
                 pos,
                 vel: Vec2::ZERO,
                 aim: Vec2::X,
+                aim_angle: 0,
+                aim_from: Vec2::X,
                 input: PlayerInput::default(),
                 health: self.rules.max_health,
                 score: 0,
@@ -319,8 +326,10 @@ impl World {
             self.mover
                 .step(&mut player.pos, &mut player.vel, player.input.move_dir);
             let aim = player.input.aim;
-            if aim.length_squared() > 1e-12 {
-                player.aim = aim.normalize();
+            if aim != player.aim_from && aim.length_squared() > 1e-12 {
+                player.aim_angle = quant::aim_to_wire(aim);
+                player.aim = quant::aim_from_wire(player.aim_angle);
+                player.aim_from = aim;
             }
             player.cooldown = player.cooldown.saturating_sub(1);
             if player.input.fire && player.cooldown == 0 {
@@ -338,7 +347,7 @@ impl World {
                 id,
                 owner,
                 pos,
-                vel,
+                vel: quant::snap_vel(vel),
                 ttl: self.projectile_ttl_ticks,
             });
         }
@@ -353,22 +362,9 @@ impl World {
                 self.events.push(GameEvent::Respawned { player: id, pos });
             }
         }
+        // Everything visible stays at wire precision (see `crate::quant`): players snap in
+        // `Mover::step`, spawn points in `choose_spawn`, projectiles where they move.
         self.step_projectiles();
-        self.snap_to_wire_precision();
-    }
-
-    /// Rounds every visible quantity to what the wire carries, so clients predict from exactly
-    /// the state the server continues from (see [`crate::quant`]).
-    fn snap_to_wire_precision(&mut self) {
-        for p in self.players.values_mut() {
-            p.pos = quant::snap_pos(p.pos);
-            p.vel = quant::snap_vel(p.vel);
-            p.aim = quant::snap_aim(p.aim);
-        }
-        for s in &mut self.projectiles {
-            s.pos = quant::snap_pos(s.pos);
-            s.vel = quant::snap_vel(s.vel);
-        }
     }
 
     fn step_projectiles(&mut self) {
@@ -418,7 +414,7 @@ impl World {
                 }
                 _ if wall_t.is_finite() => false,
                 _ => {
-                    shot.pos = to;
+                    shot.pos = quant::snap_pos(to);
                     shot.ttl = shot.ttl.saturating_sub(1);
                     shot.ttl > 0
                 }
@@ -467,7 +463,7 @@ impl World {
             pos: p.pos,
             vel: p.vel,
             kind: EntityKind::Player {
-                aim: quant::aim_to_wire(p.aim),
+                aim: p.aim_angle,
                 health: p.health,
                 score: p.score,
                 deaths: p.deaths,

@@ -275,6 +275,26 @@ proptest! {
         prop_assert_eq!(final_a, final_b);
         prop_assert_eq!(ticks_a, ticks_b);
     }
+
+    /// Prediction is exact only if the state the server continues from is the state it sends.
+    #[test]
+    fn every_entity_stays_at_wire_precision(seed in any::<u64>(), log in arb_log()) {
+        use arena_shared::quant::{snap_pos, snap_vel};
+        let mut w = World::new(Arc::new(Map::default_map()), Rules::default(), 30, seed);
+        let mut entities = Vec::new();
+        for commands in &log {
+            for c in commands {
+                w.apply(c.clone());
+            }
+            w.step();
+            entities.clear();
+            w.snapshot_into(&mut entities);
+            for e in &entities {
+                prop_assert_eq!(e.pos, snap_pos(e.pos), "{:?} at tick {}", e, w.tick());
+                prop_assert_eq!(e.vel, snap_vel(e.vel), "{:?} at tick {}", e, w.tick());
+            }
+        }
+    }
 }
 
 #[test]
