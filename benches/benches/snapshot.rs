@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use arena_benches::{Game, busy_world, large_map};
 use arena_server::encoder::{InputStatus, SnapshotEncoder};
+use arena_shared::encoding::Encoding;
 use arena_shared::interest::TickView;
 use arena_shared::protocol::{
     SERVER_DECODE_LIMIT, SnapshotParts, decode_server, encode_snapshot_into,
@@ -93,7 +94,7 @@ impl Scenario {
     fn encoders(&self, view: Option<(f32, f32)>) -> Vec<SnapshotEncoder> {
         self.players
             .iter()
-            .map(|&p| SnapshotEncoder::new(p, view))
+            .map(|&p| SnapshotEncoder::new(p, view, Encoding::Bincode))
             .collect()
     }
 

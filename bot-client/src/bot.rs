@@ -352,6 +352,9 @@ async fn play(
                     Ok(Received::Msg(ServerMsg::Error { code, message })) => {
                         return Ended::Failed(ClientError::Refused { code, message });
                     }
+                    Ok(Received::Msg(ServerMsg::Spectating { .. })) => {
+                        return Ended::Failed(ClientError::Unexpected("Spectating while playing".into()));
+                    }
                     Ok(Received::Msg(ServerMsg::Welcome { .. })) => {
                         return Ended::Failed(ClientError::Unexpected("a second Welcome".into()));
                     }

@@ -45,6 +45,14 @@ pub enum Farewell {
     Malformed(String),
     /// A text frame on the binary protocol.
     TextFrame,
+    /// A binary frame on the JSON protocol.
+    BinaryFrame,
+    /// A spectator sent something other than `Ping` or `Leave`.
+    ReadOnly,
+    /// The room to spectate does not exist.
+    NoSuchRoom(String),
+    /// The room has as many spectators as it admits.
+    SpectatorsFull(String),
     /// A message arrived that the session's state does not allow.
     Unexpected(&'static str),
     /// `Hello` carried an unusable name.
@@ -93,7 +101,9 @@ impl Farewell {
             Self::ClientLeft => code::NORMAL,
             Self::VersionMismatch { .. } | Self::Unexpected(_) => code::PROTOCOL,
             Self::Malformed(_) => code::INVALID,
-            Self::TextFrame => code::UNSUPPORTED,
+            Self::TextFrame | Self::BinaryFrame => code::UNSUPPORTED,
+            Self::ReadOnly | Self::NoSuchRoom(_) => code::POLICY,
+            Self::SpectatorsFull(_) => code::TRY_AGAIN,
             Self::BadName(_)
             | Self::BadRoomName(_)
             | Self::HelloTimeout
@@ -123,6 +133,12 @@ impl Farewell {
             Self::TextFrame => {
                 "text frames are not part of the arena.bincode.v1 protocol; send binary".into()
             }
+            Self::BinaryFrame => {
+                "binary frames are not part of the arena.json.v1 protocol; send text".into()
+            }
+            Self::ReadOnly => "spectators only watch: send nothing but Ping and Leave".into(),
+            Self::NoSuchRoom(room) => format!("there is no room {room} to spectate"),
+            Self::SpectatorsFull(room) => format!("room {room} has all the spectators it admits"),
             Self::Unexpected(what) => format!("unexpected message: {what}"),
             Self::BadName(why) => format!("bad player name: {why}"),
             Self::BadRoomName(why) => format!("bad room name: {why}"),
@@ -148,6 +164,7 @@ impl Farewell {
         let code = match self {
             Self::ClientLeft
             | Self::TextFrame
+            | Self::BinaryFrame
             | Self::HeartbeatTimeout
             | Self::ConnectionLost(_)
             | Self::TooSlow
@@ -156,7 +173,9 @@ impl Farewell {
             }
             Self::VersionMismatch { .. } => ErrorCode::VersionMismatch,
             Self::Malformed(_) => ErrorCode::BadMessage,
-            Self::Unexpected(_) => ErrorCode::UnexpectedMessage,
+            Self::Unexpected(_) | Self::ReadOnly => ErrorCode::UnexpectedMessage,
+            Self::NoSuchRoom(_) => ErrorCode::NoSuchRoom,
+            Self::SpectatorsFull(_) => ErrorCode::RoomFull,
             Self::BadName(_) => ErrorCode::BadName,
             Self::BadRoomName(_) => ErrorCode::BadRoomName,
             Self::RoomFull(_) => ErrorCode::RoomFull,
@@ -183,6 +202,10 @@ impl Farewell {
             Self::VersionMismatch { .. } => "version_mismatch",
             Self::Malformed(_) => "malformed",
             Self::TextFrame => "text_frame",
+            Self::BinaryFrame => "binary_frame",
+            Self::ReadOnly => "read_only",
+            Self::NoSuchRoom(_) => "no_such_room",
+            Self::SpectatorsFull(_) => "spectators_full",
             Self::Unexpected(_) => "unexpected_message",
             Self::BadName(_) => "bad_name",
             Self::BadRoomName(_) => "bad_room_name",

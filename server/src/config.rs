@@ -102,6 +102,11 @@ pub struct Config {
     pub resume_grace_ms: u64,
     /// Also serve `GET /echo`, an echo WebSocket through the same frame layer (for Autobahn).
     pub echo: bool,
+    /// Spectators (`GET /ws?spectate=ROOM`) a room admits at once.
+    pub max_spectators: usize,
+    /// Serve the browser client from this folder instead of the copy built into the binary
+    /// (for working on it); empty = built in.
+    pub web_dir: PathBuf,
     /// Test-only: a `/panic` chat line makes its room panic, to prove fault containment.
     /// Never enable in production.
     pub fault_injection: bool,
@@ -147,6 +152,8 @@ impl Default for Config {
             resume_grace_ms: 10_000,
             echo: false,
             fault_injection: false,
+            max_spectators: 64,
+            web_dir: PathBuf::new(),
             rules: Rules::default(),
         }
     }
@@ -216,6 +223,10 @@ impl Config {
         check(
             (1..=100_000).contains(&self.max_rooms),
             "max_rooms must be 1..=100000",
+        );
+        check(
+            self.max_spectators <= 10_000,
+            "max_spectators must be 0..=10000",
         );
         check(self.workers <= 1024, "workers must be 0..=1024");
         check(

@@ -5,8 +5,9 @@
 //! query, its diff, its bytes) is paid on that client's turn, and a client that is not reading
 //! costs nothing here. The room builds one [`TickView`] per snapshot for all of them.
 
+use arena_shared::encoding::Encoding;
 use arena_shared::interest::TickView;
-use arena_shared::protocol::{EncodeError, SnapshotParts, encode_snapshot_into};
+use arena_shared::protocol::{EncodeError, SnapshotParts};
 use arena_shared::snapshot::Entity;
 use arena_shared::sync::{self, EntityDelta, History};
 use arena_shared::{EntityId, GameEvent};
@@ -51,6 +52,8 @@ fn wants(me: EntityId, visible: &[Entity], event: &GameEvent) -> bool {
 #[derive(Debug)]
 pub struct SnapshotEncoder {
     player: EntityId,
+    /// bincode or JSON.
+    encoding: Encoding,
     /// Half the view box; `None` = full snapshots (every entity, no deltas).
     half_view: Option<Vec2>,
     /// Views sent and not yet superseded by an acknowledgement: the possible baselines.
@@ -66,10 +69,11 @@ pub struct SnapshotEncoder {
 
 impl SnapshotEncoder {
     /// An encoder for `player`, whose view is a `view` (width, height) box around it, or the
-    /// whole world in full every time when `None`.
-    pub fn new(player: EntityId, view: Option<(f32, f32)>) -> Self {
+    /// whole world in full every time when `None` (also spectators: player 0).
+    pub fn new(player: EntityId, view: Option<(f32, f32)>, encoding: Encoding) -> Self {
         Self {
             player,
+            encoding,
             half_view: view.map(|(w, h)| Vec2::new(w, h) / 2.0),
             history: History::default(),
             acked: 0,
@@ -112,7 +116,7 @@ impl SnapshotEncoder {
                 removed: &[],
                 events: &events,
             };
-            encode_snapshot_into(parts, out)?;
+            self.encoding.encode_snapshot_into(parts, out)?;
             return Ok(Encoded {
                 baseline: 0,
                 visible: all.len(),
@@ -150,7 +154,7 @@ impl SnapshotEncoder {
             removed: &self.removed,
             events: &events,
         };
-        encode_snapshot_into(parts, out)?;
+        self.encoding.encode_snapshot_into(parts, out)?;
         let encoded = Encoded {
             baseline,
             visible: visible.len(),
@@ -206,7 +210,7 @@ mod tests {
 
     #[test]
     fn deltas_follow_acknowledgements_and_the_view_box() {
-        let mut enc = SnapshotEncoder::new(EntityId(1), Some((1000.0, 1000.0)));
+        let mut enc = SnapshotEncoder::new(EntityId(1), Some((1000.0, 1000.0)), Encoding::Bincode);
         let mut client = Replica::new();
         let mut out = Vec::new();
 
@@ -272,7 +276,7 @@ mod tests {
         .map(|e| (1, e))
         .collect();
         let sent = |view| {
-            let mut enc = SnapshotEncoder::new(EntityId(1), view);
+            let mut enc = SnapshotEncoder::new(EntityId(1), view, Encoding::Bincode);
             let mut out = Vec::new();
             enc.encode(&tick(1, 100.0), status(0), &events, &mut out)
                 .expect("encodes");
@@ -291,7 +295,7 @@ mod tests {
 
     #[test]
     fn full_mode_sends_every_entity_complete() {
-        let mut enc = SnapshotEncoder::new(EntityId(1), None);
+        let mut enc = SnapshotEncoder::new(EntityId(1), None, Encoding::Bincode);
         enc.acknowledge(1);
         let mut out = Vec::new();
         let sent = enc

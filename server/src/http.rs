@@ -8,8 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
 use crate::limits::{ConnectionLimits, Refusal, origin_allowed};
-use crate::lobby::ListRooms;
-use crate::session::{self, SessionDeps};
+use crate::lobby::{FindRoom, ListRooms};
+use crate::session::{self, Purpose, SessionDeps};
+use crate::text;
+use arena_shared::encoding::Encoding;
 
 /// State every worker's routes share.
 #[derive(Clone)]
@@ -25,7 +27,10 @@ pub struct AppState {
 /// Registers Arena's routes; `/echo` only when `echo` is on.
 pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
     cfg.route("/ws", web::get().to(ws))
+        .route("/", web::get().to(web_page))
+        .route("/app.js", web::get().to(web_page))
         .route("/api/rooms", web::get().to(rooms))
+        .route("/api/rooms/{name}/state", web::get().to(room_state))
         .route("/metrics", web::get().to(metrics))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
@@ -67,6 +72,14 @@ async fn ws(
             origin.unwrap_or_default()
         )));
     }
+    let purpose = match purpose_of(&req) {
+        Ok(p) => p,
+        Err(why) => {
+            debug!(peer = ?req.peer_addr(), %why, "refused: bad upgrade request");
+            refused("bad_request");
+            return Ok(HttpResponse::BadRequest().body(why));
+        }
+    };
     let ip = req
         .peer_addr()
         .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
@@ -87,7 +100,38 @@ async fn ws(
         }
     };
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
-    session::upgrade(&req, stream, state.deps.clone(), id, permit)
+    session::upgrade(&req, stream, state.deps.clone(), id, permit, purpose)
+}
+
+/// The encoding a client asks for (`Sec-WebSocket-Protocol`) and whether it spectates
+/// (`?spectate=ROOM`); an offer of only unknown subprotocols, or a bad room name, is refused
+/// with the reason.
+fn purpose_of(req: &HttpRequest) -> Result<Purpose, String> {
+    let offer = match req.headers().get(header::SEC_WEBSOCKET_PROTOCOL) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| "Sec-WebSocket-Protocol is not text".to_owned())?,
+        ),
+    };
+    let subprotocol = Encoding::negotiate(offer).map_err(|e| e.to_string())?;
+    let query = web::Query::<WsQuery>::from_query(req.query_string())
+        .map_err(|e| format!("bad query: {e}"))?;
+    let spectate = match &query.spectate {
+        None => None,
+        Some(room) => Some(text::room_name(room).map_err(|why| format!("bad room name: {why}"))?),
+    };
+    Ok(Purpose {
+        subprotocol,
+        spectate,
+    })
+}
+
+/// The query string `/ws` understands.
+#[derive(serde::Deserialize)]
+struct WsQuery {
+    /// Watch this room instead of playing.
+    spectate: Option<String>,
 }
 
 /// Prometheus text exposition.
@@ -116,4 +160,129 @@ async fn rooms(state: web::Data<AppState>) -> HttpResponse {
         Ok(rooms) => HttpResponse::Ok().json(rooms),
         Err(_) => HttpResponse::ServiceUnavailable().body("lobby unavailable"),
     }
+}
+
+/// The browser client, built into the binary (`assets/web/`).
+const WEB_FILES: [(&str, &str, &str); 2] = [
+    (
+        "/",
+        "index.html",
+        include_str!("../../assets/web/index.html"),
+    ),
+    ("/app.js", "app.js", include_str!("../../assets/web/app.js")),
+];
+
+/// `GET /` and its script: the built-in copy, or the file in `web_dir` when one is set (to
+/// work on the client without rebuilding).
+async fn web_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(&(_, file, built_in)) = WEB_FILES.iter().find(|(path, ..)| *path == req.path()) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let content_type = if file.ends_with(".js") {
+        "text/javascript; charset=utf-8"
+    } else {
+        "text/html; charset=utf-8"
+    };
+    let dir = &state.deps.config.web_dir;
+    let body = if dir.as_os_str().is_empty() {
+        built_in.to_owned()
+    } else {
+        let path = dir.join(file);
+        match web::block(move || std::fs::read_to_string(path)).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => {
+                return HttpResponse::InternalServerError()
+                    .body(format!("cannot read {file} from web_dir: {e}"));
+            }
+            Err(e) => {
+                return HttpResponse::InternalServerError()
+                    .body(format!("cannot read {file} from web_dir: {e}"));
+            }
+        }
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+/// `GET /api/rooms/{name}/state`: the room's newest snapshot as JSON (every entity, as a
+/// spectator sees it), with an `ETag` of its tick so an unchanged state costs a 304.
+async fn room_state(
+    req: HttpRequest,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let name = match text::room_name(&name) {
+        Ok(n) => n,
+        Err(why) => return HttpResponse::BadRequest().body(format!("bad room name: {why}")),
+    };
+    let found = match state.deps.lobby.send(FindRoom { name: name.clone() }).await {
+        Ok(found) => found,
+        Err(_) => return HttpResponse::ServiceUnavailable().body("lobby unavailable"),
+    };
+    let Some((name, stats)) = found else {
+        return HttpResponse::NotFound().body(format!("no room {name}"));
+    };
+    let latest = stats
+        .latest
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let Some(view) = latest else {
+        return HttpResponse::ServiceUnavailable().body("the room has not ticked yet");
+    };
+    let etag = format!("\"{}\"", view.tick());
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if unchanged {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish();
+    }
+    let body = {
+        let mut cache = stats
+            .latest_json
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cache {
+            Some((tick, body)) if *tick == view.tick() => body.clone(),
+            _ => {
+                let doc = RoomState {
+                    room: &name,
+                    tick: view.tick(),
+                    tick_rate: state.deps.config.tick_rate,
+                    origin_unix_ms: stats.origin_unix_ms.load(Ordering::Relaxed),
+                    entities: view.entities(),
+                };
+                let body = match serde_json::to_vec(&doc) {
+                    Ok(b) => bytes::Bytes::from(b),
+                    Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
+                };
+                *cache = Some((view.tick(), body.clone()));
+                body
+            }
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+/// The body of `GET /api/rooms/{name}/state`.
+#[derive(serde::Serialize)]
+struct RoomState<'a> {
+    room: &'a str,
+    /// The tick this state is the result of (also the `ETag`).
+    tick: u64,
+    tick_rate: u16,
+    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
+    origin_unix_ms: u64,
+    /// Every entity, by id, in the JSON subprotocol's form.
+    entities: &'a [arena_shared::Entity],
 }

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::room::{
     CloseRoom, PlayerJoining, PlayerResuming, Room, RoomId, RoomSettings, RoomStats, Seated,
-    SessionLink, parse_resume_token,
+    SessionLink, SpectatorJoining, Watching, parse_resume_token,
 };
 
 struct RoomEntry {
@@ -131,6 +131,7 @@ impl Lobby {
             slow_client_timeout: self.config.slow_client_timeout(),
             mailbox_capacity: self.config.max_players * 4 + 16,
             fault_injection: self.config.fault_injection,
+            max_spectators: self.config.max_spectators,
             resume_grace: self.config.resume_grace(),
             metrics: self.metrics.clone(),
         };
@@ -256,6 +257,66 @@ impl Handler<ResumeRequest> for Lobby {
     }
 }
 
+/// A spectator wants to watch the room of this name.
+#[derive(Message)]
+#[rtype(result = "Result<SpectatorAdmission, Farewell>")]
+pub struct SpectateRequest {
+    /// The room's name (already validated).
+    pub room: String,
+    /// How the room reaches the session.
+    pub link: SessionLink,
+}
+
+/// A granted spectator seat.
+#[derive(Debug)]
+pub struct SpectatorAdmission {
+    /// The room watched.
+    pub room: Addr<Room>,
+    /// What the room said.
+    pub watching: Watching,
+}
+
+impl Handler<SpectateRequest> for Lobby {
+    type Result = ResponseFuture<Result<SpectatorAdmission, Farewell>>;
+
+    fn handle(&mut self, msg: SpectateRequest, _: &mut Self::Context) -> Self::Result {
+        let room = match self
+            .by_name
+            .get(&msg.room)
+            .and_then(|id| self.rooms.get(id))
+        {
+            Some(entry) if !self.shutting_down => Ok(entry.addr.clone()),
+            Some(_) => Err(Farewell::ShuttingDown),
+            None => Err(Farewell::NoSuchRoom(msg.room)),
+        };
+        Box::pin(async move {
+            let room = room?;
+            let watching = room
+                .send(SpectatorJoining { link: msg.link })
+                .await
+                .map_err(|_| Farewell::RoomClosed)??;
+            Ok(SpectatorAdmission { room, watching })
+        })
+    }
+}
+
+/// The shared counters and latest state of the room of this name, if open.
+#[derive(Message)]
+#[rtype(result = "Option<(String, Arc<RoomStats>)>")]
+pub struct FindRoom {
+    /// The room's name.
+    pub name: String,
+}
+
+impl Handler<FindRoom> for Lobby {
+    type Result = Option<(String, Arc<RoomStats>)>;
+
+    fn handle(&mut self, msg: FindRoom, _: &mut Self::Context) -> Self::Result {
+        let entry = self.rooms.get(self.by_name.get(&msg.name)?)?;
+        Some((entry.name.clone(), entry.stats.clone()))
+    }
+}
+
 /// A seated player left a room.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -320,6 +381,8 @@ pub struct RoomInfo {
     pub skipped_snapshots: u64,
     /// Inputs dropped from full queues.
     pub dropped_inputs: u64,
+    /// Spectators watching.
+    pub spectators: usize,
 }
 
 /// Asks for the room list.
@@ -346,6 +409,7 @@ impl Handler<ListRooms> for Lobby {
                     tick_overruns: r.stats.overruns.load(Ordering::Relaxed),
                     skipped_snapshots: r.stats.skipped_snapshots.load(Ordering::Relaxed),
                     dropped_inputs: r.stats.dropped_inputs.load(Ordering::Relaxed),
+                    spectators: r.stats.spectators.load(Ordering::Relaxed),
                 })
                 .collect(),
         )

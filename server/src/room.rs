@@ -10,9 +10,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use arena_shared::interest::TickView;
@@ -40,9 +40,28 @@ const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 /// Overrun warnings are logged at most this often per room; the counter is always exact.
 const OVERRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
+/// What happened to a snapshot offered to one session.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivery {
+    /// In the slot (or replacing an unsent one, within the slow-client timeout).
+    Offered,
+    /// The session is gone without saying so.
+    SessionGone,
+    /// The client left a snapshot unread too long and has been dropped.
+    TooSlow,
+}
+
 /// Counters a room updates and the lobby reads for `/api/rooms` without messaging the room.
 #[derive(Debug, Default)]
 pub struct RoomStats {
+    /// The newest snapshot's entities, for `GET /api/rooms/{name}/state`.
+    pub latest: Mutex<Option<Arc<TickView>>>,
+    /// That state's JSON, built by the first request for a tick and shared by the rest.
+    pub latest_json: Mutex<Option<(u64, bytes::Bytes)>>,
+    /// Spectators watching now.
+    pub spectators: AtomicUsize,
+    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
+    pub origin_unix_ms: AtomicU64,
     /// Players seated now (detached ones included).
     pub players: AtomicUsize,
     /// Seated players whose connection is lost, waiting to be resumed.
@@ -80,6 +99,8 @@ pub struct RoomSettings {
     pub mailbox_capacity: usize,
     /// Honour the `/panic` chat command (tests of fault containment only).
     pub fault_injection: bool,
+    /// Spectators a room admits at once.
+    pub max_spectators: usize,
     /// How long a disconnected player's seat is kept for resume; zero = leave at once.
     pub resume_grace: Duration,
     /// Server metrics.
@@ -143,6 +164,9 @@ pub struct Room {
     settings: RoomSettings,
     world: World,
     seats: BTreeMap<EntityId, Seat>,
+    /// Spectators' sessions, by a number of the room's; at most `max_spectators`.
+    spectators: BTreeMap<u64, SessionLink>,
+    next_spectator: u64,
     /// Chat lines accepted since the last tick, delivered with its events.
     chat: Vec<GameEvent>,
     /// Events of the ticks since the last snapshot, with their ticks.
@@ -202,6 +226,8 @@ impl Room {
             settings,
             world,
             seats: BTreeMap::new(),
+            spectators: BTreeMap::new(),
+            next_spectator: 1,
             chat: Vec::new(),
             events: Vec::new(),
             snapshot_every,
@@ -310,13 +336,17 @@ impl Room {
         Some((Arc::new(TickView::of(&self.world)), events))
     }
 
-    /// Offers the tick to every connected player's slot; drops players whose client has left
-    /// a snapshot unread for longer than allowed, and detaches those whose session is gone.
+    /// Offers the tick to every connected player's and spectator's slot; drops those whose
+    /// client has left a snapshot unread for longer than allowed, and detaches players whose
+    /// session is gone.
     fn publish(&mut self, view: Arc<TickView>, events: Option<Arc<[(u64, GameEvent)]>>) {
-        let mut gone = Vec::new();
-        let mut lost = Vec::new();
         let now = Instant::now();
-        let span = &self.span;
+        *self
+            .stats
+            .latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(view.clone());
+        let (mut gone, mut lost) = (Vec::new(), Vec::new());
         for (&player, seat) in &self.seats {
             let Some(link) = &seat.link else {
                 continue;
@@ -325,32 +355,13 @@ impl Room {
                 last_seq: seat.last_input_seq,
                 queued: u8::try_from(seat.pending.len()).unwrap_or(u8::MAX),
             };
-            match link.slot.offer(view.clone(), inputs, events.clone(), now) {
-                Offer::Placed => match link.snapshots.try_send(SnapshotReady) {
-                    // Full: a wake is already queued, and it will find this snapshot.
-                    Ok(()) | Err(SendError::Full(_)) => {}
-                    Err(SendError::Closed(_)) => {
-                        debug!(parent: span, %player, "session gone without leaving");
-                        lost.push(player);
-                    }
-                },
-                Offer::Replaced { behind } => {
-                    self.stats.skipped_snapshots.fetch_add(1, Ordering::Relaxed);
-                    self.settings.metrics.skipped_snapshots.inc();
-                    if behind >= self.settings.slow_client_timeout {
-                        warn!(parent: span, %player, behind_ms = behind.as_millis() as u64, "client stopped reading snapshots; dropping player");
-                        let _ = link.closed.try_send(RoomClosed {
-                            farewell: Farewell::TooSlow,
-                        });
-                        // The session cannot act on that while its client is not reading (it
-                        // is not being polled): close the socket from here.
-                        if let Some(socket) = &link.socket {
-                            socket.shutdown();
-                        }
-                        self.settings.metrics.slow_clients_dropped.inc();
-                        gone.push(player);
-                    }
+            match self.deliver(link, &view, inputs, &events, now) {
+                Delivery::Offered => {}
+                Delivery::SessionGone => {
+                    debug!(parent: &self.span, %player, "session gone without leaving");
+                    lost.push(player);
                 }
+                Delivery::TooSlow => gone.push(player),
             }
         }
         for player in gone {
@@ -358,6 +369,56 @@ impl Room {
         }
         for player in lost {
             self.detach(player);
+        }
+        let ended: Vec<u64> = self
+            .spectators
+            .iter()
+            .filter(|(_, link)| {
+                self.deliver(link, &view, InputStatus::default(), &events, now) != Delivery::Offered
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ended {
+            self.spectators.remove(&id);
+        }
+        self.stats
+            .spectators
+            .store(self.spectators.len(), Ordering::Relaxed);
+    }
+
+    /// Puts the snapshot in one session's slot; when the slot was full for longer than the
+    /// slow-client timeout, tells the session it is dropped and shuts its socket down (a
+    /// session whose client is not reading is not polled and cannot act on that itself).
+    fn deliver(
+        &self,
+        link: &SessionLink,
+        view: &Arc<TickView>,
+        inputs: InputStatus,
+        events: &Option<Arc<[(u64, GameEvent)]>>,
+        now: Instant,
+    ) -> Delivery {
+        match link.slot.offer(view.clone(), inputs, events.clone(), now) {
+            Offer::Placed => match link.snapshots.try_send(SnapshotReady) {
+                // Full: a wake is already queued, and it will find this snapshot.
+                Ok(()) | Err(SendError::Full(_)) => Delivery::Offered,
+                Err(SendError::Closed(_)) => Delivery::SessionGone,
+            },
+            Offer::Replaced { behind } => {
+                self.stats.skipped_snapshots.fetch_add(1, Ordering::Relaxed);
+                self.settings.metrics.skipped_snapshots.inc();
+                if behind < self.settings.slow_client_timeout {
+                    return Delivery::Offered;
+                }
+                warn!(parent: &self.span, behind_ms = behind.as_millis() as u64, "client stopped reading snapshots; dropping it");
+                let _ = link.closed.try_send(RoomClosed {
+                    farewell: Farewell::TooSlow,
+                });
+                if let Some(socket) = &link.socket {
+                    socket.shutdown();
+                }
+                self.settings.metrics.slow_clients_dropped.inc();
+                Delivery::TooSlow
+            }
         }
     }
 
@@ -381,7 +442,13 @@ impl Room {
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
         error!(parent: &self.span, tick = self.world.tick(), panic = %why, "room failed; closing it");
         self.settings.metrics.room_panics.inc();
-        for link in self.seats.values().filter_map(|s| s.link.as_ref()) {
+        let spectators = self.spectators.values();
+        for link in self
+            .seats
+            .values()
+            .filter_map(|s| s.link.as_ref())
+            .chain(spectators)
+        {
             let _ = link.closed.try_send(RoomClosed {
                 farewell: Farewell::RoomFailed,
             });
@@ -454,6 +521,11 @@ impl Actor for Room {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.settings.mailbox_capacity);
         self.origin = Instant::now() + self.period;
+        // Schedule index N produces world tick N + 1, so tick T is due `T` periods after now.
+        let unix_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.stats.origin_unix_ms.store(unix_ms, Ordering::Relaxed);
         info!(parent: &self.span, seed = self.settings.seed, "room opened");
         self.settings.metrics.rooms.inc();
         self.schedule_next(ctx);
@@ -675,11 +747,94 @@ impl Handler<CloseRoom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: CloseRoom, ctx: &mut Self::Context) {
-        for link in self.seats.values().filter_map(|s| s.link.as_ref()) {
+        let spectators = self.spectators.values();
+        for link in self
+            .seats
+            .values()
+            .filter_map(|s| s.link.as_ref())
+            .chain(spectators)
+        {
             let _ = link.closed.try_send(RoomClosed {
                 farewell: msg.farewell.clone(),
             });
         }
         ctx.stop();
+    }
+}
+
+/// A spectator's session asks to watch this room.
+#[derive(Message)]
+#[rtype(result = "Result<Watching, Farewell>")]
+pub struct SpectatorJoining {
+    /// How to reach the spectator's session.
+    pub link: SessionLink,
+}
+
+/// A granted spectator seat.
+#[derive(Debug)]
+pub struct Watching {
+    /// The spectator's number in this room (to leave with).
+    pub id: u64,
+    /// The room's name.
+    pub room: String,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Snapshots per second.
+    pub snapshot_rate: u16,
+    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
+    pub origin_unix_ms: u64,
+    /// The map.
+    pub map: Arc<Map>,
+    /// Everyone in the room.
+    pub roster: Vec<(EntityId, String)>,
+}
+
+impl Handler<SpectatorJoining> for Room {
+    type Result = Result<Watching, Farewell>;
+
+    fn handle(&mut self, msg: SpectatorJoining, _: &mut Self::Context) -> Self::Result {
+        if self.spectators.len() >= self.settings.max_spectators {
+            return Err(Farewell::SpectatorsFull(self.name.clone()));
+        }
+        let id = self.next_spectator;
+        self.next_spectator += 1;
+        self.spectators.insert(id, msg.link);
+        self.stats
+            .spectators
+            .store(self.spectators.len(), Ordering::Relaxed);
+        info!(parent: &self.span, spectator = id, spectators = self.spectators.len(), "spectator joined");
+        Ok(Watching {
+            id,
+            room: self.name.clone(),
+            tick_rate: self.settings.tick_rate,
+            snapshot_rate: self.settings.snapshot_rate,
+            origin_unix_ms: self.stats.origin_unix_ms.load(Ordering::Relaxed),
+            map: self.settings.map.clone(),
+            roster: self
+                .world
+                .players()
+                .map(|p| (p.id, p.name.clone()))
+                .collect(),
+        })
+    }
+}
+
+/// A spectator's session ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SpectatorLeaving {
+    /// The number [`Watching`] gave it.
+    pub id: u64,
+}
+
+impl Handler<SpectatorLeaving> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: SpectatorLeaving, _: &mut Self::Context) {
+        if self.spectators.remove(&msg.id).is_some() {
+            self.stats
+                .spectators
+                .store(self.spectators.len(), Ordering::Relaxed);
+        }
     }
 }

@@ -6,6 +6,8 @@
 //! # Layout
 //! - [`protocol`]: the wire messages ([`ClientMsg`], [`ServerMsg`]), one per WebSocket binary
 //!   frame, bincode 2 encoded, and the bounded decoder that turns untrusted bytes into them.
+//! - [`encoding`]: the two encodings of those messages (`arena.bincode.v1` binary frames,
+//!   `arena.json.v1` text frames) and their negotiation.
 //! - [`world`]: the pure, deterministic simulation. A [`World`] is stepped at a fixed `dt` and
 //!   changed only through [`Command`]s, so a room is reproducible from its seed and command log.
 //! - [`quant`]: the precision of positions, velocities and angles on the wire, which the
@@ -23,6 +25,7 @@
 //! - [`event`] and [`snapshot`]: what the simulation reports each tick, as sent on the wire.
 
 pub mod collision;
+pub mod encoding;
 pub mod event;
 pub mod grid;
 pub mod interest;

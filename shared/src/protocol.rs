@@ -135,6 +135,23 @@ pub enum ServerMsg {
     },
     /// The world after a tick, with the events since the previous snapshot.
     Snapshot(Snapshot),
+    /// Answer to a spectator's connection (`GET /ws?spectate=ROOM`, no `Hello`): what it
+    /// watches. Complete snapshots of the whole room and all its events follow.
+    Spectating {
+        /// The room.
+        room: String,
+        /// Simulation ticks per second.
+        tick_rate: u16,
+        /// Snapshots per second.
+        snapshot_rate: u16,
+        /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate` (Unix time, ms): lets an
+        /// observer on a synchronised clock measure how old each snapshot is.
+        origin_unix_ms: u64,
+        /// The map.
+        map: Map,
+        /// Who is in the room, with names.
+        players: Vec<(EntityId, String)>,
+    },
     /// Answer to [`ClientMsg::Ping`].
     Pong {
         /// The value the client sent.
@@ -208,6 +225,8 @@ pub enum ErrorCode {
     BadTicket,
     /// The resume token names no player that can be resumed (unknown, or the grace period ended).
     ResumeFailed,
+    /// There is no room of that name to spectate.
+    NoSuchRoom,
 }
 
 /// Why bytes did not decode into a message.
@@ -234,6 +253,9 @@ pub enum DecodeError {
     /// limit, and so on.
     #[error("malformed message: {0}")]
     Malformed(#[from] bincode::error::DecodeError),
+    /// A text frame on `arena.json.v1` that is not a message.
+    #[error("malformed JSON message: {0}")]
+    Json(String),
 }
 
 /// Why a message could not be encoded. Arena's messages contain nothing bincode can refuse,
@@ -273,6 +295,22 @@ pub struct SnapshotParts<'a> {
     pub removed: &'a [EntityId],
     /// See [`Snapshot::events`].
     pub events: &'a [&'a (u64, GameEvent)],
+}
+
+impl<'a> SnapshotParts<'a> {
+    /// A value that serialises as [`Snapshot`] does (for encoders other than bincode).
+    pub fn as_serializable(&self) -> impl Serialize + 'a {
+        SnapshotRef {
+            tick: self.tick,
+            baseline: self.baseline,
+            last_input_seq: self.last_input_seq,
+            queued_inputs: self.queued_inputs,
+            created: self.created,
+            changed: self.changed,
+            removed: self.removed,
+            events: self.events,
+        }
+    }
 }
 
 #[derive(Serialize)]

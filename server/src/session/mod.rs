@@ -22,7 +22,8 @@ use std::time::Instant;
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
-use arena_shared::protocol::{self, ClientMsg, ServerMsg};
+use arena_shared::encoding::Encoding;
+use arena_shared::protocol::{ClientMsg, ServerMsg};
 use arena_shared::{EntityId, PROTOCOL_VERSION};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -31,10 +32,14 @@ use crate::close::Farewell;
 use crate::config::Config;
 use crate::encoder::SnapshotEncoder;
 use crate::limits::Permit;
-use crate::lobby::{Admission, JoinRequest, Lobby, ResumeRequest};
+use crate::lobby::{
+    Admission, JoinRequest, Lobby, ResumeRequest, SpectateRequest, SpectatorAdmission,
+};
 use crate::metrics::Metrics;
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
-use crate::room::{ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink};
+use crate::room::{
+    ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink, SpectatorLeaving,
+};
 use crate::slot::SnapshotSlot;
 use crate::socket::ConnectionSocket;
 use crate::text;
@@ -96,6 +101,16 @@ struct HelloMsg {
     resume: Option<String>,
 }
 
+/// What a `/ws` connection is for, decided before the upgrade.
+#[derive(Clone, Debug, Default)]
+pub struct Purpose {
+    /// The encoding negotiated from `Sec-WebSocket-Protocol`; `None` = none offered (bincode,
+    /// and no subprotocol in the answer).
+    pub subprotocol: Option<Encoding>,
+    /// `Some(room)`: a read-only spectator of that room (validated name), with no `Hello`.
+    pub spectate: Option<String>,
+}
+
 /// Upgrades an HTTP request to a WebSocket game session. A request that is not a valid upgrade
 /// is answered by actix with a 4xx and the handshake error as its body.
 pub fn upgrade(
@@ -104,13 +119,17 @@ pub fn upgrade(
     deps: SessionDeps,
     id: u64,
     permit: Permit,
+    purpose: Purpose,
 ) -> Result<HttpResponse, actix_web::Error> {
     let max = deps.config.max_message_bytes;
     let socket = req.conn_data::<ConnectionSocket>().cloned();
-    let session = Session::new(id, req.peer_addr(), deps, permit, socket);
-    ws::WsResponseBuilder::new(session, req, stream)
-        .frame_size(max)
-        .start()
+    let chosen = purpose.subprotocol.map(Encoding::subprotocol);
+    let session = Session::new(id, req.peer_addr(), deps, permit, socket, purpose);
+    let builder = ws::WsResponseBuilder::new(session, req, stream).frame_size(max);
+    match chosen {
+        Some(name) => builder.protocols(&[name]).start(),
+        None => builder.start(),
+    }
 }
 
 /// Upgrades an HTTP request to an echo session (`--echo`, for the Autobahn|Testsuite).
@@ -130,6 +149,11 @@ enum Phase {
     Playing {
         room: Addr<Room>,
         player: EntityId,
+    },
+    /// Watching a room, read-only.
+    Spectating {
+        room: Addr<Room>,
+        id: u64,
     },
     /// Farewell sent; everything else is ignored.
     Closing,
@@ -164,6 +188,10 @@ pub struct Session {
     /// Every log line of this connection belongs to this span (id, peer; player and room once
     /// seated).
     span: tracing::Span,
+    /// bincode in binary frames, or JSON in text frames.
+    encoding: Encoding,
+    /// The room to watch, for a spectator.
+    spectate: Option<String>,
 }
 
 impl Session {
@@ -173,6 +201,7 @@ impl Session {
         deps: SessionDeps,
         permit: Permit,
         socket: Option<ConnectionSocket>,
+        purpose: Purpose,
     ) -> Self {
         let now = Instant::now();
         let c = &deps.config;
@@ -191,20 +220,31 @@ impl Session {
             phase: Phase::AwaitingHello,
             last_heard: now,
             last_tick: 0,
+            encoding: purpose.subprotocol.unwrap_or_default(),
+            spectate: purpose.spectate,
         }
     }
 
     fn send(&self, ctx: &mut WebsocketContext<Self>, msg: &ServerMsg) {
-        match protocol::encode(msg) {
-            Ok(bytes) => self.write(ctx, bytes),
+        let mut bytes = Vec::new();
+        match self.encoding.encode_into(msg, &mut bytes) {
+            Ok(()) => self.write(ctx, bytes),
             Err(e) => warn!(parent: &self.span, error = %e, "cannot encode message"),
         }
     }
 
+    /// One message, as a binary frame (bincode) or a text frame (JSON).
     fn write(&self, ctx: &mut WebsocketContext<Self>, bytes: Vec<u8>) {
         self.deps.metrics.messages_out.inc();
         self.deps.metrics.bytes_out.inc_by(bytes.len() as u64);
-        ctx.binary(bytes);
+        match self.encoding {
+            Encoding::Bincode => ctx.binary(bytes),
+            // serde_json writes UTF-8; the check costs a scan and keeps this panic-free.
+            Encoding::Json => match String::from_utf8(bytes) {
+                Ok(text) => ctx.text(text),
+                Err(e) => warn!(parent: &self.span, error = %e, "JSON encoder wrote invalid UTF-8"),
+            },
+        }
     }
 
     /// Ends the connection: an `Error` message where the client should get one, a close frame
@@ -248,6 +288,9 @@ impl Session {
     /// Gives up the seat: `detach` keeps it for a resume (the connection was lost), otherwise
     /// the player leaves the room now.
     fn leave_room(&mut self, detach: bool) {
+        if let Phase::Spectating { room, id } = &self.phase {
+            room.do_send(SpectatorLeaving { id: *id });
+        }
         if let Phase::Playing { room, player } = &self.phase {
             // do_send: this must not be lost to a full mailbox, and there is one per session.
             if detach {
@@ -258,20 +301,36 @@ impl Session {
         }
     }
 
-    fn on_binary(&mut self, bytes: &[u8], ctx: &mut WebsocketContext<Self>) {
+    fn on_message(&mut self, bytes: &[u8], ctx: &mut WebsocketContext<Self>) {
         if let (Phase::AwaitingHello, Some(version)) =
-            (&self.phase, protocol::peek_hello_version(bytes))
+            (&self.phase, self.encoding.peek_hello_version(bytes))
             && version != PROTOCOL_VERSION
         {
             return self.farewell(ctx, Farewell::VersionMismatch { client: version });
         }
-        let msg = match protocol::decode_client(bytes, self.deps.config.max_message_bytes) {
+        let decoded = self
+            .encoding
+            .decode_client(bytes, self.deps.config.max_message_bytes);
+        let msg = match decoded {
             Ok(msg) => msg,
             Err(e) => {
                 self.deps.metrics.decode_errors.inc();
                 return self.farewell(ctx, Farewell::Malformed(e.to_string()));
             }
         };
+        if let Phase::Spectating { .. } = self.phase {
+            return match msg {
+                ClientMsg::Ping { client_time } => self.send(
+                    ctx,
+                    &ServerMsg::Pong {
+                        client_time,
+                        server_tick: self.last_tick,
+                    },
+                ),
+                ClientMsg::Leave => self.farewell(ctx, Farewell::ClientLeft),
+                _ => self.farewell(ctx, Farewell::ReadOnly),
+            };
+        }
         match (msg, &self.phase) {
             (
                 ClientMsg::Hello {
@@ -342,13 +401,7 @@ impl Session {
         if version != PROTOCOL_VERSION {
             return self.farewell(ctx, Farewell::VersionMismatch { client: version });
         }
-        let me = ctx.address();
-        let link = SessionLink {
-            slot: self.slot.clone(),
-            snapshots: me.clone().recipient(),
-            closed: me.recipient(),
-            socket: self.socket.clone(),
-        };
+        let link = self.link(ctx);
         if let Some(token) = hello.resume {
             // The token is the credential: it was issued to whoever passed the join checks.
             self.phase = Phase::Joining;
@@ -433,10 +486,55 @@ impl Session {
                 resume_token: seated.resume_token,
             },
         );
-        self.encoder = Some(SnapshotEncoder::new(seated.player, seated.view));
+        self.encoder = Some(SnapshotEncoder::new(
+            seated.player,
+            seated.view,
+            self.encoding,
+        ));
         self.phase = Phase::Playing {
             room,
             player: seated.player,
+        };
+    }
+
+    /// The handles a room needs to reach this session.
+    fn link(&self, ctx: &mut WebsocketContext<Self>) -> SessionLink {
+        let me = ctx.address();
+        SessionLink {
+            slot: self.slot.clone(),
+            snapshots: me.clone().recipient(),
+            closed: me.recipient(),
+            socket: self.socket.clone(),
+        }
+    }
+
+    fn on_watching(
+        &mut self,
+        SpectatorAdmission { room, watching }: SpectatorAdmission,
+        ctx: &mut WebsocketContext<Self>,
+    ) {
+        if matches!(self.phase, Phase::Closing) {
+            room.do_send(SpectatorLeaving { id: watching.id });
+            return;
+        }
+        self.span.record("room", watching.room.as_str());
+        info!(parent: &self.span, "spectating");
+        self.send(
+            ctx,
+            &ServerMsg::Spectating {
+                room: watching.room,
+                tick_rate: watching.tick_rate,
+                snapshot_rate: watching.snapshot_rate,
+                origin_unix_ms: watching.origin_unix_ms,
+                map: (*watching.map).clone(),
+                players: watching.roster,
+            },
+        );
+        // The whole room, complete every time, every event.
+        self.encoder = Some(SnapshotEncoder::new(EntityId(0), None, self.encoding));
+        self.phase = Phase::Spectating {
+            room,
+            id: watching.id,
         };
     }
 
@@ -457,6 +555,20 @@ impl Actor for Session {
         ctx.run_interval(self.deps.config.heartbeat_interval(), |s, ctx| {
             s.on_heartbeat(ctx)
         });
+        if let Some(room) = self.spectate.take() {
+            self.phase = Phase::Joining;
+            let link = self.link(ctx);
+            self.deps
+                .lobby
+                .send(SpectateRequest { room, link })
+                .into_actor(self)
+                .map(|answer, session, ctx| match answer {
+                    Ok(Ok(admission)) => session.on_watching(admission, ctx),
+                    Ok(Err(farewell)) => session.farewell(ctx, farewell),
+                    Err(_) => session.farewell(ctx, Farewell::ShuttingDown),
+                })
+                .wait(ctx);
+        }
         ctx.run_later(self.deps.config.hello_timeout(), |s, ctx| {
             if matches!(s.phase, Phase::AwaitingHello) {
                 s.farewell(ctx, Farewell::HelloTimeout);
@@ -505,12 +617,18 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
         }
         match incoming {
             Ok(None) | Ok(Some(Incoming::Pong)) => {}
-            Ok(Some(Incoming::Binary(bytes))) => {
+            Ok(Some(Incoming::Binary(bytes))) if self.encoding == Encoding::Bincode => {
                 self.deps.metrics.messages_in.inc();
                 self.deps.metrics.bytes_in.inc_by(bytes.len() as u64);
-                self.on_binary(&bytes, ctx)
+                self.on_message(&bytes, ctx)
+            }
+            Ok(Some(Incoming::Text(text))) if self.encoding == Encoding::Json => {
+                self.deps.metrics.messages_in.inc();
+                self.deps.metrics.bytes_in.inc_by(text.len() as u64);
+                self.on_message(text.as_bytes(), ctx)
             }
             Ok(Some(Incoming::Text(_))) => self.farewell(ctx, Farewell::TextFrame),
+            Ok(Some(Incoming::Binary(_))) => self.farewell(ctx, Farewell::BinaryFrame),
             Ok(Some(Incoming::Ping(payload))) => ctx.pong(&payload),
             Ok(Some(Incoming::Close(reason))) => {
                 debug!(parent: &self.span, ?reason, "client closed");
@@ -551,7 +669,9 @@ impl Handler<SnapshotReady> for Session {
         let Some(next) = self.slot.take() else {
             return;
         };
-        let (Phase::Playing { .. }, Some(encoder)) = (&self.phase, &mut self.encoder) else {
+        let (Phase::Playing { .. } | Phase::Spectating { .. }, Some(encoder)) =
+            (&self.phase, &mut self.encoder)
+        else {
             return;
         };
         let tick = next.view.tick();

@@ -1,0 +1,321 @@
+// Arena's browser client: the arena.json.v1 subprotocol, a canvas, keyboard and mouse.
+//
+// It acknowledges no snapshot (Input.ack = 0), so every snapshot is complete (`created` holds
+// every entity in view) and no delta logic is needed here; bots use the delta path. Rendering
+// runs one snapshot interval behind the newest snapshot and interpolates between the two
+// around that time. `window.arena` exposes what the end-to-end test checks.
+'use strict';
+
+// Must equal arena_shared::PROTOCOL_VERSION (a server unit test holds them together).
+const PROTOCOL_VERSION = 2;
+const SUBPROTOCOL = 'arena.json.v1';
+const params = new URLSearchParams(location.search);
+
+const arena = {
+  mode: null, // 'play' | 'spectate'
+  connected: false,
+  me: null,
+  room: null,
+  tickRate: 30,
+  snapshotRate: 30,
+  view: null,
+  rules: null,
+  map: null,
+  names: new Map(),
+  scores: new Map(),
+  snapshots: 0,
+  tick: 0,
+  rttMs: null,
+  ownPos: null,
+  drawnPlayers: 0,
+  drawnProjectiles: 0,
+  lastError: null,
+  closed: null,
+};
+window.arena = arena;
+
+let ws = null;
+let seq = 0;
+let prev = null; // { at, tick, ents: Map }
+let cur = null;
+const keys = new Set();
+const mouse = { x: 0, y: 0, down: false };
+let camera = { x: 0, y: 0, scale: 1 };
+const feed = []; // recent kill and chat lines: { text, until }
+
+const $ = (id) => document.getElementById(id);
+const canvas = $('canvas');
+const ctx = canvas.getContext('2d');
+
+function send(msg) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+function status(text) {
+  const el = $('status');
+  el.textContent = text;
+  el.style.display = text ? 'block' : 'none';
+}
+
+function nameOf(id) {
+  return arena.names.get(id) || `#${id}`;
+}
+
+function start(mode, name, room) {
+  arena.mode = mode;
+  $('lobby').style.display = 'none';
+  $('game').style.display = 'block';
+  resize();
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  const query = mode === 'spectate' ? `?spectate=${encodeURIComponent(room)}` : '';
+  ws = new WebSocket(`${scheme}${location.host}/ws${query}`, [SUBPROTOCOL]);
+  ws.onopen = () => {
+    arena.connected = true;
+    if (mode === 'play') {
+      send({ Hello: { protocol_version: PROTOCOL_VERSION, name, room: room || null, ticket: null, resume: null } });
+    }
+  };
+  ws.onmessage = (e) => {
+    let msg;
+    try {
+      msg = JSON.parse(e.data);
+    } catch (err) {
+      arena.lastError = `bad message: ${err}`;
+      return;
+    }
+    handle(msg);
+  };
+  ws.onclose = (e) => {
+    arena.connected = false;
+    arena.closed = { code: e.code, reason: e.reason };
+    status(`disconnected: ${e.code} ${e.reason || ''}`);
+  };
+  setInterval(() => send({ Ping: { client_time: Math.round(performance.now() * 1000) } }), 1000);
+  requestAnimationFrame(frame);
+}
+
+function handle(msg) {
+  if (msg.Welcome) {
+    const w = msg.Welcome;
+    Object.assign(arena, {
+      me: w.player_id, room: w.room, tickRate: w.tick_rate, snapshotRate: w.snapshot_rate,
+      view: w.view, rules: w.rules, map: w.map,
+    });
+    for (const [id, name] of w.players) arena.names.set(id, name);
+  } else if (msg.Spectating) {
+    const s = msg.Spectating;
+    Object.assign(arena, { room: s.room, tickRate: s.tick_rate, snapshotRate: s.snapshot_rate, map: s.map, view: null });
+    for (const [id, name] of s.players) arena.names.set(id, name);
+  } else if (msg.Snapshot) {
+    onSnapshot(msg.Snapshot);
+  } else if (msg.Pong) {
+    arena.rttMs = (performance.now() * 1000 - msg.Pong.client_time) / 1000;
+  } else if (msg.Error) {
+    arena.lastError = `${msg.Error.code}: ${msg.Error.message}`;
+    status(arena.lastError);
+  }
+}
+
+function onSnapshot(s) {
+  if (s.baseline !== 0) return; // never acknowledged, so never a delta
+  const ents = new Map();
+  for (const e of s.created) ents.set(e.id, e);
+  for (const [, ev] of s.events) onEvent(ev, ents);
+  for (const e of s.created) {
+    if (e.kind.Player) arena.scores.set(e.id, { score: e.kind.Player.score, deaths: e.kind.Player.deaths });
+  }
+  prev = cur;
+  cur = { at: performance.now(), tick: s.tick, ents };
+  arena.snapshots += 1;
+  arena.tick = s.tick;
+  const own = arena.me !== null ? ents.get(arena.me) : null;
+  arena.ownPos = own ? { x: own.pos[0], y: own.pos[1] } : null;
+  if (arena.mode === 'play') sendInputs(s.queued_inputs, own);
+}
+
+function onEvent(ev, ents) {
+  const now = performance.now();
+  if (ev.Joined) arena.names.set(ev.Joined.player, ev.Joined.name);
+  if (ev.Left) {
+    arena.scores.delete(ev.Left.player);
+  }
+  if (ev.Killed) {
+    const { killer, victim } = ev.Killed;
+    // Players in view carry their own scores; keep the board right for the rest.
+    if (!ents.has(killer)) {
+      const k = arena.scores.get(killer) || { score: 0, deaths: 0 };
+      arena.scores.set(killer, { ...k, score: k.score + 1 });
+    }
+    if (!ents.has(victim)) {
+      const v = arena.scores.get(victim) || { score: 0, deaths: 0 };
+      arena.scores.set(victim, { ...v, deaths: v.deaths + 1 });
+    }
+    feed.push({ text: `${nameOf(killer)} got ${nameOf(victim)}`, until: now + 5000 });
+  }
+  if (ev.Chat) feed.push({ text: `${nameOf(ev.Chat.from)}: ${ev.Chat.text}`, until: now + 8000 });
+  while (feed.length > 6) feed.shift();
+}
+
+// One input per tick: a snapshot every k ticks asks for k, fewer by what already waits.
+function sendInputs(queued, own) {
+  let dx = 0;
+  let dy = 0;
+  if (keys.has('a') || keys.has('arrowleft')) dx -= 1;
+  if (keys.has('d') || keys.has('arrowright')) dx += 1;
+  if (keys.has('w') || keys.has('arrowup')) dy -= 1;
+  if (keys.has('s') || keys.has('arrowdown')) dy += 1;
+  const len = Math.hypot(dx, dy) || 1;
+  let aim = [0, 0];
+  if (own) {
+    const [sx, sy] = toScreen(own.pos[0], own.pos[1]);
+    aim = [mouse.x - sx, mouse.y - sy];
+  }
+  const fire = mouse.down || keys.has(' ');
+  const per = Math.max(1, Math.round(arena.tickRate / arena.snapshotRate));
+  for (let i = 0; i < Math.max(0, per - queued); i += 1) {
+    seq += 1;
+    send({ Input: { seq, ack: 0, move_dir: [dx / len, dy / len], aim, fire } });
+  }
+}
+
+function resize() {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * dpr);
+  canvas.height = Math.round(canvas.clientHeight * dpr);
+}
+
+function toScreen(x, y) {
+  return [(x - camera.x) * camera.scale, (y - camera.y) * camera.scale];
+}
+
+// The interpolated position of entity `id`, rendering one snapshot interval in the past.
+function positionOf(id, now) {
+  const b = cur.ents.get(id);
+  const a = prev && prev.ents.get(id);
+  if (!a || cur.at === prev.at) return b.pos;
+  const interval = 1000 / arena.snapshotRate;
+  const t = Math.min(1, Math.max(0, (now - interval - prev.at) / (cur.at - prev.at)));
+  return [a.pos[0] + (b.pos[0] - a.pos[0]) * t, a.pos[1] + (b.pos[1] - a.pos[1]) * t];
+}
+
+function placeCamera(now) {
+  const map = arena.map;
+  const dpr = window.devicePixelRatio || 1;
+  let [w, h] = map.size;
+  let [x, y] = [0, 0];
+  if (arena.view && arena.me !== null && cur && cur.ents.has(arena.me)) {
+    [w, h] = [Math.min(arena.view[0], map.size[0]), Math.min(arena.view[1], map.size[1])];
+    const [px, py] = positionOf(arena.me, now);
+    x = Math.min(Math.max(px - w / 2, 0), map.size[0] - w);
+    y = Math.min(Math.max(py - h / 2, 0), map.size[1] - h);
+  }
+  const scale = Math.min(canvas.width / w, canvas.height / h);
+  camera = { x: x - (canvas.width / scale - w) / 2, y: y - (canvas.height / scale - h) / 2, scale };
+  return dpr;
+}
+
+function frame() {
+  requestAnimationFrame(frame);
+  const now = performance.now();
+  ctx.fillStyle = '#11151c';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (!arena.map || !cur) return;
+  placeCamera(now);
+  const s = camera.scale;
+  const [ox, oy] = toScreen(0, 0);
+  ctx.fillStyle = '#1b2230';
+  ctx.fillRect(ox, oy, arena.map.size[0] * s, arena.map.size[1] * s);
+  ctx.fillStyle = '#4c566a';
+  for (const wall of arena.map.walls) {
+    const [x, y] = toScreen(wall.min[0], wall.min[1]);
+    ctx.fillRect(x, y, (wall.max[0] - wall.min[0]) * s, (wall.max[1] - wall.min[1]) * s);
+  }
+  const radius = (arena.rules ? arena.rules.player_radius : 16) * s;
+  let players = 0;
+  let projectiles = 0;
+  for (const [id, e] of cur.ents) {
+    const [x, y] = toScreen(...positionOf(id, now));
+    if (e.kind.Projectile) {
+      projectiles += 1;
+      ctx.fillStyle = e.kind.Projectile.owner === arena.me ? '#ebcb8b' : '#d08770';
+      ctx.beginPath();
+      ctx.arc(x, y, Math.max(2, 4 * s), 0, Math.PI * 2);
+      ctx.fill();
+      continue;
+    }
+    const p = e.kind.Player;
+    players += 1;
+    ctx.globalAlpha = p.alive ? 1 : 0.3;
+    ctx.fillStyle = id === arena.me ? '#a3be8c' : '#81a1c1';
+    ctx.beginPath();
+    ctx.arc(x, y, radius, 0, Math.PI * 2);
+    ctx.fill();
+    const angle = (p.aim / 65536) * Math.PI * 2;
+    ctx.strokeStyle = '#eceff4';
+    ctx.lineWidth = Math.max(1, 3 * s);
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(x + Math.cos(angle) * radius * 1.6, y + Math.sin(angle) * radius * 1.6);
+    ctx.stroke();
+    ctx.fillStyle = '#bf616a';
+    ctx.fillRect(x - radius, y - radius - 8, 2 * radius * (p.health / 100), 4);
+    ctx.fillStyle = '#d8dee9';
+    ctx.font = `${Math.max(10, Math.round(12 * s))}px system-ui, sans-serif`;
+    ctx.textAlign = 'center';
+    ctx.fillText(nameOf(id), x, y - radius - 12);
+    ctx.globalAlpha = 1;
+  }
+  arena.drawnPlayers = players;
+  arena.drawnProjectiles = projectiles;
+  ctx.textAlign = 'left';
+  ctx.font = '13px system-ui, sans-serif';
+  ctx.fillStyle = '#eceff4';
+  feed.filter((f) => f.until > now).forEach((f, i) => ctx.fillText(f.text, 12, canvas.height - 14 - i * 17));
+  hud();
+}
+
+function hud() {
+  const ping = arena.rttMs === null ? '-' : `${arena.rttMs.toFixed(1)} ms`;
+  $('hud').textContent = [
+    `${arena.mode === 'spectate' ? 'spectating' : 'playing'} ${arena.room || ''}`,
+    `tick ${arena.tick}   ping ${ping}`,
+    `players ${arena.names.size}   in view ${arena.drawnPlayers}`,
+  ].join('\n');
+  const rows = [...arena.scores.entries()]
+    .filter(([id]) => arena.names.has(id))
+    .sort((a, b) => b[1].score - a[1].score || a[1].deaths - b[1].deaths)
+    .slice(0, 12)
+    .map(([id, s]) => `${(id === arena.me ? '> ' : '  ') + nameOf(id).padEnd(16)} ${String(s.score).padStart(3)} ${String(s.deaths).padStart(3)}`);
+  $('board').textContent = ['  name              K   D', ...rows].join('\n');
+}
+
+window.addEventListener('resize', resize);
+window.addEventListener('keydown', (e) => {
+  keys.add(e.key.toLowerCase());
+  if (e.key === ' ') e.preventDefault();
+});
+window.addEventListener('keyup', (e) => keys.delete(e.key.toLowerCase()));
+window.addEventListener('blur', () => keys.clear());
+canvas.addEventListener('mousemove', (e) => {
+  const dpr = window.devicePixelRatio || 1;
+  mouse.x = e.offsetX * dpr;
+  mouse.y = e.offsetY * dpr;
+});
+canvas.addEventListener('mousedown', () => { mouse.down = true; });
+window.addEventListener('mouseup', () => { mouse.down = false; });
+
+$('join').addEventListener('submit', (e) => {
+  e.preventDefault();
+  start('play', $('name').value.trim(), $('room').value.trim());
+});
+$('watch').addEventListener('click', () => {
+  const room = $('room').value.trim();
+  if (room) start('spectate', '', room);
+});
+
+// Links: /?spectate=ROOM watches; /?name=NAME[&room=ROOM] joins at once.
+if (params.has('spectate')) {
+  start('spectate', '', params.get('spectate'));
+} else if (params.has('name')) {
+  start('play', params.get('name'), params.get('room') || '');
+}
