@@ -286,3 +286,18 @@ struct RoomState<'a> {
     /// Every entity, by id, in the JSON subprotocol's form.
     entities: &'a [arena_shared::Entity],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_client_speaks_this_protocol_version() {
+        let (_, _, script) = WEB_FILES[1];
+        let line = format!(
+            "const PROTOCOL_VERSION = {};",
+            arena_shared::PROTOCOL_VERSION
+        );
+        assert!(script.contains(&line), "assets/web/app.js must say {line}");
+    }
+}

@@ -1,0 +1,74 @@
+// The browser client in real headless Chromium against a real server with bots in the room.
+//
+//   node e2e.mjs http://127.0.0.1:PORT ROOM OUT_DIR BOTS
+//
+// Checks: the page connects over arena.json.v1 and receives snapshots; its own player moves
+// right while D is held; the bots in the room are drawn; a spectator page draws everyone.
+// Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const [base, room, out, botsArg] = process.argv.slice(2);
+const bots = Number(botsArg);
+mkdirSync(out, { recursive: true });
+
+const results = [];
+async function check(name, fn) {
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${e.message.split('\n')[0]}`);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const errors = [];
+const open = async (path) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && errors.push(`${path}: ${m.text()}`));
+  await page.goto(`${base}${path}`);
+  return page;
+};
+const wait = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: 15000 });
+
+const play = await open(`/?name=browser&room=${room}`);
+await check('the page joins over arena.json.v1 and receives snapshots', async () => {
+  await wait(play, () => window.arena.snapshots > 10 && window.arena.ownPos !== null);
+  const mode = await play.evaluate(() => window.arena.mode);
+  if (mode !== 'play') throw new Error(`mode ${mode}`);
+});
+await check('its own player moves right while D is held', async () => {
+  const before = await play.evaluate(() => window.arena.ownPos.x);
+  await play.keyboard.down('d');
+  await wait(play, (x) => window.arena.ownPos && window.arena.ownPos.x > x + 40, before);
+  await play.keyboard.up('d');
+});
+await check(`the ${bots} bots in the room are drawn`, async () => {
+  await wait(play, (n) => window.arena.drawnPlayers >= n + 1, bots);
+});
+await play.screenshot({ path: `${out}/play.png` });
+
+const watch = await open(`/?spectate=${room}`);
+await check('a spectator draws every player and the scoreboard', async () => {
+  await wait(watch, (n) => window.arena.mode === 'spectate' && window.arena.drawnPlayers >= n + 1, bots);
+  const board = await watch.evaluate(() => document.getElementById('board').textContent);
+  if (!board.includes('browser')) throw new Error(`scoreboard: ${board}`);
+});
+await watch.screenshot({ path: `${out}/spectate.png` });
+
+await check('no script errors', async () => {
+  if (errors.length) throw new Error(errors.join('; '));
+});
+await browser.close();
+
+const failed = results.filter((r) => !r.ok).length;
+console.log(`browser: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
