@@ -47,6 +47,11 @@ pub enum ClientError {
     Timeout(Duration),
 }
 
+/// `host:port` of a `ws://host:port/path` URL.
+pub fn authority(url: &str) -> Option<&str> {
+    url.strip_prefix("ws://")?.split('/').next()
+}
+
 /// A close frame as `1000 "bye"`, or `no close frame`.
 pub fn describe_close(frame: &Option<CloseFrame>) -> String {
     match frame {

@@ -10,6 +10,8 @@ use tokio::time::Instant;
 use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run_bot};
 use crate::brain::Behavior;
 use crate::live::Live;
+use crate::observe::{Transport, run_observer};
+use crate::report::ObserverReport;
 use crate::report::{Distance, Latency, Report};
 use crate::stall::run_stalled_bot;
 
@@ -40,6 +42,12 @@ pub struct FleetSpec {
     /// Extra bots that join once the ramp is over and then stop reading (`--stall`); each must
     /// be cut off by the server before the run ends.
     pub stalled: usize,
+    /// Observers of `room` (`--observers`), from the end of the ramp.
+    pub observers: usize,
+    /// How observers watch.
+    pub transport: Transport,
+    /// How often a polling observer asks.
+    pub poll_interval: Duration,
 }
 
 impl FleetSpec {
@@ -56,6 +64,9 @@ impl FleetSpec {
             seed: 1,
             progress: None,
             stalled: 0,
+            observers: 0,
+            transport: Transport::Ws,
+            poll_interval: Duration::from_millis(100),
         }
     }
 }
@@ -90,6 +101,21 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             run_stalled_bot(&url, &name, room.as_deref(), start_at, end_at).await
         });
     }
+    let mut observers = JoinSet::new();
+    let base = crate::connection::authority(&spec.url)
+        .unwrap_or_default()
+        .to_owned();
+    let room = spec.room.clone().unwrap_or_default();
+    for _ in 0..spec.observers {
+        observers.spawn(run_observer(
+            spec.transport,
+            base.clone(),
+            room.clone(),
+            spec.poll_interval,
+            clock + spec.ramp,
+            end_at,
+        ));
+    }
     let progress = spec
         .progress
         .map(|every| tokio::spawn(report_progress(live.clone(), every, spec.bots, clock)));
@@ -118,6 +144,20 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             }
             Err(e) => panicked.push(format!("stalled bot task failed: {e}")),
         }
+    }
+    if spec.observers > 0 {
+        let mut seen = Vec::new();
+        while let Some(joined) = observers.join_next().await {
+            match joined {
+                Ok(outcome) => seen.push(outcome),
+                Err(e) => panicked.push(format!("observer task failed: {e}")),
+            }
+        }
+        let summary = ObserverReport::merge(spec.transport, spec.poll_interval, &seen);
+        report
+            .problems
+            .extend(summary.failures.iter().take(MAX_PROBLEMS).cloned());
+        report.observers = Some(summary);
     }
     report.failed += panicked.len();
     report

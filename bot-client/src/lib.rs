@@ -10,6 +10,8 @@
 //! - [`bot`]: one bot's life: connect, join, play for a duration, leave; what it observed.
 //! - [`fleet`]: many bots as tasks on one async runtime, merged into a [`report::Report`].
 //! - [`stall`]: a bot that joins and stops reading, to prove the server cuts slow clients off.
+//! - [`observe`]: observers that watch a room by WebSocket push or by HTTP polling, and what
+//!   each costs on the wire.
 //! - [`live`]: counters the bots update as they go, for the progress line.
 //! - [`report`]: the report, human-readable and JSON, and whether the run passed.
 
@@ -18,6 +20,7 @@ pub mod brain;
 pub mod connection;
 pub mod fleet;
 pub mod live;
+pub mod observe;
 pub mod report;
 pub mod stall;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use arena_bot::brain::Behavior;
 use arena_bot::fleet::{FleetSpec, run_fleet};
+use arena_bot::observe::Transport;
 use arena_bot::report::Thresholds;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -61,6 +62,16 @@ struct Cli {
     /// the server cuts every one of them off (slow-client backpressure).
     #[arg(long, default_value_t = 0)]
     stall: usize,
+    /// Observers of `--room` that watch without playing, from the end of the ramp.
+    #[arg(long, default_value_t = 0)]
+    observers: usize,
+    /// How observers watch: `ws` (a spectator WebSocket, pushed) or `poll`
+    /// (`GET /api/rooms/{room}/state` with If-None-Match).
+    #[arg(long, value_enum, default_value_t = Transport::Ws)]
+    transport: Transport,
+    /// Polling period of `--transport poll` observers, ms.
+    #[arg(long, default_value_t = 100)]
+    poll_interval_ms: u64,
     /// Runtime worker threads (all bots share them).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -87,7 +98,20 @@ fn main() -> ExitCode {
         eprintln!("arena-bot: --churn must be zero or more");
         return ExitCode::from(2);
     }
-    if cli.bots == 0 || cli.bots > 100_000 || cli.stall > 100_000 || cli.threads == 0 {
+    if cli.observers > 0 && cli.room.is_none() {
+        eprintln!("arena-bot: --observers needs --room");
+        return ExitCode::from(2);
+    }
+    if !(1..=600_000).contains(&cli.poll_interval_ms) {
+        eprintln!("arena-bot: --poll-interval-ms must be 1..=600000");
+        return ExitCode::from(2);
+    }
+    if cli.bots == 0
+        || cli.bots > 100_000
+        || cli.stall > 100_000
+        || cli.observers > 100_000
+        || cli.threads == 0
+    {
         eprintln!(
             "arena-bot: --bots must be 1..=100000, --stall at most 100000, --threads at least 1"
         );
@@ -115,6 +139,9 @@ fn main() -> ExitCode {
         seed: cli.seed,
         progress: (cli.progress > 0.0).then(|| Duration::from_secs_f64(cli.progress)),
         stalled: cli.stall,
+        observers: cli.observers,
+        transport: cli.transport,
+        poll_interval: Duration::from_millis(cli.poll_interval_ms),
     };
     let thresholds = Thresholds {
         max_p99_rtt_ms: cli.max_p99_rtt_ms,

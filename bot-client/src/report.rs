@@ -2,8 +2,13 @@
 
 use std::fmt::Write as _;
 
+use std::time::Duration;
+
 use hdrhistogram::Histogram;
 use serde::Serialize;
+
+use crate::bot::latency_histogram;
+use crate::observe::{ObserverOutcome, Transport};
 
 /// Latency percentiles in milliseconds, from an HDR histogram of microseconds.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -60,6 +65,76 @@ impl Distance {
     }
 }
 
+/// What a set of observers saw and cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObserverReport {
+    /// `ws` or `poll`.
+    pub transport: Transport,
+    /// Observers run.
+    pub observers: usize,
+    /// Polling period, ms (poll only).
+    pub poll_interval_ms: u64,
+    /// HTTP requests (poll) or WebSocket messages received (ws), all observers.
+    pub requests_or_messages: u64,
+    /// New states received: 200 answers (poll) or snapshots (ws).
+    pub updates: u64,
+    /// 304 answers (poll).
+    pub not_modified: u64,
+    /// Bytes on the wire to the server (requests, handshakes, frame headers; no TCP/IP).
+    pub bytes_sent: u64,
+    /// Bytes on the wire from the server.
+    pub bytes_received: u64,
+    /// Per observer per second.
+    pub per_observer_requests_per_s: f64,
+    /// Per observer per second.
+    pub per_observer_updates_per_s: f64,
+    /// Per observer per second.
+    pub per_observer_bytes_up_per_s: f64,
+    /// Per observer per second.
+    pub per_observer_bytes_down_per_s: f64,
+    /// From the tick that produced a state being due to an observer holding it.
+    pub staleness_ms: Latency,
+    /// Observers that failed, with why.
+    pub failures: Vec<String>,
+}
+
+impl ObserverReport {
+    /// Sums the observers' outcomes.
+    pub fn merge(transport: Transport, poll_interval: Duration, seen: &[ObserverOutcome]) -> Self {
+        let mut staleness = latency_histogram();
+        let sum = |f: fn(&ObserverOutcome) -> u64| seen.iter().map(f).sum::<u64>();
+        let observed: f64 = seen.iter().map(|o| o.observed.as_secs_f64()).sum();
+        let per = |total: u64| {
+            if observed > 0.0 {
+                total as f64 / observed
+            } else {
+                0.0
+            }
+        };
+        for o in seen {
+            let _ = staleness.add(&o.staleness_us);
+        }
+        let (requests, updates) = (sum(|o| o.requests_or_messages), sum(|o| o.updates));
+        let (up, down) = (sum(|o| o.bytes_sent), sum(|o| o.bytes_received));
+        Self {
+            transport,
+            observers: seen.len(),
+            poll_interval_ms: poll_interval.as_millis() as u64,
+            requests_or_messages: requests,
+            updates,
+            not_modified: sum(|o| o.not_modified),
+            bytes_sent: up,
+            bytes_received: down,
+            per_observer_requests_per_s: per(requests),
+            per_observer_updates_per_s: per(updates),
+            per_observer_bytes_up_per_s: per(up),
+            per_observer_bytes_down_per_s: per(down),
+            staleness_ms: Latency::from_micros(&staleness),
+            failures: seen.iter().filter_map(|o| o.failure.clone()).collect(),
+        }
+    }
+}
+
 /// The result of a fleet run; also its JSON form (`--json FILE`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -110,6 +185,8 @@ pub struct Report {
     pub stalled: usize,
     /// Of those, how many the server cut off before the run ended.
     pub stalled_cut_off: usize,
+    /// What the observers (`--observers`) saw and cost, if any ran.
+    pub observers: Option<ObserverReport>,
     /// Snapshots per second of play, per bot (each bot's time connected, so a ramp does not
     /// dilute it).
     pub snapshot_rate_hz: f64,
@@ -163,6 +240,16 @@ impl Report {
                 "{} bots saw protocol errors{}",
                 self.protocol_errors,
                 first()
+            ));
+        }
+        if let Some(o) = &self.observers
+            && !o.failures.is_empty()
+        {
+            return Err(format!(
+                "{} of {} observers failed (first: {})",
+                o.failures.len(),
+                o.observers,
+                o.failures[0]
             ));
         }
         if self.stalled_cut_off < self.stalled {
@@ -279,6 +366,41 @@ impl Report {
             "  prediction error units p50 {:.3}  p99 {:.3}  max {:.3}  ({} samples)",
             e.p50, e.p99, e.max, e.samples
         );
+        if let Some(o) = &self.observers {
+            let how = match o.transport {
+                Transport::Ws => "ws push".to_owned(),
+                Transport::Poll => format!("poll every {} ms", o.poll_interval_ms),
+            };
+            let _ = writeln!(
+                s,
+                "  observers {} ({how}): {} {} ({:.1}/s each), {} new states ({:.1}/s each), {} not modified",
+                o.observers,
+                o.requests_or_messages,
+                if o.transport == Transport::Ws {
+                    "messages"
+                } else {
+                    "requests"
+                },
+                o.per_observer_requests_per_s,
+                o.updates,
+                o.per_observer_updates_per_s,
+                o.not_modified
+            );
+            let _ = writeln!(
+                s,
+                "  observer wire bytes  up {} ({:.0}/s each)  down {} ({:.0}/s each)",
+                o.bytes_sent,
+                o.per_observer_bytes_up_per_s,
+                o.bytes_received,
+                o.per_observer_bytes_down_per_s
+            );
+            let l = &o.staleness_ms;
+            let _ = writeln!(
+                s,
+                "  observer staleness ms p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  ({} samples)",
+                l.p50, l.p99, l.p999, l.max, l.samples
+            );
+        }
         if self.stalled > 0 {
             let _ = writeln!(
                 s,

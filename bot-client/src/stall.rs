@@ -75,9 +75,7 @@ pub async fn run_stalled_bot(
 /// A WebSocket over a TCP connection with a small receive buffer.
 async fn connect_small(url: &str) -> Result<Connection, ClientError> {
     let io = |e: std::io::Error| ClientError::Connect(e.into());
-    let authority = url
-        .strip_prefix("ws://")
-        .and_then(|rest| rest.split('/').next())
+    let authority = crate::connection::authority(url)
         .ok_or_else(|| ClientError::Unexpected(format!("not a ws:// URL: {url}")))?;
     let addr = tokio::net::lookup_host(authority)
         .await

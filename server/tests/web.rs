@@ -285,3 +285,35 @@ async fn the_state_endpoint_serves_json_with_an_etag() {
     );
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn observers_measure_push_and_polling_on_the_wire() {
+    use arena_bot::fleet::{FleetSpec, run_fleet};
+    use arena_bot::observe::Transport;
+    use std::time::Duration;
+    let server = TestServer::start(config());
+    for transport in [Transport::Ws, Transport::Poll] {
+        let spec = FleetSpec {
+            room: Some("watched".into()),
+            observers: 3,
+            transport,
+            // Faster than the 30 Hz tick, so some polls find nothing new.
+            poll_interval: Duration::from_millis(10),
+            ..FleetSpec::simple(server.url(), 2, Duration::from_secs(2))
+        };
+        let report = run_fleet(spec).await;
+        assert!(report.passed(), "{}", report.human());
+        let o = report.observers.as_ref().expect("an observer report");
+        assert_eq!(o.observers, 3);
+        assert!(
+            o.updates > 30 && o.staleness_ms.samples == o.updates,
+            "{}",
+            report.human()
+        );
+        assert!(o.bytes_sent > 0 && o.bytes_received > o.bytes_sent);
+        match transport {
+            Transport::Ws => assert!(o.per_observer_updates_per_s > 20.0, "{}", report.human()),
+            Transport::Poll => assert!(o.not_modified > 0, "{}", report.human()),
+        }
+    }
+}

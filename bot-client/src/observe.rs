@@ -1,0 +1,374 @@
+//! Observer bots: watch a room without playing, by WebSocket push (a spectator session) or by
+//! polling `GET /api/rooms/{name}/state` over keep-alive HTTP/1.1, and measure what each costs
+//! on the wire and how stale what they see is (`arena-bot --observers N --transport ws|poll`).
+//!
+//! Bytes are counted on the TCP stream itself, so they include the HTTP upgrade or request and
+//! response heads, and WebSocket frame headers (TCP/IP headers are not counted). Staleness is
+//! the time from when the tick that produced a state was due (the room's `origin_unix_ms` plus
+//! tick periods) to the observer holding it; the bots and the server share this machine's clock.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use arena_shared::ServerMsg;
+use arena_shared::protocol::{self, SERVER_DECODE_LIMIT};
+use futures_util::StreamExt;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::bot::latency_histogram;
+
+/// How observers watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// A spectator WebSocket: the server pushes every snapshot.
+    Ws,
+    /// HTTP polling of the state endpoint with `If-None-Match`.
+    Poll,
+}
+
+/// Largest HTTP response an observer accepts.
+const MAX_RESPONSE: usize = 16 * 1024 * 1024;
+
+/// Bytes that crossed one TCP connection, each way.
+#[derive(Debug, Default)]
+struct Tally {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+/// A TCP stream that counts the bytes through it.
+struct Counted {
+    inner: TcpStream,
+    tally: Arc<Tally>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = (buf.filled().len() - before) as u64;
+        self.tally.received.fetch_add(n, Ordering::Relaxed);
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.tally.sent.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// What one observer saw.
+#[derive(Debug)]
+pub struct ObserverOutcome {
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+    /// HTTP requests made (poll) or WebSocket messages received (ws).
+    pub requests_or_messages: u64,
+    /// Poll: responses that carried a new state (200); ws: snapshots.
+    pub updates: u64,
+    /// Poll: 304 answers.
+    pub not_modified: u64,
+    /// Bytes written to the TCP connection(s).
+    pub bytes_sent: u64,
+    /// Bytes read from them.
+    pub bytes_received: u64,
+    /// How old each new state was when it arrived, µs.
+    pub staleness_us: Histogram<u64>,
+    /// Time spent observing.
+    pub observed: Duration,
+}
+
+/// Watches `room` on the server at `base` (`host:port`) until `end_at`.
+pub async fn run_observer(
+    transport: Transport,
+    base: String,
+    room: String,
+    poll_interval: Duration,
+    start_at: Instant,
+    end_at: Instant,
+) -> ObserverOutcome {
+    tokio::time::sleep_until(start_at).await;
+    if let Err(e) = wait_for_room(&base, &room).await {
+        return ObserverOutcome {
+            failure: Some(e),
+            requests_or_messages: 0,
+            updates: 0,
+            not_modified: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            staleness_us: latency_histogram(),
+            observed: Duration::ZERO,
+        };
+    }
+    let tally = Arc::new(Tally::default());
+    let mut out = ObserverOutcome {
+        failure: None,
+        requests_or_messages: 0,
+        updates: 0,
+        not_modified: 0,
+        bytes_sent: 0,
+        bytes_received: 0,
+        staleness_us: latency_histogram(),
+        observed: Duration::ZERO,
+    };
+    let began = Instant::now();
+    let result = match transport {
+        Transport::Ws => watch(&base, &room, &tally, end_at, &mut out).await,
+        Transport::Poll => poll(&base, &room, poll_interval, &tally, end_at, &mut out).await,
+    };
+    out.observed = began.elapsed();
+    out.failure = result.err();
+    out.bytes_sent = tally.sent.load(Ordering::Relaxed);
+    out.bytes_received = tally.received.load(Ordering::Relaxed);
+    out
+}
+
+/// Waits until the room exists and has ticked (its players may still be joining when the
+/// observers start); this traffic is not counted.
+async fn wait_for_room(base: &str, room: &str) -> Result<(), String> {
+    const LIMIT: Duration = Duration::from_secs(10);
+    let deadline = Instant::now() + LIMIT;
+    let tally = Arc::new(Tally::default());
+    let mut buf = Vec::new();
+    loop {
+        let mut stream = connect(base, &tally).await?;
+        let request = format!(
+            "GET /api/rooms/{room}/state HTTP/1.1\r\nHost: {base}\r\nConnection: close\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        if read_response(&mut stream, &mut buf).await?.0 == 200 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("room {room} did not appear within {LIMIT:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Records how old the state of `tick` is now.
+fn record_staleness(h: &mut Histogram<u64>, origin_unix_ms: u64, tick_rate: u16, tick: u64) {
+    let due_us = origin_unix_ms * 1000 + tick * 1_000_000 / u64::from(tick_rate.max(1));
+    let _ = h.record(unix_us().saturating_sub(due_us).clamp(1, 60_000_000));
+}
+
+async fn connect(base: &str, tally: &Arc<Tally>) -> Result<Counted, String> {
+    let inner = TcpStream::connect(base)
+        .await
+        .map_err(|e| format!("connect {base}: {e}"))?;
+    let _ = inner.set_nodelay(true);
+    Ok(Counted {
+        inner,
+        tally: tally.clone(),
+    })
+}
+
+async fn watch(
+    base: &str,
+    room: &str,
+    tally: &Arc<Tally>,
+    end_at: Instant,
+    out: &mut ObserverOutcome,
+) -> Result<(), String> {
+    let stream = connect(base, tally).await?;
+    let url = format!("ws://{base}/ws?spectate={room}");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .map_err(|e| format!("upgrade: {e}"))?;
+    let mut clock: Option<(u64, u16)> = None;
+    loop {
+        let next = tokio::select! {
+            _ = tokio::time::sleep_until(end_at) => break,
+            next = ws.next() => next,
+        };
+        let bytes = match next {
+            Some(Ok(Message::Binary(b))) => b,
+            Some(Ok(Message::Close(f))) => return Err(format!("closed by the server: {f:?}")),
+            None => return Err("connection ended".into()),
+            Some(Err(e)) => return Err(format!("websocket: {e}")),
+            Some(Ok(_)) => continue,
+        };
+        out.requests_or_messages += 1;
+        match protocol::decode_server(&bytes, SERVER_DECODE_LIMIT) {
+            Ok(ServerMsg::Spectating {
+                origin_unix_ms,
+                tick_rate,
+                ..
+            }) => clock = Some((origin_unix_ms, tick_rate)),
+            Ok(ServerMsg::Snapshot(s)) => {
+                out.updates += 1;
+                if let Some((origin, rate)) = clock {
+                    record_staleness(&mut out.staleness_us, origin, rate, s.tick);
+                }
+            }
+            Ok(ServerMsg::Error { code, message }) => return Err(format!("{code:?}: {message}")),
+            Ok(_) => {}
+            Err(e) => return Err(format!("undecodable message: {e}")),
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}
+
+/// The fields of the state document an observer reads.
+#[derive(Deserialize)]
+struct StateHead {
+    tick: u64,
+    tick_rate: u16,
+    origin_unix_ms: u64,
+}
+
+async fn poll(
+    base: &str,
+    room: &str,
+    interval: Duration,
+    tally: &Arc<Tally>,
+    end_at: Instant,
+    out: &mut ObserverOutcome,
+) -> Result<(), String> {
+    let mut stream = connect(base, tally).await?;
+    let mut timer = tokio::time::interval(interval);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut etag: Option<String> = None;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end_at) => return Ok(()),
+            _ = timer.tick() => {}
+        }
+        let conditional = etag
+            .as_deref()
+            .map_or(String::new(), |t| format!("If-None-Match: {t}\r\n"));
+        let request =
+            format!("GET /api/rooms/{room}/state HTTP/1.1\r\nHost: {base}\r\n{conditional}\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        out.requests_or_messages += 1;
+        let (status, tag, body) = read_response(&mut stream, &mut buf).await?;
+        match status {
+            304 => out.not_modified += 1,
+            200 => {
+                let head: StateHead =
+                    serde_json::from_slice(body).map_err(|e| format!("state JSON: {e}"))?;
+                out.updates += 1;
+                record_staleness(
+                    &mut out.staleness_us,
+                    head.origin_unix_ms,
+                    head.tick_rate,
+                    head.tick,
+                );
+                etag = tag;
+            }
+            other => return Err(format!("state endpoint answered {other}")),
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body: (status, ETag, body).
+async fn read_response<'b>(
+    stream: &mut Counted,
+    buf: &'b mut Vec<u8>,
+) -> Result<(u16, Option<String>, &'b [u8]), String> {
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    let (status, etag, head_len, len) = loop {
+        if let Some(head) = parse_head(buf)? {
+            break head;
+        }
+        if buf.len() > MAX_RESPONSE {
+            return Err("response head too long".into());
+        }
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("connection closed before a response".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if len > MAX_RESPONSE {
+        return Err(format!("response of {len} bytes is over the limit"));
+    }
+    while buf.len() < head_len + len {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("connection closed inside a response".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok((status, etag, &buf[head_len..head_len + len]))
+}
+
+/// A complete response head in `buf`: (status, ETag, head length, body length).
+#[allow(clippy::type_complexity)]
+fn parse_head(buf: &[u8]) -> Result<Option<(u16, Option<String>, usize, usize)>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    let head_len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(format!("bad HTTP response: {e}")),
+    };
+    let header = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .map(str::to_owned)
+    };
+    let len = header("content-length")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(Some((
+        resp.code.unwrap_or(0),
+        header("etag"),
+        head_len,
+        len,
+    )))
+}
