@@ -65,7 +65,8 @@ struct Cli {
     /// Observers of `--room` that watch without playing, from the end of the ramp.
     #[arg(long, default_value_t = 0)]
     observers: usize,
-    /// How observers watch: `ws` (a spectator WebSocket, pushed) or `poll`
+    /// How observers watch: `ws` (a spectator WebSocket, pushed, bincode), `ws-json` (the same in
+    /// JSON, as a browser) or `poll`
     /// (`GET /api/rooms/{room}/state` with If-None-Match).
     #[arg(long, value_enum, default_value_t = Transport::Ws)]
     transport: Transport,

@@ -1,11 +1,14 @@
 //! Observer bots: watch a room without playing, by WebSocket push (a spectator session) or by
 //! polling `GET /api/rooms/{name}/state` over keep-alive HTTP/1.1, and measure what each costs
-//! on the wire and how stale what they see is (`arena-bot --observers N --transport ws|poll`).
+//! on the wire and how late they learn of each update (`arena-bot --observers N --transport
+//! ws|poll`).
 //!
 //! Bytes are counted on the TCP stream itself, so they include the HTTP upgrade or request and
-//! response heads, and WebSocket frame headers (TCP/IP headers are not counted). Staleness is
-//! the time from when the tick that produced a state was due (the room's `origin_unix_ms` plus
-//! tick periods) to the observer holding it; the bots and the server share this machine's clock.
+//! response heads, and WebSocket frame headers (TCP/IP headers are not counted). Update latency
+//! is, for every tick the room produced, the time from when that tick was due (the room's
+//! `origin_unix_ms` plus tick periods) to the observer first holding a state at least that new:
+//! a poller that skips ticks learns of them late, through a newer state, and that counts. The
+//! bots and the server share this machine's clock.
 
 use std::io;
 use std::pin::Pin;
@@ -15,7 +18,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use arena_shared::ServerMsg;
-use arena_shared::protocol::{self, SERVER_DECODE_LIMIT};
+use arena_shared::encoding::Encoding;
+use arena_shared::protocol::SERVER_DECODE_LIMIT;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -23,6 +27,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::bot::latency_histogram;
 
@@ -30,8 +36,12 @@ use crate::bot::latency_histogram;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// A spectator WebSocket: the server pushes every snapshot.
+    /// A spectator WebSocket on `arena.bincode.v1`: the server pushes every snapshot.
     Ws,
+    /// The same on `arena.json.v1`, as a browser spectates.
+    #[value(name = "ws-json")]
+    #[serde(rename = "ws-json")]
+    WsJson,
     /// HTTP polling of the state endpoint with `If-None-Match`.
     Poll,
 }
@@ -103,8 +113,9 @@ pub struct ObserverOutcome {
     pub bytes_sent: u64,
     /// Bytes read from them.
     pub bytes_received: u64,
-    /// How old each new state was when it arrived, µs.
-    pub staleness_us: Histogram<u64>,
+    /// For every tick produced while observing, from its due time to the observer holding a
+    /// state at least that new, µs.
+    pub update_latency_us: Histogram<u64>,
     /// Time spent observing.
     pub observed: Duration,
 }
@@ -127,7 +138,7 @@ pub async fn run_observer(
             not_modified: 0,
             bytes_sent: 0,
             bytes_received: 0,
-            staleness_us: latency_histogram(),
+            update_latency_us: latency_histogram(),
             observed: Duration::ZERO,
         };
     }
@@ -139,12 +150,13 @@ pub async fn run_observer(
         not_modified: 0,
         bytes_sent: 0,
         bytes_received: 0,
-        staleness_us: latency_histogram(),
+        update_latency_us: latency_histogram(),
         observed: Duration::ZERO,
     };
     let began = Instant::now();
     let result = match transport {
-        Transport::Ws => watch(&base, &room, &tally, end_at, &mut out).await,
+        Transport::Ws => watch(&base, &room, Encoding::Bincode, &tally, end_at, &mut out).await,
+        Transport::WsJson => watch(&base, &room, Encoding::Json, &tally, end_at, &mut out).await,
         Transport::Poll => poll(&base, &room, poll_interval, &tally, end_at, &mut out).await,
     };
     out.observed = began.elapsed();
@@ -186,10 +198,23 @@ fn unix_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Records how old the state of `tick` is now.
-fn record_staleness(h: &mut Histogram<u64>, origin_unix_ms: u64, tick_rate: u16, tick: u64) {
-    let due_us = origin_unix_ms * 1000 + tick * 1_000_000 / u64::from(tick_rate.max(1));
-    let _ = h.record(unix_us().saturating_sub(due_us).clamp(1, 60_000_000));
+/// The observer now holds the state of `tick`: records, for it and every tick since the last
+/// state held (at most 10,000 of them), how long ago that tick was due.
+fn record_updates(
+    h: &mut Histogram<u64>,
+    last: &mut Option<u64>,
+    (origin_unix_ms, tick_rate): (u64, u16),
+    tick: u64,
+) {
+    let now = unix_us();
+    let from = last
+        .map_or(tick, |l| l + 1)
+        .max(tick.saturating_sub(10_000));
+    for t in from..=tick {
+        let due_us = origin_unix_ms * 1000 + t * 1_000_000 / u64::from(tick_rate.max(1));
+        let _ = h.record(now.saturating_sub(due_us).clamp(1, 60_000_000));
+    }
+    *last = Some(last.map_or(tick, |l| l.max(tick)));
 }
 
 async fn connect(base: &str, tally: &Arc<Tally>) -> Result<Counted, String> {
@@ -206,16 +231,26 @@ async fn connect(base: &str, tally: &Arc<Tally>) -> Result<Counted, String> {
 async fn watch(
     base: &str,
     room: &str,
+    encoding: Encoding,
     tally: &Arc<Tally>,
     end_at: Instant,
     out: &mut ObserverOutcome,
 ) -> Result<(), String> {
     let stream = connect(base, tally).await?;
-    let url = format!("ws://{base}/ws?spectate={room}");
-    let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
+    let mut request = format!("ws://{base}/ws?spectate={room}")
+        .into_client_request()
+        .map_err(|e| format!("request: {e}"))?;
+    if encoding == Encoding::Json {
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("arena.json.v1"),
+        );
+    }
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
         .await
         .map_err(|e| format!("upgrade: {e}"))?;
     let mut clock: Option<(u64, u16)> = None;
+    let mut last = None;
     loop {
         let next = tokio::select! {
             _ = tokio::time::sleep_until(end_at) => break,
@@ -223,13 +258,14 @@ async fn watch(
         };
         let bytes = match next {
             Some(Ok(Message::Binary(b))) => b,
+            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec().into(),
             Some(Ok(Message::Close(f))) => return Err(format!("closed by the server: {f:?}")),
             None => return Err("connection ended".into()),
             Some(Err(e)) => return Err(format!("websocket: {e}")),
             Some(Ok(_)) => continue,
         };
         out.requests_or_messages += 1;
-        match protocol::decode_server(&bytes, SERVER_DECODE_LIMIT) {
+        match encoding.decode_server(&bytes, SERVER_DECODE_LIMIT) {
             Ok(ServerMsg::Spectating {
                 origin_unix_ms,
                 tick_rate,
@@ -237,8 +273,8 @@ async fn watch(
             }) => clock = Some((origin_unix_ms, tick_rate)),
             Ok(ServerMsg::Snapshot(s)) => {
                 out.updates += 1;
-                if let Some((origin, rate)) = clock {
-                    record_staleness(&mut out.staleness_us, origin, rate, s.tick);
+                if let Some(clock) = clock {
+                    record_updates(&mut out.update_latency_us, &mut last, clock, s.tick);
                 }
             }
             Ok(ServerMsg::Error { code, message }) => return Err(format!("{code:?}: {message}")),
@@ -270,6 +306,7 @@ async fn poll(
     let mut timer = tokio::time::interval(interval);
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut etag: Option<String> = None;
+    let mut last = None;
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
         tokio::select! {
@@ -293,10 +330,10 @@ async fn poll(
                 let head: StateHead =
                     serde_json::from_slice(body).map_err(|e| format!("state JSON: {e}"))?;
                 out.updates += 1;
-                record_staleness(
-                    &mut out.staleness_us,
-                    head.origin_unix_ms,
-                    head.tick_rate,
+                record_updates(
+                    &mut out.update_latency_us,
+                    &mut last,
+                    (head.origin_unix_ms, head.tick_rate),
                     head.tick,
                 );
                 etag = tag;

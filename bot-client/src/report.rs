@@ -92,8 +92,9 @@ pub struct ObserverReport {
     pub per_observer_bytes_up_per_s: f64,
     /// Per observer per second.
     pub per_observer_bytes_down_per_s: f64,
-    /// From the tick that produced a state being due to an observer holding it.
-    pub staleness_ms: Latency,
+    /// For every tick produced, from its due time to an observer holding a state at least that
+    /// new (a poller learns of skipped ticks through a newer state).
+    pub update_latency_ms: Latency,
     /// Observers that failed, with why.
     pub failures: Vec<String>,
 }
@@ -112,7 +113,7 @@ impl ObserverReport {
             }
         };
         for o in seen {
-            let _ = staleness.add(&o.staleness_us);
+            let _ = staleness.add(&o.update_latency_us);
         }
         let (requests, updates) = (sum(|o| o.requests_or_messages), sum(|o| o.updates));
         let (up, down) = (sum(|o| o.bytes_sent), sum(|o| o.bytes_received));
@@ -129,7 +130,7 @@ impl ObserverReport {
             per_observer_updates_per_s: per(updates),
             per_observer_bytes_up_per_s: per(up),
             per_observer_bytes_down_per_s: per(down),
-            staleness_ms: Latency::from_micros(&staleness),
+            update_latency_ms: Latency::from_micros(&staleness),
             failures: seen.iter().filter_map(|o| o.failure.clone()).collect(),
         }
     }
@@ -368,7 +369,8 @@ impl Report {
         );
         if let Some(o) = &self.observers {
             let how = match o.transport {
-                Transport::Ws => "ws push".to_owned(),
+                Transport::Ws => "ws push, bincode".to_owned(),
+                Transport::WsJson => "ws push, JSON".to_owned(),
                 Transport::Poll => format!("poll every {} ms", o.poll_interval_ms),
             };
             let _ = writeln!(
@@ -376,10 +378,10 @@ impl Report {
                 "  observers {} ({how}): {} {} ({:.1}/s each), {} new states ({:.1}/s each), {} not modified",
                 o.observers,
                 o.requests_or_messages,
-                if o.transport == Transport::Ws {
-                    "messages"
-                } else {
+                if o.transport == Transport::Poll {
                     "requests"
+                } else {
+                    "messages"
                 },
                 o.per_observer_requests_per_s,
                 o.updates,
@@ -394,10 +396,10 @@ impl Report {
                 o.bytes_received,
                 o.per_observer_bytes_down_per_s
             );
-            let l = &o.staleness_ms;
+            let l = &o.update_latency_ms;
             let _ = writeln!(
                 s,
-                "  observer staleness ms p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  ({} samples)",
+                "  observer update latency ms p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  ({} samples)",
                 l.p50, l.p99, l.p999, l.max, l.samples
             );
         }

@@ -7,11 +7,15 @@
 //! # Layout
 //! - [`server`]: `run(listener, config, shutdown)`, the one way to start and drain the server.
 //! - [`config`]: the `Config` (TOML + CLI), its defaults and validation.
-//! - [`http`]: routes: `GET /ws`, `GET /api/rooms`.
+//! - [`http`]: routes: `GET /ws` (players and spectators), `GET /` (the browser client),
+//!   `GET /api/rooms`, `GET /api/rooms/{name}/state`, metrics and health.
 //! - [`session`]: the per-connection actor and its frame layer; the only user of
 //!   actix-web-actors.
 //! - [`lobby`]: the actor that owns rooms: placement, limits, disposal.
 //! - [`room`]: the actor that ticks one world and hands each session its snapshot.
+//! - [`slot`]: the one-snapshot slot between a room and a session: backpressure that works even
+//!   when the session is frozen.
+//! - [`encoder`]: one client's view box, delta against its acknowledged view, and encoding.
 //! - [`close`]: every way a session ends, with its close code, reason and `Error`.
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`) with bounded labels.
 //! - [`text`]: names and chat: what a client may send, cleaned or refused.
