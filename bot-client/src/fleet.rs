@@ -106,6 +106,9 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
         .unwrap_or_default()
         .to_owned();
     let room = spec.room.clone().unwrap_or_default();
+    // Observers stop a second before the players leave, so the room is still there for all of
+    // them (the last player out closes it).
+    let watch_until = (end_at - Duration::from_secs(1)).max(clock + spec.ramp);
     for _ in 0..spec.observers {
         observers.spawn(run_observer(
             spec.transport,
@@ -113,7 +116,7 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             room.clone(),
             spec.poll_interval,
             clock + spec.ramp,
-            end_at,
+            watch_until,
         ));
     }
     let progress = spec
