@@ -357,29 +357,30 @@ async fn read_response<'b>(
         if buf.len() > MAX_RESPONSE {
             return Err("response head too long".into());
         }
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        if n == 0 {
-            return Err("connection closed before a response".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_more(stream, buf, &mut chunk, "before a response").await?;
     };
     if len > MAX_RESPONSE {
         return Err(format!("response of {len} bytes is over the limit"));
     }
     while buf.len() < head_len + len {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        if n == 0 {
-            return Err("connection closed inside a response".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_more(stream, buf, &mut chunk, "inside a response").await?;
     }
     Ok((status, etag, &buf[head_len..head_len + len]))
+}
+
+/// Appends what the next read brings to `buf`; the connection ending is an error `where`.
+async fn read_more(
+    stream: &mut Counted,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+    place: &str,
+) -> Result<(), String> {
+    let n = stream.read(chunk).await.map_err(|e| format!("read: {e}"))?;
+    if n == 0 {
+        return Err(format!("connection closed {place}"));
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
 }
 
 /// A complete response head in `buf`: (status, ETag, head length, body length).

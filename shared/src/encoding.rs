@@ -133,15 +133,7 @@ fn decode_json<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     max_len: usize,
 ) -> Result<T, DecodeError> {
-    if bytes.is_empty() {
-        return Err(DecodeError::Empty);
-    }
-    if bytes.len() > max_len {
-        return Err(DecodeError::TooLarge {
-            len: bytes.len(),
-            max: max_len,
-        });
-    }
+    protocol::check_frame_len(bytes, max_len)?;
     // serde_json bounds nesting (128 levels) and allocates no more than the input describes,
     // which the length check above bounds.
     serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))

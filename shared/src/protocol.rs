@@ -348,10 +348,8 @@ pub fn encode_snapshot_into(
     )
 }
 
-fn decode_bounded<T: DeserializeOwned, const N: usize>(
-    bytes: &[u8],
-    max_len: usize,
-) -> Result<T, DecodeError> {
+/// Refuses an empty frame or one over `max_len`, before any decoder sees it.
+pub(crate) fn check_frame_len(bytes: &[u8], max_len: usize) -> Result<(), DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -361,6 +359,14 @@ fn decode_bounded<T: DeserializeOwned, const N: usize>(
             max: max_len,
         });
     }
+    Ok(())
+}
+
+fn decode_bounded<T: DeserializeOwned, const N: usize>(
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<T, DecodeError> {
+    check_frame_len(bytes, max_len)?;
     let (msg, used) = bincode::serde::decode_from_slice(bytes, wire::<N>())?;
     match bytes.len() - used {
         0 => Ok(msg),
