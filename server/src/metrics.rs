@@ -36,8 +36,10 @@ pub struct Metrics {
     pub players: IntGauge,
     /// Snapshots replaced unsent because the session had not taken the previous one.
     pub skipped_snapshots: IntCounter,
-    /// Snapshots sent, by kind: `full` (complete) or `delta` (against an acknowledged view).
-    pub snapshots: IntCounterVec,
+    /// Snapshots sent complete (`snapshots_total{kind="full"}`).
+    pub snapshots_full: IntCounter,
+    /// Snapshots sent as a delta against an acknowledged view (`{kind="delta"}`).
+    pub snapshots_delta: IntCounter,
     /// Inputs dropped from full per-player queues.
     pub dropped_inputs: IntCounter,
     /// Time to simulate a tick and hand out its snapshots, all rooms.
@@ -110,6 +112,11 @@ impl Metrics {
             let process = prometheus::process_collector::ProcessCollector::for_self();
             let _ = registry.register(Box::new(process));
         }
+        let snapshots = counter_vec(
+            "snapshots_total",
+            "Snapshots sent, by kind: full or delta.",
+            &["kind"],
+        );
         Self {
             connections_open: gauge("connections_open", "WebSocket connections open now."),
             connections_total: counter("connections_total", "WebSocket connections accepted."),
@@ -142,11 +149,10 @@ impl Metrics {
                 "skipped_snapshots_total",
                 "Snapshots replaced unsent because the session had not taken the previous one.",
             ),
-            snapshots: counter_vec(
-                "snapshots_total",
-                "Snapshots sent, by kind: full or delta.",
-                &["kind"],
-            ),
+            // Every session counts every snapshot: resolve the two series once, not a label
+            // look-up (hash and lock) per snapshot.
+            snapshots_full: snapshots.with_label_values(&["full"]),
+            snapshots_delta: snapshots.with_label_values(&["delta"]),
             dropped_inputs: counter(
                 "dropped_inputs_total",
                 "Inputs dropped from full per-player queues.",

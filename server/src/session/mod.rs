@@ -4,7 +4,8 @@
 //! Inbound: frames -> [`frames::Assembler`] -> decode (bounded) -> validate -> the room.
 //! Outbound: the room fills the session's [`SnapshotSlot`] and wakes it with [`SnapshotReady`];
 //! the session takes the newest snapshot, cuts and delta-encodes the player's view
-//! ([`SnapshotEncoder`]) and writes one binary frame per message.
+//! ([`SnapshotEncoder`]) and writes it as one frame: binary on `arena.bincode.v1`, text on
+//! `arena.json.v1`.
 //! The session also owns the connection's timers (Hello timeout, heartbeat) and ends every
 //! connection through [`Session::farewell`], so each ending gets its close code, reason, log line.
 
@@ -405,7 +406,8 @@ impl Session {
         if let Some(token) = hello.resume {
             // The token is the credential: it was issued to whoever passed the join checks.
             self.phase = Phase::Joining;
-            return self.admit(self.deps.lobby.send(ResumeRequest { token, link }), ctx);
+            let answer = self.deps.lobby.send(ResumeRequest { token, link });
+            return self.admit(answer, Self::on_admitted, ctx);
         }
         let (name, room) = match &self.deps.tickets {
             None => (hello.name, hello.room),
@@ -435,21 +437,22 @@ impl Session {
             link,
             arbiter: Arbiter::current(),
         };
-        self.admit(self.deps.lobby.send(request), ctx);
+        self.admit(self.deps.lobby.send(request), Self::on_admitted, ctx);
     }
 
     /// Waits for the lobby's answer to a join or resume. `wait()`: nothing else (snapshots
     /// included) is handled until the Welcome is written, so the client always sees it first.
-    fn admit(
+    /// Spectators' admissions go the same way, into `on_watching`.
+    fn admit<T: 'static>(
         &mut self,
-        answer: impl std::future::Future<Output = Result<Result<Admission, Farewell>, MailboxError>>
-        + 'static,
+        answer: impl std::future::Future<Output = Result<Result<T, Farewell>, MailboxError>> + 'static,
+        admitted: fn(&mut Self, T, &mut WebsocketContext<Self>),
         ctx: &mut WebsocketContext<Self>,
     ) {
         answer
             .into_actor(self)
-            .map(|answer, session, ctx| match answer {
-                Ok(Ok(admission)) => session.on_admitted(admission, ctx),
+            .map(move |answer, session, ctx| match answer {
+                Ok(Ok(admission)) => admitted(session, admission, ctx),
                 Ok(Err(farewell)) => session.farewell(ctx, farewell),
                 Err(_) => session.farewell(ctx, Farewell::ShuttingDown),
             })
@@ -558,16 +561,8 @@ impl Actor for Session {
         if let Some(room) = self.spectate.take() {
             self.phase = Phase::Joining;
             let link = self.link(ctx);
-            self.deps
-                .lobby
-                .send(SpectateRequest { room, link })
-                .into_actor(self)
-                .map(|answer, session, ctx| match answer {
-                    Ok(Ok(admission)) => session.on_watching(admission, ctx),
-                    Ok(Err(farewell)) => session.farewell(ctx, farewell),
-                    Err(_) => session.farewell(ctx, Farewell::ShuttingDown),
-                })
-                .wait(ctx);
+            let answer = self.deps.lobby.send(SpectateRequest { room, link });
+            self.admit(answer, Self::on_watching, ctx);
         }
         ctx.run_later(self.deps.config.hello_timeout(), |s, ctx| {
             if matches!(s.phase, Phase::AwaitingHello) {
@@ -681,8 +676,13 @@ impl Handler<SnapshotReady> for Session {
         let encoded = encoder.encode(&next.view, next.inputs, events, &mut out);
         match encoded {
             Ok(sent) => {
-                let kind = if sent.baseline == 0 { "full" } else { "delta" };
-                self.deps.metrics.snapshots.with_label_values(&[kind]).inc();
+                let m = &self.deps.metrics;
+                let counter = if sent.baseline == 0 {
+                    &m.snapshots_full
+                } else {
+                    &m.snapshots_delta
+                };
+                counter.inc();
                 self.write(ctx, out);
             }
             Err(e) => warn!(parent: &self.span, error = %e, "cannot encode snapshot"),
