@@ -27,18 +27,14 @@ max_connections_per_ip = 100000
 max_connections = 100000
 TOML
 
-metric() { curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
+source scripts/bench-lib.sh
 
 echo "| bots | rooms | snapshot Hz | input-ack p50 / p99 ms | RTT p99 ms | unexpected disconnects | tick overruns | server CPU (1 core) | CPU µs per client-s | peak RSS | RSS per player | pass |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
 for BOTS in $STEPS; do
-  taskset -c 0 "$SERVER_BIN" --bind 127.0.0.1:0 --config "$OUT/server.toml" \
-    >"$OUT/server-$BOTS.out" 2>"$OUT/server-$BOTS.err" &
-  SERVER=$!
-  for _ in $(seq 100); do grep -q '^listening on' "$OUT/server-$BOTS.out" && break; sleep 0.05; done
-  ADDR=$(sed -n 's|^listening on http://||p' "$OUT/server-$BOTS.out")
+  start_server "$SERVER_BIN" "$OUT/server-$BOTS" --config "$OUT/server.toml"
   IDLE_KB=$(awk '/VmRSS/ { print $2 }' /proc/$SERVER/status)
-  read -r U0 S0 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+  C0=$(cpu_ticks $SERVER)
   set +e
   taskset -c 1 ./target/release/arena-bot --url "ws://$ADDR/ws" --bots "$BOTS" --ramp $RAMP \
     --duration "$SECONDS_PER_STEP" --progress 0 --json "$OUT/bots-$BOTS.json" \
@@ -46,16 +42,16 @@ for BOTS in $STEPS; do
     --min-snapshot-rate $(python3 -c "print(0.95 * $TICK_RATE)") >"$OUT/bots-$BOTS.txt" 2>&1
   BOT_EXIT=$?
   set -e
-  read -r U1 S1 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+  C1=$(cpu_ticks $SERVER)
   PEAK_KB=$(awk '/VmHWM/ { print $2 }' /proc/$SERVER/status)
   TICKS=$(metric "$ADDR" arena_tick_seconds_count); OVERRUNS=$(metric "$ADDR" arena_tick_overruns_total)
   kill -TERM $SERVER; wait $SERVER || true
   J="$OUT/bots-$BOTS.json"
-  python3 - "$J" "$BOTS" "$U0" "$S0" "$U1" "$S1" "$(getconf CLK_TCK)" "$IDLE_KB" "$PEAK_KB" "${TICKS:-0}" "${OVERRUNS:-0}" "$BOT_EXIT" "$((RAMP + SECONDS_PER_STEP))" <<'PY'
+  python3 - "$J" "$BOTS" "$C0" "$C1" "$(getconf CLK_TCK)" "$IDLE_KB" "$PEAK_KB" "${TICKS:-0}" "${OVERRUNS:-0}" "$BOT_EXIT" "$((RAMP + SECONDS_PER_STEP))" <<'PY'
 import json, math, sys
-j, bots, u0, s0, u1, s1, tck, idle, peak, ticks, overruns, bot_exit, wall = sys.argv[1:]
+j, bots, c0, c1, tck, idle, peak, ticks, overruns, bot_exit, wall = sys.argv[1:]
 d = json.load(open(j)); bots = int(bots)
-cpu = ((int(u1) + int(s1)) - (int(u0) + int(s0))) / int(tck)
+cpu = (int(c1) - int(c0)) / int(tck)
 wall = float(d["duration_s"])
 ticks, overruns = float(ticks), float(overruns)
 overrun_ok = ticks > 0 and overruns / ticks < 0.01

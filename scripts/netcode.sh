@@ -19,7 +19,7 @@ OUT=${OUT:-target/netcode}
 mkdir -p "$OUT"
 cargo build -q --release -p arena-server -p arena-bot
 
-metric() { curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
+source scripts/bench-lib.sh
 
 echo "| players in the room | map | snapshots | bytes per client-s | snapshot Hz | input-ack p99 ms | tick overruns | server CPU | CPU µs per client-s | peak RSS | prediction error p99 | pass |"
 echo "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
@@ -36,28 +36,24 @@ TOML
   for MODE in $MODES; do
     FLAG=""; [ "$MODE" = full ] && FLAG=--full-snapshots
     TAG="$MODE-$N"
-    taskset -c 0 ./target/release/arena-server --bind 127.0.0.1:0 --config "$OUT/server-$N.toml" $FLAG \
-      >"$OUT/server-$TAG.out" 2>"$OUT/server-$TAG.err" &
-    SERVER=$!
-    for _ in $(seq 100); do grep -q '^listening on' "$OUT/server-$TAG.out" && break; sleep 0.05; done
-    ADDR=$(sed -n 's|^listening on http://||p' "$OUT/server-$TAG.out")
-    read -r U0 S0 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+    start_server ./target/release/arena-server "$OUT/server-$TAG" --config "$OUT/server-$N.toml" $FLAG
+    C0=$(cpu_ticks $SERVER)
     set +e
     taskset -c 1 ./target/release/arena-bot --url "ws://$ADDR/ws" --bots "$N" --room big --ramp "$RAMP" \
       --duration "$SECONDS_PER_RUN" --progress 0 --json "$OUT/bots-$TAG.json" \
       --max-p99-input-ack-ms 66.7 --min-snapshot-rate 28.5 >"$OUT/bots-$TAG.txt" 2>&1
     BOT_EXIT=$?
     set -e
-    read -r U1 S1 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+    C1=$(cpu_ticks $SERVER)
     PEAK_KB=$(awk '/VmHWM/ { print $2 }' /proc/$SERVER/status)
     TICKS=$(metric "$ADDR" arena_tick_seconds_count); OVERRUNS=$(metric "$ADDR" arena_tick_overruns_total)
     kill -TERM $SERVER; wait $SERVER || true
-    python3 - "$OUT/bots-$TAG.json" "$N" "$MAP_NAME" "$MODE" "$U0" "$S0" "$U1" "$S1" "$(getconf CLK_TCK)" \
+    python3 - "$OUT/bots-$TAG.json" "$N" "$MAP_NAME" "$MODE" "$C0" "$C1" "$(getconf CLK_TCK)" \
       "$PEAK_KB" "${TICKS:-0}" "${OVERRUNS:-0}" "$BOT_EXIT" "$RAMP" <<'PY'
 import json, sys
-j, n, map_name, mode, u0, s0, u1, s1, tck, peak, ticks, overruns, bot_exit, ramp = sys.argv[1:]
+j, n, map_name, mode, c0, c1, tck, peak, ticks, overruns, bot_exit, ramp = sys.argv[1:]
 d = json.load(open(j)); n = int(n)
-cpu = ((int(u1) + int(s1)) - (int(u0) + int(s0))) / int(tck)
+cpu = (int(c1) - int(c0)) / int(tck)
 wall = float(d["duration_s"])
 # Client-seconds: every bot connected for the play time plus on average half the ramp.
 client_s = n * (wall - float(ramp) / 2)

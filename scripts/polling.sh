@@ -17,6 +17,7 @@ SECONDS_PER_RUN=${2:-20}
 OUT=${OUT:-target/polling}
 mkdir -p "$OUT"
 cargo build -q --release -p arena-server -p arena-bot
+source scripts/bench-lib.sh
 printf 'workers = 1\nmax_connections_per_ip = 100000\nmax_spectators = 1000\n' >"$OUT/server.toml"
 
 echo "| observers | transport | requests or messages per observer-s | new states per observer-s | bytes up per observer-s | bytes down per observer-s | update latency p50 / p99 / max ms | server CPU |"
@@ -26,12 +27,8 @@ for N in $COUNTS; do
     set -- $MODE
     TRANSPORT=$1; INTERVAL=$2
     TAG="$TRANSPORT-$INTERVAL-$N"
-    taskset -c 0 ./target/release/arena-server --bind 127.0.0.1:0 --config "$OUT/server.toml" \
-      >"$OUT/server-$TAG.out" 2>"$OUT/server-$TAG.err" &
-    SERVER=$!
-    for _ in $(seq 100); do grep -q '^listening on' "$OUT/server-$TAG.out" && break; sleep 0.05; done
-    ADDR=$(sed -n 's|^listening on http://||p' "$OUT/server-$TAG.out")
-    read -r U0 S0 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+    start_server ./target/release/arena-server "$OUT/server-$TAG" --config "$OUT/server.toml"
+    C0=$(cpu_ticks $SERVER)
     EXTRA=""; [ "$TRANSPORT" = poll ] && EXTRA="--poll-interval-ms $INTERVAL"
     set +e
     taskset -c 1 ./target/release/arena-bot --url "ws://$ADDR/ws" --room watched --bots 10 --ramp 1 \
@@ -39,13 +36,13 @@ for N in $COUNTS; do
       --json "$OUT/bots-$TAG.json" >"$OUT/bots-$TAG.txt" 2>&1
     BOT_EXIT=$?
     set -e
-    read -r U1 S1 < <(awk '{ print $14, $15 }' /proc/$SERVER/stat)
+    C1=$(cpu_ticks $SERVER)
     kill -TERM $SERVER; wait $SERVER || true
-    python3 - "$OUT/bots-$TAG.json" "$N" "$TRANSPORT" "$INTERVAL" "$U0" "$S0" "$U1" "$S1" "$(getconf CLK_TCK)" "$BOT_EXIT" <<'PY'
+    python3 - "$OUT/bots-$TAG.json" "$N" "$TRANSPORT" "$INTERVAL" "$C0" "$C1" "$(getconf CLK_TCK)" "$BOT_EXIT" <<'PY'
 import json, sys
-j, n, transport, interval, u0, s0, u1, s1, tck, bot_exit = sys.argv[1:]
+j, n, transport, interval, c0, c1, tck, bot_exit = sys.argv[1:]
 d = json.load(open(j)); o = d["observers"]
-cpu = ((int(u1) + int(s1)) - (int(u0) + int(s0))) / int(tck)
+cpu = (int(c1) - int(c0)) / int(tck)
 label = {"poll": f"HTTP poll every {int(interval)} ms (JSON)", "ws-json": "WebSocket push (JSON)", "ws": "WebSocket push (bincode)"}[transport]
 st = o["update_latency_ms"]
 flag = "" if bot_exit == "0" else f" (run failed: {d['result']})"

@@ -130,19 +130,6 @@ pub async fn run_observer(
     end_at: Instant,
 ) -> ObserverOutcome {
     tokio::time::sleep_until(start_at).await;
-    if let Err(e) = wait_for_room(&base, &room).await {
-        return ObserverOutcome {
-            failure: Some(e),
-            requests_or_messages: 0,
-            updates: 0,
-            not_modified: 0,
-            bytes_sent: 0,
-            bytes_received: 0,
-            update_latency_us: latency_histogram(),
-            observed: Duration::ZERO,
-        };
-    }
-    let tally = Arc::new(Tally::default());
     let mut out = ObserverOutcome {
         failure: None,
         requests_or_messages: 0,
@@ -153,6 +140,11 @@ pub async fn run_observer(
         update_latency_us: latency_histogram(),
         observed: Duration::ZERO,
     };
+    if let Err(e) = wait_for_room(&base, &room).await {
+        out.failure = Some(e);
+        return out;
+    }
+    let tally = Arc::new(Tally::default());
     let began = Instant::now();
     let result = match transport {
         Transport::Ws => watch(&base, &room, Encoding::Bincode, &tally, end_at, &mut out).await,

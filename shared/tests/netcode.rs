@@ -226,15 +226,19 @@ fn a_replica_follows_a_real_world_through_deltas_and_its_view_box() {
     }
 }
 
-#[test]
-fn prediction_replays_unacknowledged_inputs_exactly() {
-    let map = Map::default_map();
-    let rules = Rules::default();
+/// One player in a world on the default map, and a predictor for it built as a client would.
+fn alone() -> (World, EntityId, Predictor) {
+    let (map, rules) = (Map::default_map(), Rules::default());
     let mut world = World::new(Arc::new(map.clone()), rules.clone(), 30, 9);
     let me = world
         .apply(Command::Join { name: "me".into() })
         .expect("id");
-    let mut predictor = Predictor::new(&map, &rules, 30);
+    (world, me, Predictor::new(&map, &rules, 30))
+}
+
+#[test]
+fn prediction_replays_unacknowledged_inputs_exactly() {
+    let (mut world, me, mut predictor) = alone();
     let own = |w: &World| TickView::of(w).entity(me).cloned().expect("me");
     assert_eq!(predictor.reconcile(0, &own(&world)), None);
     // The client runs two inputs ahead of the server (a round trip of two ticks).
@@ -275,13 +279,7 @@ fn prediction_replays_unacknowledged_inputs_exactly() {
 
 #[test]
 fn a_repeated_input_shows_as_prediction_error() {
-    let map = Map::default_map();
-    let rules = Rules::default();
-    let mut world = World::new(Arc::new(map.clone()), rules.clone(), 30, 9);
-    let me = world
-        .apply(Command::Join { name: "me".into() })
-        .expect("id");
-    let mut predictor = Predictor::new(&map, &rules, 30);
+    let (mut world, me, mut predictor) = alone();
     let own = |w: &World| TickView::of(w).entity(me).cloned().expect("me");
     predictor.reconcile(0, &own(&world));
     let run = PlayerInput {
