@@ -18,7 +18,7 @@ use crate::connection::{ClientError, Connection, JoinOptions, Received, Welcome,
 use crate::live::Live;
 
 /// How long a bot waits for the handshake plus `Welcome`.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a bot waits for the server's close after `Leave`.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Inputs remembered while waiting for their acknowledgement; older ones are forgotten

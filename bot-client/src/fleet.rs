@@ -11,8 +11,7 @@ use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run
 use crate::brain::Behavior;
 use crate::live::Live;
 use crate::observe::{Transport, run_observer};
-use crate::report::ObserverReport;
-use crate::report::{Distance, Latency, Report};
+use crate::report::{Distance, Latency, ObserverReport, Report};
 use crate::stall::run_stalled_bot;
 
 /// Problems quoted in a report; the counters hold the full numbers.

@@ -11,14 +11,13 @@ use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
+use crate::bot::JOIN_TIMEOUT;
 use crate::connection::{ClientError, Connection, Received};
 
 /// Receive buffer of a stalled bot's socket: small, so the server sees the stall at once.
 const STALLED_RECV_BUFFER: u32 = 4096;
 /// How long the end-of-run check reads before deciding the server never let go.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
-/// How long a stalled bot waits to join.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one stalled bot saw.
 #[derive(Debug, Default)]
