@@ -60,7 +60,9 @@ pub fn vel_from_wire((x, y): (i32, i32)) -> Vec2 {
 
 /// An aim direction as an angle in 1/65,536 turns; a zero vector is angle 0 (+x).
 pub fn aim_to_wire(v: Vec2) -> u16 {
-    let turns = v.y.atan2(v.x) / std::f32::consts::TAU;
+    // libm, not `f32::atan2`: the platform's atan2 differs in the last bit between C libraries,
+    // and a client predicting with a different one would disagree with the server.
+    let turns = libm::atan2f(v.y, v.x) / std::f32::consts::TAU;
     // rem_euclid folds [-0.5, 0.5) turns into [0, 1); the u32 cast then wraps 1.0 to 0.
     ((turns.rem_euclid(1.0) * ANGLE_STEPS).round() as u32 & 0xffff) as u16
 }
@@ -68,7 +70,9 @@ pub fn aim_to_wire(v: Vec2) -> u16 {
 /// The unit aim vector an angle stands for.
 pub fn aim_from_wire(angle: u16) -> Vec2 {
     let radians = f32::from(angle) / ANGLE_STEPS * std::f32::consts::TAU;
-    Vec2::new(radians.cos(), radians.sin())
+    // libm, not `f32::cos`/`sin`: portable code gives the same bits on every platform, so
+    // every client's aim (and the shots fired along it) matches the server's.
+    Vec2::new(libm::cosf(radians), libm::sinf(radians))
 }
 
 /// Snaps a position to the wire's precision.

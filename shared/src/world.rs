@@ -562,7 +562,9 @@ impl Mover {
             acceleration: rules.acceleration,
             max_speed: rules.max_speed,
             dt,
-            damping: (-rules.friction * dt).exp(),
+            // libm, not `f32::exp`: the platform's exp may round differently, and prediction
+            // replays this very damping on the client, which must match the server bit for bit.
+            damping: libm::expf(-rules.friction * dt),
             walls: map.walls.clone(),
             border,
         }
