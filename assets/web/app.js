@@ -7,7 +7,7 @@
 'use strict';
 
 // Must equal arena_shared::PROTOCOL_VERSION (a server unit test holds them together).
-const PROTOCOL_VERSION = 2;
+const PROTOCOL_VERSION = 3;
 const SUBPROTOCOL = 'arena.json.v1';
 const params = new URLSearchParams(location.search);
 

@@ -16,6 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::brain::{Behavior, Brain};
 use crate::connection::{ClientError, Connection, JoinOptions, Received, Welcome, describe_close};
 use crate::live::Live;
+use crate::ticket::Minter;
 
 /// How long a bot waits for the handshake plus `Welcome`.
 pub(crate) const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +45,8 @@ pub struct BotSpec {
     pub churn_per_s: f64,
     /// Seed for this bot's random choices.
     pub seed: u64,
+    /// Mints the bot's join ticket, for servers with `auth = "ticket"`; `None` = join without.
+    pub tickets: Option<Minter>,
 }
 
 /// What one bot observed.
@@ -154,8 +157,10 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
     tokio::time::sleep_until(spec.start_at).await;
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let name = format!("bot-{}", spec.index);
+    // Minted now, not when the fleet was planned: a long ramp would outlive the ticket.
     let first = JoinOptions {
         room: spec.room.clone(),
+        ticket: (spec.tickets.as_ref()).map(|m| m.player(&name, spec.room.as_deref())),
         ..JoinOptions::default()
     };
     let (mut conn, mut welcome) = match connect_and_join(&spec.url, &name, first).await {
@@ -196,6 +201,7 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
                         if w.player_id == welcome.player_id {
                             out.resumes += 1;
                         }
+                        seq = seq.max(w.last_input_seq);
                         (conn, welcome) = (c, w);
                     }
                     Err(e) => {

@@ -13,8 +13,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// TCP connect or WebSocket handshake failed.
-    #[error("connect: {0}")]
+    /// TCP connect or WebSocket handshake failed. A refusal at the HTTP level (429, 503, ...)
+    /// is shown with the server's reason, the response body.
+    #[error("connect: {}", describe_ws_error(.0))]
     Connect(tokio_tungstenite::tungstenite::Error),
     /// The connection failed after the handshake.
     #[error("websocket: {0}")]
@@ -45,6 +46,54 @@ pub enum ClientError {
     /// Nothing arrived in time.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+}
+
+/// Characters of a server's refusal body quoted in an error; the rest is cut.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// A WebSocket error for a person: an HTTP refusal of the upgrade as its status and the
+/// server's reason (`HTTP 429 Too Many Requests: too many connections from your address`),
+/// anything else as tungstenite words it.
+pub fn describe_ws_error(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    match e {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            let reason = response.body().as_deref().map(http_reason);
+            describe_status(response.status().as_u16(), reason.as_deref())
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `HTTP 429 Too Many Requests: <reason>`, or without the reason when there is none.
+pub fn describe_status(status: u16, reason: Option<&str>) -> String {
+    let name = tokio_tungstenite::tungstenite::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let status = format!("HTTP {status} {name}");
+    match reason {
+        Some(r) if !r.is_empty() => format!("{}: {r}", status.trim_end()),
+        _ => status.trim_end().to_owned(),
+    }
+}
+
+/// A response body as one bounded line of text: lossy UTF-8, control characters (newlines,
+/// terminal escapes) as spaces, trimmed, at most [`MAX_REASON_CHARS`] characters (then `…`).
+pub fn http_reason(body: &[u8]) -> String {
+    // Enough bytes for MAX_REASON_CHARS characters of up to 4 bytes, and one more to know
+    // whether anything was cut.
+    let head = &body[..body.len().min((MAX_REASON_CHARS + 1) * 4)];
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim();
+    let mut out: String = text
+        .chars()
+        .take(MAX_REASON_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if head.len() < body.len() || text.chars().nth(MAX_REASON_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// `host:port` of a `ws://host:port/path` URL.
@@ -88,8 +137,10 @@ pub struct Welcome {
     pub map: Map,
     /// Players already present, with names.
     pub players: Vec<(EntityId, String)>,
-    /// Token to resume this player after a dropped connection.
+    /// Token to resume this player after a dropped connection (good for one resume).
     pub resume_token: String,
+    /// The newest input the server applied for this player; number inputs above it.
+    pub last_input_seq: u32,
 }
 
 /// The optional parts of a `Hello`.
@@ -237,6 +288,7 @@ impl Connection {
                 map,
                 players,
                 resume_token,
+                last_input_seq,
             }) => Ok(Welcome {
                 player_id,
                 room,
@@ -247,6 +299,7 @@ impl Connection {
                 map,
                 players,
                 resume_token,
+                last_input_seq,
             }),
             Received::Msg(ServerMsg::Error { code, message }) => {
                 Err(ClientError::Refused { code, message })

@@ -13,6 +13,7 @@ use crate::live::Live;
 use crate::observe::{Transport, run_observer};
 use crate::report::{Distance, Latency, ObserverReport, Report};
 use crate::stall::run_stalled_bot;
+use crate::ticket::Minter;
 
 /// Problems quoted in a report; the counters hold the full numbers.
 const MAX_PROBLEMS: usize = 20;
@@ -47,6 +48,9 @@ pub struct FleetSpec {
     pub transport: Transport,
     /// How often a polling observer asks.
     pub poll_interval: Duration,
+    /// Mints every bot's join ticket and every observer's spectator ticket, for servers with
+    /// `auth = "ticket"`; `None` = no tickets.
+    pub tickets: Option<Minter>,
 }
 
 impl FleetSpec {
@@ -66,6 +70,7 @@ impl FleetSpec {
             observers: 0,
             transport: Transport::Ws,
             poll_interval: Duration::from_millis(100),
+            tickets: None,
         }
     }
 }
@@ -88,16 +93,18 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             end_at,
             churn_per_s,
             seed: spec.seed.wrapping_add(index as u64),
+            tickets: spec.tickets.clone(),
         };
         tasks.spawn(run_bot(bot, clock, live.clone()));
     }
     let mut stalled = JoinSet::new();
     for i in 0..spec.stalled {
-        let (url, room) = (spec.url.clone(), spec.room.clone());
+        let (url, room, tickets) = (spec.url.clone(), spec.room.clone(), spec.tickets.clone());
         let start_at = clock + spec.ramp;
         stalled.spawn(async move {
             let name = format!("stalled-{i}");
-            run_stalled_bot(&url, &name, room.as_deref(), start_at, end_at).await
+            let (room, tickets) = (room.as_deref(), tickets.as_ref());
+            run_stalled_bot(&url, &name, room, tickets, start_at, end_at).await
         });
     }
     let mut observers = JoinSet::new();
@@ -116,6 +123,7 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             spec.poll_interval,
             clock + spec.ramp,
             watch_until,
+            spec.tickets.clone(),
         ));
     }
     let progress = spec

@@ -12,6 +12,8 @@
 //! - [`stall`]: a bot that joins and stops reading, to prove the server cuts slow clients off.
 //! - [`observe`]: observers that watch a room by WebSocket push or by HTTP polling, and what
 //!   each costs on the wire.
+//! - [`ticket`]: join and spectator tickets the bots mint with the server's secret, for
+//!   servers with `auth = "ticket"`.
 //! - [`live`]: counters the bots update as they go, for the progress line.
 //! - [`report`]: the report, human-readable and JSON, and whether the run passed.
 
@@ -23,5 +25,6 @@ pub mod live;
 pub mod observe;
 pub mod report;
 pub mod stall;
+pub mod ticket;
 
 pub use connection::{ClientError, Connection, JoinOptions, Received, Welcome};

@@ -1,5 +1,6 @@
 //! `arena-bot`: a fleet of headless bots against an Arena server.
 
+use std::env::VarError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use arena_bot::brain::Behavior;
 use arena_bot::fleet::{FleetSpec, run_fleet};
 use arena_bot::observe::Transport;
 use arena_bot::report::Thresholds;
+use arena_bot::ticket::{DEFAULT_SECRET_ENV, DEFAULT_TTL_S, Minter};
+use arena_shared::ticket::MIN_SECRET_LEN;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -76,6 +79,45 @@ struct Cli {
     /// Runtime worker threads (all bots share them).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Environment variable holding the server's ticket secret [default: ARENA_TICKET_SECRET,
+    /// the one the server reads]. When it is set, every bot mints its own single-use join
+    /// ticket and every observer a spectator ticket: servers with `auth = "ticket"` need them,
+    /// others ignore them. Naming a variable that is not set is an error.
+    #[arg(long, value_name = "VAR")]
+    ticket_secret_env: Option<String>,
+    /// Lifetime of each minted ticket, seconds (at most the server's max_ticket_ttl_s).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TTL_S)]
+    ticket_ttl: u64,
+}
+
+/// The minter for the secret in the environment, if there is one: from the variable named by
+/// `--ticket-secret-env`, else from `ARENA_TICKET_SECRET` when that is set and not empty.
+fn ticket_minter(cli: &Cli) -> Result<Option<Minter>, String> {
+    let (var, named) = match &cli.ticket_secret_env {
+        Some(var) => (var.as_str(), true),
+        None => (DEFAULT_SECRET_ENV, false),
+    };
+    let secret = match std::env::var(var) {
+        Ok(secret) if !secret.is_empty() => secret,
+        Ok(_) | Err(VarError::NotPresent) if !named => return Ok(None),
+        Ok(_) | Err(VarError::NotPresent) => {
+            return Err(format!("--ticket-secret-env: {var} is not set"));
+        }
+        Err(VarError::NotUnicode(_)) => return Err(format!("{var} is not valid UTF-8")),
+    };
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "the ticket secret in {var} must be at least {MIN_SECRET_LEN} bytes"
+        ));
+    }
+    if !(1..=7 * 86_400).contains(&cli.ticket_ttl) {
+        return Err("--ticket-ttl must be 1..=604800".into());
+    }
+    eprintln!(
+        "arena-bot: minting tickets with the secret in {var} (valid {} s)",
+        cli.ticket_ttl
+    );
+    Ok(Some(Minter::new(secret.as_bytes(), cli.ticket_ttl)))
 }
 
 fn main() -> ExitCode {
@@ -118,6 +160,13 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let tickets = match ticket_minter(&cli) {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("arena-bot: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads)
         .enable_all()
@@ -143,6 +192,7 @@ fn main() -> ExitCode {
         observers: cli.observers,
         transport: cli.transport,
         poll_interval: Duration::from_millis(cli.poll_interval_ms),
+        tickets,
     };
     let thresholds = Thresholds {
         max_p99_rtt_ms: cli.max_p99_rtt_ms,

@@ -9,6 +9,11 @@
 //! `origin_unix_ms` plus tick periods) to the observer first holding a state at least that new:
 //! a poller that skips ticks learns of them late, through a newer state, and that counts. The
 //! bots and the server share this machine's clock.
+//!
+//! On a server with `auth = "ticket"`, observers given a [`Minter`] carry a spectator ticket:
+//! WebSocket spectators in the upgrade's query (`/ws?spectate=ROOM&ticket=...`), pollers as
+//! `Authorization: Bearer ...` on every request (one ticket, reused, renewed halfway through
+//! its life).
 
 use std::io;
 use std::pin::Pin;
@@ -31,6 +36,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::bot::latency_histogram;
+use crate::connection::{describe_status, describe_ws_error, http_reason};
+use crate::ticket::{Minter, SpectatorPass};
 
 /// How observers watch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -120,7 +127,8 @@ pub struct ObserverOutcome {
     pub observed: Duration,
 }
 
-/// Watches `room` on the server at `base` (`host:port`) until `end_at`.
+/// Watches `room` on the server at `base` (`host:port`) until `end_at`, with spectator
+/// tickets from `tickets` when given.
 pub async fn run_observer(
     transport: Transport,
     base: String,
@@ -128,6 +136,7 @@ pub async fn run_observer(
     poll_interval: Duration,
     start_at: Instant,
     end_at: Instant,
+    tickets: Option<Minter>,
 ) -> ObserverOutcome {
     tokio::time::sleep_until(start_at).await;
     let mut out = ObserverOutcome {
@@ -140,16 +149,35 @@ pub async fn run_observer(
         update_latency_us: latency_histogram(),
         observed: Duration::ZERO,
     };
-    if let Err(e) = wait_for_room(&base, &room).await {
+    let mut pass = tickets.clone().map(|m| SpectatorPass::new(m, &room));
+    if let Err(e) = wait_for_room(&base, &room, &mut pass).await {
         out.failure = Some(e);
         return out;
     }
     let tally = Arc::new(Tally::default());
     let began = Instant::now();
+    // A WebSocket spectator's ticket is presented once, at the upgrade: minted just before it.
     let result = match transport {
-        Transport::Ws => watch(&base, &room, Encoding::Bincode, &tally, end_at, &mut out).await,
-        Transport::WsJson => watch(&base, &room, Encoding::Json, &tally, end_at, &mut out).await,
-        Transport::Poll => poll(&base, &room, poll_interval, &tally, end_at, &mut out).await,
+        Transport::Ws | Transport::WsJson => {
+            let encoding = match transport {
+                Transport::WsJson => Encoding::Json,
+                _ => Encoding::Bincode,
+            };
+            let ticket = tickets.as_ref().map(|m| m.spectator(&room));
+            watch(&base, &room, ticket, encoding, &tally, end_at, &mut out).await
+        }
+        Transport::Poll => {
+            poll(
+                &base,
+                &room,
+                &mut pass,
+                poll_interval,
+                end_at,
+                &tally,
+                &mut out,
+            )
+            .await
+        }
     };
     out.observed = began.elapsed();
     out.failure = result.err();
@@ -158,9 +186,24 @@ pub async fn run_observer(
     out
 }
 
+/// The `Authorization` header line of a state request: the pass's ticket, or none.
+fn bearer(pass: &mut Option<SpectatorPass>) -> String {
+    pass.as_mut().map_or(String::new(), |p| {
+        format!(
+            "Authorization: Bearer {}\r\n",
+            p.ticket(arena_shared::ticket::unix_now())
+        )
+    })
+}
+
 /// Waits until the room exists and has ticked (its players may still be joining when the
-/// observers start); this traffic is not counted.
-async fn wait_for_room(base: &str, room: &str) -> Result<(), String> {
+/// observers start); this traffic is not counted. Any other refusal (a ticket refused, too
+/// many connections) ends the wait at once, with the server's reason.
+async fn wait_for_room(
+    base: &str,
+    room: &str,
+    pass: &mut Option<SpectatorPass>,
+) -> Result<(), String> {
     const LIMIT: Duration = Duration::from_secs(10);
     let deadline = Instant::now() + LIMIT;
     let tally = Arc::new(Tally::default());
@@ -168,17 +211,23 @@ async fn wait_for_room(base: &str, room: &str) -> Result<(), String> {
     loop {
         let mut stream = connect(base, &tally).await?;
         let request = format!(
-            "GET /api/rooms/{room}/state HTTP/1.1\r\nHost: {base}\r\nConnection: close\r\n\r\n"
+            "GET /api/rooms/{room}/state HTTP/1.1\r\nHost: {base}\r\n{}Connection: close\r\n\r\n",
+            bearer(pass)
         );
         stream
             .write_all(request.as_bytes())
             .await
             .map_err(|e| format!("write: {e}"))?;
-        if read_response(&mut stream, &mut buf).await?.0 == 200 {
-            return Ok(());
-        }
+        let last = match read_response(&mut stream, &mut buf).await? {
+            (200, _, _) => return Ok(()),
+            // No such room yet, or it has not ticked yet.
+            (status @ (404 | 503), _, body) => describe_status(status, Some(&http_reason(body))),
+            (status, _, body) => return Err(refused_by_state_endpoint(status, body)),
+        };
         if Instant::now() >= deadline {
-            return Err(format!("room {room} did not appear within {LIMIT:?}"));
+            return Err(format!(
+                "room {room} did not appear within {LIMIT:?} (last answer: {last})"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -209,6 +258,13 @@ fn record_updates(
     *last = Some(last.map_or(tick, |l| l.max(tick)));
 }
 
+fn refused_by_state_endpoint(status: u16, body: &[u8]) -> String {
+    format!(
+        "state endpoint answered {}",
+        describe_status(status, Some(&http_reason(body)))
+    )
+}
+
 async fn connect(base: &str, tally: &Arc<Tally>) -> Result<Counted, String> {
     let inner = TcpStream::connect(base)
         .await
@@ -223,13 +279,16 @@ async fn connect(base: &str, tally: &Arc<Tally>) -> Result<Counted, String> {
 async fn watch(
     base: &str,
     room: &str,
+    ticket: Option<String>,
     encoding: Encoding,
     tally: &Arc<Tally>,
     end_at: Instant,
     out: &mut ObserverOutcome,
 ) -> Result<(), String> {
     let stream = connect(base, tally).await?;
-    let mut request = format!("ws://{base}/ws?spectate={room}")
+    // Base64url and '.': a ticket needs no escaping in a query.
+    let ticket = ticket.map_or(String::new(), |t| format!("&ticket={t}"));
+    let mut request = format!("ws://{base}/ws?spectate={room}{ticket}")
         .into_client_request()
         .map_err(|e| format!("request: {e}"))?;
     if encoding == Encoding::Json {
@@ -240,7 +299,7 @@ async fn watch(
     }
     let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
         .await
-        .map_err(|e| format!("upgrade: {e}"))?;
+        .map_err(|e| format!("upgrade: {}", describe_ws_error(&e)))?;
     let mut clock: Option<(u64, u16)> = None;
     let mut last = None;
     loop {
@@ -289,9 +348,10 @@ struct StateHead {
 async fn poll(
     base: &str,
     room: &str,
+    pass: &mut Option<SpectatorPass>,
     interval: Duration,
-    tally: &Arc<Tally>,
     end_at: Instant,
+    tally: &Arc<Tally>,
     out: &mut ObserverOutcome,
 ) -> Result<(), String> {
     let mut stream = connect(base, tally).await?;
@@ -308,8 +368,10 @@ async fn poll(
         let conditional = etag
             .as_deref()
             .map_or(String::new(), |t| format!("If-None-Match: {t}\r\n"));
-        let request =
-            format!("GET /api/rooms/{room}/state HTTP/1.1\r\nHost: {base}\r\n{conditional}\r\n");
+        let request = format!(
+            "GET /api/rooms/{room}/state HTTP/1.1\r\nHost: {base}\r\n{}{conditional}\r\n",
+            bearer(pass)
+        );
         stream
             .write_all(request.as_bytes())
             .await
@@ -330,7 +392,7 @@ async fn poll(
                 );
                 etag = tag;
             }
-            other => return Err(format!("state endpoint answered {other}")),
+            other => return Err(refused_by_state_endpoint(other, body)),
         }
     }
 }

@@ -12,7 +12,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 use crate::bot::JOIN_TIMEOUT;
-use crate::connection::{ClientError, Connection, Received};
+use crate::connection::{ClientError, Connection, JoinOptions, Received};
+use crate::ticket::Minter;
 
 /// Receive buffer of a stalled bot's socket: small, so the server sees the stall at once.
 const STALLED_RECV_BUFFER: u32 = 4096;
@@ -30,12 +31,14 @@ pub struct StallOutcome {
     pub failure: Option<String>,
 }
 
-/// Joins as `name` (into `room`, or quick-play) at `start_at`, stops reading until `end_at`,
-/// then reports whether the server cut the connection off.
+/// Joins as `name` (into `room`, or quick-play; with a ticket from `tickets` when given) at
+/// `start_at`, stops reading until `end_at`, then reports whether the server cut the
+/// connection off.
 pub async fn run_stalled_bot(
     url: &str,
     name: &str,
     room: Option<&str>,
+    tickets: Option<&Minter>,
     start_at: Instant,
     end_at: Instant,
 ) -> StallOutcome {
@@ -49,7 +52,12 @@ pub async fn run_stalled_bot(
             };
         }
     };
-    if let Err(e) = conn.join(name, room, JOIN_TIMEOUT).await {
+    let options = JoinOptions {
+        room: room.map(str::to_owned),
+        ticket: tickets.map(|m| m.player(name, room)),
+        ..JoinOptions::default()
+    };
+    if let Err(e) = conn.join_with(name, options, JOIN_TIMEOUT).await {
         return StallOutcome {
             failure: Some(format!("{name}: {e}")),
             ..StallOutcome::default()

@@ -6,7 +6,7 @@ use arena_server::session::feed_raw;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(farewell) = feed_raw(data, 4096) {
+    if let Err(farewell) = feed_raw(data, 4096, 64) {
         let code = farewell.close_code();
         assert!(
             matches!(code, 1001 | 1002 | 1007 | 1009),

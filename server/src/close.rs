@@ -63,10 +63,14 @@ pub enum Farewell {
     RoomFull(String),
     /// No room could be opened.
     ServerFull,
+    /// This address already holds as many named rooms as it may create.
+    RoomQuota(usize),
     /// No `Hello` in time.
     HelloTimeout,
     /// The client kept sending faster than the message rate.
     Flood,
+    /// A message was split into more frames than allowed.
+    TooManyFragments(usize),
     /// Nothing heard from the client within the timeout.
     HeartbeatTimeout,
     /// The transport failed under the session (reset, EOF inside a frame).
@@ -108,8 +112,9 @@ impl Farewell {
             | Self::BadRoomName(_)
             | Self::HelloTimeout
             | Self::Flood
+            | Self::TooManyFragments(_)
             | Self::TooSlow => code::POLICY,
-            Self::RoomFull(_) | Self::ServerFull => code::TRY_AGAIN,
+            Self::RoomFull(_) | Self::ServerFull | Self::RoomQuota(_) => code::TRY_AGAIN,
             Self::HeartbeatTimeout | Self::ConnectionLost(_) | Self::ShuttingDown => {
                 code::GOING_AWAY
             }
@@ -144,11 +149,19 @@ impl Farewell {
             Self::BadRoomName(why) => format!("bad room name: {why}"),
             Self::RoomFull(room) => format!("room {room} is full"),
             Self::ServerFull => "server has no room for another room".into(),
+            Self::RoomQuota(max) => {
+                format!("your address already holds {max} named rooms, the most it may create")
+            }
             Self::HelloTimeout => "no Hello within the hello timeout".into(),
             Self::Flood => "message flood: sustained sending above the rate limit".into(),
+            Self::TooManyFragments(max) => {
+                format!("a message was split into more than {max} frames")
+            }
             Self::HeartbeatTimeout => "no traffic within the client timeout".into(),
             Self::ConnectionLost(why) => format!("connection lost: {why}"),
-            Self::TooSlow => "client stopped reading snapshots".into(),
+            Self::TooSlow => {
+                "client stopped reading snapshots; resume with the token to play on".into()
+            }
             Self::RoomClosed => "room closed".into(),
             Self::RoomFailed => "room failed with an internal error; rejoin to play on".into(),
             Self::Ticket(e) => format!("join ticket refused: {e}"),
@@ -168,6 +181,7 @@ impl Farewell {
             | Self::HeartbeatTimeout
             | Self::ConnectionLost(_)
             | Self::TooSlow
+            | Self::TooManyFragments(_)
             | Self::Protocol { .. } => {
                 return None;
             }
@@ -179,7 +193,7 @@ impl Farewell {
             Self::BadName(_) => ErrorCode::BadName,
             Self::BadRoomName(_) => ErrorCode::BadRoomName,
             Self::RoomFull(_) => ErrorCode::RoomFull,
-            Self::ServerFull => ErrorCode::ServerFull,
+            Self::ServerFull | Self::RoomQuota(_) => ErrorCode::ServerFull,
             Self::HelloTimeout => ErrorCode::HelloTimeout,
             Self::Flood => ErrorCode::RateLimited,
             Self::RoomClosed | Self::RoomFailed => ErrorCode::Internal,
@@ -211,8 +225,10 @@ impl Farewell {
             Self::BadRoomName(_) => "bad_room_name",
             Self::RoomFull(_) => "room_full",
             Self::ServerFull => "server_full",
+            Self::RoomQuota(_) => "room_quota",
             Self::HelloTimeout => "hello_timeout",
             Self::Flood => "flood",
+            Self::TooManyFragments(_) => "too_many_fragments",
             Self::HeartbeatTimeout => "heartbeat_timeout",
             Self::ConnectionLost(_) => "connection_lost",
             Self::TooSlow => "too_slow",

@@ -23,6 +23,18 @@ pub enum Auth {
     Ticket,
 }
 
+/// The largest message a well-behaved client sends, in bytes: a `Hello` in JSON with a
+/// 24-character name and a 32-character room name of 4-byte characters, a ticket of the longest
+/// length accepted and a resume token of the largest ids, or a chat line of 200 control
+/// characters, each escaped as six bytes of JSON. `max_message_bytes` defaults to about three
+/// times this; a test builds these messages and holds the two together.
+pub const LARGEST_CLIENT_MESSAGE: usize = 1_400;
+
+/// The default spectator delay on a ticketed server: a player moves at most `max_speed`
+/// (260 units/s) for 5 s, 1,300 units, more than half the view box (2,048 units wide), so what a
+/// second connection shows a cheater is too old to aim with or to know where anybody is.
+pub const TICKETED_SPECTATOR_DELAY_MS: u64 = 5_000;
+
 /// The environment variable that supplies `ticket_secret` without writing it into a file.
 pub const TICKET_SECRET_ENV: &str = "ARENA_TICKET_SECRET";
 
@@ -49,12 +61,21 @@ pub struct Config {
     pub max_players: usize,
     /// Rooms per server.
     pub max_rooms: usize,
+    /// Named rooms one address (IPv4, or IPv6 /64) may have created and still open; more are
+    /// refused (1013), so a few sockets cannot hold every room of the server.
+    pub max_named_rooms_per_ip: usize,
     /// Map file; empty = embedded default map.
     pub map: PathBuf,
     /// Seed for every room's RNG; 0 = random per room.
     pub room_seed: u64,
-    /// Largest client message, bytes.
+    /// Largest client message, bytes (see [`LARGEST_CLIENT_MESSAGE`] for how it is sized).
     pub max_message_bytes: usize,
+    /// Most frames one client message may be split into (continuation frames); more: 1008.
+    pub max_message_fragments: usize,
+    /// After the server closes a connection, how long it keeps reading (and discarding) what
+    /// the client still sends, waiting for its close frame, before closing TCP, ms. Closing
+    /// with unread data would send a reset, and the client could lose the close code.
+    pub close_linger_ms: u64,
     /// Server ping period, ms.
     pub heartbeat_interval_ms: u64,
     /// Silence after which a client is dropped, ms.
@@ -104,6 +125,11 @@ pub struct Config {
     pub echo: bool,
     /// Spectators (`GET /ws?spectate=ROOM`) a room admits at once.
     pub max_spectators: usize,
+    /// Spectator connections one address may hold open at once, server-wide; more get 429.
+    pub max_spectators_per_ip: usize,
+    /// How far in the past spectators and the state endpoint see rooms, ms (anti-ghosting).
+    /// Unset: 0 with `auth = "none"`, [`TICKETED_SPECTATOR_DELAY_MS`] with tickets.
+    pub spectator_delay_ms: Option<u64>,
     /// Serve the browser client from this folder instead of the copy built into the binary
     /// (for working on it); empty = built in.
     pub web_dir: PathBuf,
@@ -126,9 +152,12 @@ impl Default for Config {
             full_snapshots: false,
             max_players: 16,
             max_rooms: 64,
+            max_named_rooms_per_ip: 4,
             map: PathBuf::new(),
             room_seed: 0,
-            max_message_bytes: 64 * 1024,
+            max_message_bytes: 4096,
+            max_message_fragments: 16,
+            close_linger_ms: 1_000,
             heartbeat_interval_ms: 5_000,
             client_timeout_ms: 15_000,
             hello_timeout_ms: 10_000,
@@ -153,6 +182,8 @@ impl Default for Config {
             echo: false,
             fault_injection: false,
             max_spectators: 64,
+            max_spectators_per_ip: 8,
+            spectator_delay_ms: None,
             web_dir: PathBuf::new(),
             rules: Rules::default(),
         }
@@ -232,6 +263,26 @@ impl Config {
         check(
             (256..=16 * 1024 * 1024).contains(&self.max_message_bytes),
             "max_message_bytes must be 256..=16777216",
+        );
+        check(
+            (1..=65_536).contains(&self.max_message_fragments),
+            "max_message_fragments must be 1..=65536",
+        );
+        check(
+            self.close_linger_ms <= 10_000,
+            "close_linger_ms must be at most 10000",
+        );
+        check(
+            self.max_named_rooms_per_ip >= 1,
+            "max_named_rooms_per_ip must be at least 1",
+        );
+        check(
+            self.max_spectators_per_ip >= 1,
+            "max_spectators_per_ip must be at least 1",
+        );
+        check(
+            self.spectator_delay_ms.is_none_or(|d| d <= 30_000),
+            "spectator_delay_ms must be at most 30000",
         );
         check(
             self.heartbeat_interval_ms >= 100,
@@ -378,6 +429,21 @@ impl Config {
         }
     }
 
+    /// After closing, how long to read and discard what the client sends before closing TCP.
+    pub fn close_linger(&self) -> Duration {
+        Duration::from_millis(self.close_linger_ms)
+    }
+
+    /// How far in the past spectators see rooms: `spectator_delay_ms`, or its default for the
+    /// `auth` mode.
+    pub fn spectator_delay(&self) -> Duration {
+        let default = match self.auth {
+            Auth::None => 0,
+            Auth::Ticket => TICKETED_SPECTATOR_DELAY_MS,
+        };
+        Duration::from_millis(self.spectator_delay_ms.unwrap_or(default))
+    }
+
     /// How long a dropped player's seat is kept.
     pub fn resume_grace(&self) -> Duration {
         Duration::from_millis(self.resume_grace_ms)
@@ -403,6 +469,39 @@ mod tests {
         let shipped = Config::from_toml(DEFAULT_CONFIG_TOML, "assets/server.toml").expect("parses");
         assert_eq!(shipped, Config::default());
         shipped.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn the_largest_legitimate_client_message_fits_the_default_limit_with_room_to_spare() {
+        use arena_shared::encoding::Encoding;
+        use arena_shared::protocol::{
+            ClientMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ROOM_NAME_CHARS,
+        };
+        let widest = "\u{10FFFF}"; // four bytes of UTF-8
+        let hello = ClientMsg::Hello {
+            protocol_version: u16::MAX,
+            name: widest.repeat(MAX_NAME_CHARS),
+            room: Some(widest.repeat(MAX_ROOM_NAME_CHARS)),
+            ticket: Some("t".repeat(crate::ticket::MAX_TICKET_LEN)),
+            resume: Some(format!("{}.{}.{}", u64::MAX, u32::MAX, "f".repeat(32))),
+        };
+        // Control characters are stripped from chat by the server, but a client may send them:
+        // JSON escapes each as six bytes.
+        let chat = ClientMsg::Chat {
+            text: "\u{1}".repeat(MAX_CHAT_CHARS),
+        };
+        for msg in [hello, chat] {
+            for encoding in [Encoding::Bincode, Encoding::Json] {
+                let mut out = Vec::new();
+                encoding.encode_into(&msg, &mut out).expect("encodes");
+                assert!(
+                    out.len() <= LARGEST_CLIENT_MESSAGE,
+                    "{encoding:?}: {} bytes > {LARGEST_CLIENT_MESSAGE}",
+                    out.len()
+                );
+            }
+        }
+        assert!(Config::default().max_message_bytes >= 2 * LARGEST_CLIENT_MESSAGE);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
@@ -11,6 +11,7 @@ use crate::limits::{ConnectionLimits, Refusal, origin_allowed};
 use crate::lobby::{FindRoom, ListRooms};
 use crate::session::{self, Purpose, SessionDeps};
 use crate::text;
+use crate::ticket::{TicketError, unix_now};
 use arena_shared::encoding::Encoding;
 
 /// State every worker's routes share.
@@ -22,6 +23,8 @@ pub struct AppState {
     pub next_session: Arc<AtomicU64>,
     /// Open-connection caps.
     pub limits: Arc<ConnectionLimits>,
+    /// Open spectator connections per address (`max_spectators_per_ip`).
+    pub spectator_limits: Arc<ConnectionLimits>,
 }
 
 /// Registers Arena's routes; `/echo` only when `echo` is on.
@@ -99,8 +102,21 @@ async fn ws(
             )));
         }
     };
+    let mut permits = vec![permit];
+    if purpose.spectate.is_some() {
+        match state.spectator_limits.admit(ip) {
+            Ok(p) => permits.push(p),
+            Err(Refusal::ServerFull(n) | Refusal::AddressFull(n)) => {
+                debug!(%ip, "refused: per-address spectator limit");
+                refused("spectators_per_address");
+                return Ok(HttpResponse::TooManyRequests().body(format!(
+                    "too many spectator connections from your address (limit {n})"
+                )));
+            }
+        }
+    }
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
-    session::upgrade(&req, stream, state.deps.clone(), id, permit, purpose)
+    session::upgrade(&req, stream, state.deps.clone(), id, permits, purpose)
 }
 
 /// The encoding a client asks for (`Sec-WebSocket-Protocol`) and whether it spectates
@@ -124,6 +140,7 @@ fn purpose_of(req: &HttpRequest) -> Result<Purpose, String> {
     Ok(Purpose {
         subprotocol,
         spectate,
+        ticket: query.ticket.clone(),
     })
 }
 
@@ -132,6 +149,9 @@ fn purpose_of(req: &HttpRequest) -> Result<Purpose, String> {
 struct WsQuery {
     /// Watch this room instead of playing.
     spectate: Option<String>,
+    /// A spectator ticket, when the server has `auth = "ticket"` (browsers cannot set headers
+    /// on a WebSocket request).
+    ticket: Option<String>,
 }
 
 /// Prometheus text exposition.
@@ -217,6 +237,9 @@ async fn room_state(
         Ok(n) => n,
         Err(why) => return HttpResponse::BadRequest().body(format!("bad room name: {why}")),
     };
+    if let Some(refused) = state_ticket_refusal(&req, &state, &name) {
+        return refused;
+    }
     let found = match state.deps.lobby.send(FindRoom { name: name.clone() }).await {
         Ok(found) => found,
         Err(_) => return HttpResponse::ServiceUnavailable().body("lobby unavailable"),
@@ -272,6 +295,51 @@ async fn room_state(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body)
+}
+
+/// Under `auth = "ticket"`, the state of a room is a spectator's view: it needs a spectator
+/// ticket for the room, as `Authorization: Bearer TICKET` or `?ticket=TICKET`. The ticket is
+/// checked, not used up, since a poller asks many times; it is good until it expires. No
+/// ticket: 401; a bad one: 403 with the reason.
+fn state_ticket_refusal(req: &HttpRequest, state: &AppState, room: &str) -> Option<HttpResponse> {
+    let authority = state.deps.tickets.as_ref()?;
+    let from_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let ticket = from_header.or_else(|| {
+        web::Query::<WsQuery>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.ticket.clone())
+    });
+    let refuse = |status: actix_web::http::StatusCode, e: TicketError| {
+        state
+            .deps
+            .metrics
+            .connections_refused
+            .with_label_values(&["bad_ticket"])
+            .inc();
+        Some(
+            HttpResponse::build(status)
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .body(format!("spectator ticket refused: {e}")),
+        )
+    };
+    let Some(ticket) = ticket else {
+        return refuse(StatusCode::UNAUTHORIZED, TicketError::Missing);
+    };
+    let verdict = authority.check(&ticket, unix_now()).and_then(|claims| {
+        if !claims.spectate {
+            Err(TicketError::NotForSpectating)
+        } else if claims.room.as_deref() != Some(room) {
+            Err(TicketError::WrongRoom)
+        } else {
+            Ok(())
+        }
+    });
+    verdict.err().and_then(|e| refuse(StatusCode::FORBIDDEN, e))
 }
 
 /// The body of `GET /api/rooms/{name}/state`.

@@ -13,6 +13,8 @@
 //!   actix-web-actors.
 //! - [`lobby`]: the actor that owns rooms: placement, limits, disposal.
 //! - [`room`]: the actor that ticks one world and hands each session its snapshot.
+//! - [`inputs`]: each connection's bounded input queue, filled by its session and drained by
+//!   its room, and the connection's claim on its seat's inputs.
 //! - [`slot`]: the one-snapshot slot between a room and a session: backpressure that works even
 //!   when the session is frozen.
 //! - [`encoder`]: one client's view box, delta against its acknowledged view, and encoding.
@@ -28,6 +30,7 @@ pub mod close;
 pub mod config;
 pub mod encoder;
 pub mod http;
+pub mod inputs;
 pub mod limits;
 pub mod lobby;
 pub mod metrics;

@@ -94,7 +94,7 @@ impl Drop for Permit {
 
 /// The unit a per-address limit applies to: an IPv4 address, or an IPv6 /64 (one host usually
 /// owns a whole /64, so counting single IPv6 addresses would be no limit at all).
-fn address_key(ip: IpAddr) -> IpAddr {
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

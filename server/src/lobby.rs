@@ -7,6 +7,7 @@
 //! down.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -18,6 +19,7 @@ use tracing::info;
 
 use crate::close::Farewell;
 use crate::config::Config;
+use crate::limits::address_key;
 use crate::metrics::Metrics;
 use crate::room::{
     CloseRoom, PlayerJoining, PlayerResuming, Room, RoomId, RoomSettings, RoomStats, Seated,
@@ -26,6 +28,11 @@ use crate::room::{
 
 struct RoomEntry {
     name: String,
+    /// Quick-play rooms are public; a room created by name is private: quick-play never
+    /// places anyone in it.
+    public: bool,
+    /// Who created a named room (address key), for `max_named_rooms_per_ip`.
+    creator: Option<IpAddr>,
     addr: Addr<Room>,
     /// Seated players plus reservations for joins in flight.
     occupancy: usize,
@@ -62,6 +69,7 @@ impl Lobby {
     fn place(
         &mut self,
         wanted: Option<&str>,
+        creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
     ) -> Result<RoomId, Farewell> {
@@ -71,17 +79,18 @@ impl Lobby {
         let max = self.config.max_players;
         let existing = match wanted {
             Some(name) => self.by_name.get(name).copied(),
-            // Fullest room with space; the oldest among equals, so rooms fill in a stable order.
+            // Fullest public room with space; the oldest among equals, so rooms fill in a
+            // stable order.
             None => self
                 .rooms
                 .iter()
-                .filter(|(_, r)| r.occupancy < max)
+                .filter(|(_, r)| r.public && r.occupancy < max)
                 .max_by(|a, b| a.1.occupancy.cmp(&b.1.occupancy).then(b.0.cmp(a.0)))
                 .map(|(id, _)| *id),
         };
         let id = match existing {
             Some(id) => id,
-            None => self.open_room(wanted, arbiter, ctx)?,
+            None => self.open_room(wanted, creator, arbiter, ctx)?,
         };
         let entry = self.rooms.get_mut(&id).ok_or(Farewell::RoomClosed)?;
         if entry.occupancy >= max {
@@ -97,11 +106,26 @@ impl Lobby {
     fn open_room(
         &mut self,
         wanted: Option<&str>,
+        creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
     ) -> Result<RoomId, Farewell> {
         if self.rooms.len() >= self.config.max_rooms {
             return Err(Farewell::ServerFull);
+        }
+        // Only named rooms count against their creator: quick-play rooms are the server's
+        // choice, and each needs a full room of players from that address first.
+        let creator = wanted.and(creator.map(address_key));
+        if let Some(ip) = creator {
+            let max = self.config.max_named_rooms_per_ip;
+            let held = self
+                .rooms
+                .values()
+                .filter(|r| r.creator == Some(ip))
+                .count();
+            if held >= max {
+                return Err(Farewell::RoomQuota(max));
+            }
         }
         let id = RoomId(self.next_room);
         self.next_room += 1;
@@ -127,11 +151,11 @@ impl Lobby {
             map: self.map.clone(),
             rules: self.config.rules.clone(),
             seed,
-            max_pending_inputs: self.config.max_pending_inputs,
             slow_client_timeout: self.config.slow_client_timeout(),
             mailbox_capacity: self.config.max_players * 4 + 16,
             fault_injection: self.config.fault_injection,
             max_spectators: self.config.max_spectators,
+            spectator_delay: self.config.spectator_delay(),
             resume_grace: self.config.resume_grace(),
             metrics: self.metrics.clone(),
         };
@@ -148,6 +172,8 @@ impl Lobby {
             id,
             RoomEntry {
                 name,
+                public: wanted.is_none(),
+                creator,
                 addr,
                 occupancy: 0,
                 stats,
@@ -181,6 +207,8 @@ pub struct JoinRequest {
     pub link: SessionLink,
     /// The session's thread, where a new room is started.
     pub arbiter: ArbiterHandle,
+    /// The client's address, charged for a named room this join creates.
+    pub creator: Option<IpAddr>,
 }
 
 /// A granted join.
@@ -197,7 +225,7 @@ impl Handler<JoinRequest> for Lobby {
 
     fn handle(&mut self, msg: JoinRequest, ctx: &mut Self::Context) -> Self::Result {
         let placed = self
-            .place(msg.room.as_deref(), &msg.arbiter, ctx)
+            .place(msg.room.as_deref(), msg.creator, &msg.arbiter, ctx)
             .and_then(|id| {
                 self.rooms
                     .get(&id)
@@ -363,6 +391,8 @@ impl Handler<RoomStopped> for Lobby {
 pub struct RoomInfo {
     /// Room name.
     pub name: String,
+    /// Whether quick-play places players here (false for rooms created by name).
+    pub public: bool,
     /// Players seated (joins in flight not counted).
     pub players: usize,
     /// Of those, players whose connection dropped, kept for a resume.
@@ -400,6 +430,7 @@ impl Handler<ListRooms> for Lobby {
                 .values()
                 .map(|r| RoomInfo {
                     name: r.name.clone(),
+                    public: r.public,
                     players: r.stats.players.load(Ordering::Relaxed),
                     detached_players: r.stats.detached.load(Ordering::Relaxed),
                     max_players: self.config.max_players,

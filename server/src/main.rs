@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use arena_server::Config;
 use arena_server::ticket::{Claims, MIN_SECRET_LEN, TicketAuthority, unix_now};
+use arena_shared::ticket::SPECTATOR_NAME;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -43,14 +44,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Print a join ticket signed with the configured ticket secret (`auth = "ticket"`).
+    /// Print a join ticket signed with the configured ticket secret (`auth = "ticket"`): to
+    /// play (`--name`), or to watch a room (`--spectate ROOM`).
     Ticket {
-        /// The player's name (it replaces the name the client sends).
-        #[arg(long)]
-        name: String,
+        /// The player's name (it replaces the name the client sends); spectator tickets
+        /// default to "spectator".
+        #[arg(long, required_unless_present = "spectate")]
+        name: Option<String>,
         /// The room the ticket admits to; omit to let the player choose.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "spectate")]
         room: Option<String>,
+        /// Issue a spectator ticket: it grants watching ROOM (`/ws?spectate=ROOM`, the state
+        /// endpoint), not playing.
+        #[arg(long, value_name = "ROOM")]
+        spectate: Option<String>,
         /// Seconds the ticket stays valid (at most the config's max_ticket_ttl_s).
         #[arg(long, default_value_t = 60)]
         ttl: u64,
@@ -73,8 +80,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Cmd::Ticket { name, room, ttl }) = cli.command {
-        return issue_ticket(&config, name, room, ttl);
+    if let Some(Cmd::Ticket {
+        name,
+        room,
+        spectate,
+        ttl,
+    }) = cli.command
+    {
+        let claims = match spectate {
+            Some(watched) => Claims {
+                name: name.unwrap_or_else(|| SPECTATOR_NAME.into()),
+                ..Claims::spectator(watched, 0, 0)
+            },
+            None => Claims::player(name.unwrap_or_default(), room, 0, 0),
+        };
+        return issue_ticket(&config, claims, ttl);
     }
     let listener = match TcpListener::bind(config.bind) {
         Ok(l) => l,
@@ -98,7 +118,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn issue_ticket(config: &Config, name: String, room: Option<String>, ttl: u64) -> ExitCode {
+/// Prints a ticket for `claims`, valid `ttl` seconds from now with a random nonce.
+fn issue_ticket(config: &Config, mut claims: Claims, ttl: u64) -> ExitCode {
     if config.ticket_secret.len() < MIN_SECRET_LEN {
         eprintln!(
             "arena-server: set ticket_secret (or ARENA_TICKET_SECRET) to at least {MIN_SECRET_LEN} bytes"
@@ -112,22 +133,23 @@ fn issue_ticket(config: &Config, name: String, room: Option<String>, ttl: u64) -
         );
         return ExitCode::from(2);
     }
-    if let Err(why) = arena_server::text::player_name(&name) {
+    if let Err(why) = arena_server::text::player_name(&claims.name) {
         eprintln!("arena-server: --name: {why}");
         return ExitCode::from(2);
     }
-    if let Some(Err(why)) = room.as_deref().map(arena_server::text::room_name) {
-        eprintln!("arena-server: --room: {why}");
+    if let Some(Err(why)) = claims.room.as_deref().map(arena_server::text::room_name) {
+        let flag = if claims.spectate {
+            "--spectate"
+        } else {
+            "--room"
+        };
+        eprintln!("arena-server: {flag}: {why}");
         return ExitCode::from(2);
     }
     let authority =
         TicketAuthority::new(config.ticket_secret.as_bytes(), 1, config.max_ticket_ttl_s);
-    let claims = Claims {
-        name,
-        room,
-        expires: unix_now() + ttl,
-        nonce: rand::random(),
-    };
+    claims.expires = unix_now() + ttl;
+    claims.nonce = rand::random();
     println!("{}", authority.issue(&claims));
     ExitCode::SUCCESS
 }

@@ -40,8 +40,8 @@ pub struct Metrics {
     pub snapshots_full: IntCounter,
     /// Snapshots sent as a delta against an acknowledged view (`{kind="delta"}`).
     pub snapshots_delta: IntCounter,
-    /// Inputs dropped from full per-player queues.
-    pub dropped_inputs: IntCounter,
+    /// Inputs dropped, by reason (`overflow`, `stale`, `not_seated`, `before_welcome`).
+    pub dropped_inputs: IntCounterVec,
     /// Time to simulate a tick and hand out its snapshots, all rooms.
     pub tick_seconds: Histogram,
     /// Ticks that started more than half a period late, or were skipped after a stall.
@@ -50,11 +50,14 @@ pub struct Metrics {
     pub room_panics: IntCounter,
     /// Players dropped because their client stopped reading snapshots.
     pub slow_clients_dropped: IntCounter,
-    /// Tick duration per open room.
+    /// Tick duration per open room, by [`ROOM_LABELS`].
     pub room_tick_seconds: HistogramVec,
-    /// Late or skipped ticks per open room.
+    /// Late or skipped ticks per open room, by [`ROOM_LABELS`].
     pub room_tick_overruns: IntCounterVec,
 }
+
+/// The labels of the per-room series: the room's id (never reused) and its name (for people).
+pub const ROOM_LABELS: &[&str] = &["room_id", "room"];
 
 impl Metrics {
     /// A fresh set of metrics in its own registry, with the process collector where the
@@ -101,7 +104,7 @@ impl Metrics {
         let room_tick_seconds = HistogramVec::new(
             HistogramOpts::new("room_tick_seconds", "Tick duration per open room.")
                 .buckets(buckets),
-            &["room"],
+            ROOM_LABELS,
         )
         .expect("static metric options are valid");
         registry
@@ -111,6 +114,15 @@ impl Metrics {
         {
             let process = prometheus::process_collector::ProcessCollector::for_self();
             let _ = registry.register(Box::new(process));
+        }
+        let dropped_inputs = counter_vec(
+            "dropped_inputs_total",
+            "Inputs dropped, by reason: overflow (queue full, oldest dropped), stale (sequence \
+             not above the newest), not_seated (the connection lost its seat), before_welcome.",
+            &["reason"],
+        );
+        for reason in crate::inputs::InputDrop::ALL {
+            dropped_inputs.with_label_values(&[reason.label()]);
         }
         let snapshots = counter_vec(
             "snapshots_total",
@@ -153,10 +165,7 @@ impl Metrics {
             // look-up (hash and lock) per snapshot.
             snapshots_full: snapshots.with_label_values(&["full"]),
             snapshots_delta: snapshots.with_label_values(&["delta"]),
-            dropped_inputs: counter(
-                "dropped_inputs_total",
-                "Inputs dropped from full per-player queues.",
-            ),
+            dropped_inputs,
             tick_seconds,
             tick_overruns: counter("tick_overruns_total", "Late or skipped ticks."),
             room_panics: counter(
@@ -171,16 +180,17 @@ impl Metrics {
             room_tick_overruns: counter_vec(
                 "room_tick_overruns_total",
                 "Late or skipped ticks per open room.",
-                &["room"],
+                ROOM_LABELS,
             ),
             registry,
         }
     }
 
-    /// Forgets a closed room's series, keeping the `room` label bounded by the rooms open.
-    pub fn forget_room(&self, room: &str) {
-        let _ = self.room_tick_seconds.remove_label_values(&[room]);
-        let _ = self.room_tick_overruns.remove_label_values(&[room]);
+    /// Forgets a closed room's series, keeping the per-room labels bounded by the rooms open.
+    /// Keyed by the room's id too, so a new room that reuses the name keeps its own series.
+    pub fn forget_room(&self, labels: &[&str; 2]) {
+        let _ = self.room_tick_seconds.remove_label_values(labels);
+        let _ = self.room_tick_overruns.remove_label_values(labels);
     }
 
     /// The Prometheus text exposition of every metric.

@@ -16,16 +16,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use arena_shared::interest::TickView;
-use arena_shared::protocol::{Input, MAX_CHAT_CHARS};
+use arena_shared::protocol::MAX_CHAT_CHARS;
 use arena_shared::{Command, EntityId, GameEvent, Map, World};
 use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
 use crate::encoder::InputStatus;
+use crate::inputs::InputQueue;
 use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
 use crate::metrics::Metrics;
 use crate::session::{RoomClosed, SnapshotReady};
-use crate::slot::{Offer, SnapshotSlot};
+use crate::slot::{Offer, SharedFrame, SnapshotSlot};
 use crate::socket::ConnectionSocket;
 
 /// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
@@ -39,6 +40,10 @@ pub struct RoomId(pub u64);
 const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 /// Overrun warnings are logged at most this often per room; the counter is always exact.
 const OVERRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The events of the ticks since the previous snapshot, with their ticks, shared by every
+/// session that gets them.
+type Events = Option<Arc<[(u64, GameEvent)]>>;
 
 /// What happened to a snapshot offered to one session.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +77,7 @@ pub struct RoomStats {
     pub overruns: AtomicU64,
     /// Snapshots replaced unsent because a session had not taken the previous one.
     pub skipped_snapshots: AtomicU64,
-    /// Inputs dropped because a player's queue was full.
+    /// Inputs dropped, for any reason (`arena_dropped_inputs_total` has them by reason).
     pub dropped_inputs: AtomicU64,
 }
 
@@ -91,8 +96,6 @@ pub struct RoomSettings {
     pub rules: arena_shared::Rules,
     /// RNG seed.
     pub seed: u64,
-    /// Per-player input queue bound.
-    pub max_pending_inputs: usize,
     /// How long a session may leave a snapshot untaken before its player is dropped.
     pub slow_client_timeout: Duration,
     /// Mailbox capacity: every player's inputs for a tick must fit.
@@ -101,6 +104,8 @@ pub struct RoomSettings {
     pub fault_injection: bool,
     /// Spectators a room admits at once.
     pub max_spectators: usize,
+    /// How far in the past spectators and the state endpoint see the room.
+    pub spectator_delay: Duration,
     /// How long a disconnected player's seat is kept for resume; zero = leave at once.
     pub resume_grace: Duration,
     /// Server metrics.
@@ -113,6 +118,13 @@ pub const PANIC_COMMAND: &str = "/panic";
 /// The handles a room uses to reach one player's session.
 #[derive(Clone)]
 pub struct SessionLink {
+    /// The connection (its session's id, unique in the process). Everything a session says
+    /// about a seat names it, and the room ignores what comes from a connection that no longer
+    /// holds the seat: a frozen session's late detach must not unseat the connection that
+    /// resumed it (shared/ACTIX-FACTS.md).
+    pub id: u64,
+    /// The connection's inputs, drained one per tick.
+    pub inputs: Arc<InputQueue>,
     /// Holds the session's next snapshot.
     pub slot: Arc<SnapshotSlot>,
     /// Wakes the session when its slot is filled.
@@ -128,10 +140,17 @@ struct Seat {
     link: Option<SessionLink>,
     /// When a detached player is given up on.
     detached_until: Option<Instant>,
-    /// The secret half of the player's resume token.
+    /// The secret half of the player's resume token; a new one at every resume.
     secret: String,
-    pending: VecDeque<Input>,
+    /// The newest input applied, echoed in snapshots and in a resume's `Welcome`.
     last_input_seq: u32,
+}
+
+impl Seat {
+    /// Whether connection `link` holds this seat now.
+    fn held_by(&self, link: u64) -> bool {
+        self.link.as_ref().is_some_and(|l| l.id == link)
+    }
 }
 
 /// A resume token: `ROOM.PLAYER.SECRET`, where the secret is 128 random bits in hex.
@@ -146,6 +165,11 @@ pub fn parse_resume_token(token: &str) -> Option<(RoomId, EntityId, &str)> {
     let player = parts.next()?.parse().ok()?;
     let secret = parts.next()?;
     (secret.len() == 32).then_some((RoomId(room), EntityId(player), secret))
+}
+
+/// The secret half of a resume token: 128 random bits in hex.
+fn new_secret() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -171,6 +195,9 @@ pub struct Room {
     chat: Vec<GameEvent>,
     /// Events of the ticks since the last snapshot, with their ticks.
     events: Vec<(u64, GameEvent)>,
+    /// Snapshots held back from spectators until `spectator_delay` old, oldest first. Bounded
+    /// by the delay: at most `spectator_delay * snapshot_rate` entries.
+    delayed: VecDeque<(Instant, Arc<TickView>, Events)>,
     /// A snapshot goes out every this many ticks.
     snapshot_every: u64,
     lobby: Addr<Lobby>,
@@ -187,6 +214,8 @@ pub struct Room {
     span: tracing::Span,
     /// This room's series of the per-room tick histogram, looked up once.
     room_tick: prometheus::Histogram,
+    /// This room's series of the per-room overrun counter, looked up once.
+    room_overruns: prometheus::IntCounter,
 }
 
 /// The text of a caught panic.
@@ -208,10 +237,16 @@ impl Room {
         stats: Arc<RoomStats>,
     ) -> Self {
         let span = tracing::info_span!("room", name = %name, id = id.0);
+        let room_id = id.0.to_string();
+        let labels = [room_id.as_str(), name.as_str()];
         let room_tick = settings
             .metrics
             .room_tick_seconds
-            .with_label_values(&[name.as_str()]);
+            .with_label_values(&labels);
+        let room_overruns = settings
+            .metrics
+            .room_tick_overruns
+            .with_label_values(&labels);
         let world = World::new(
             settings.map.clone(),
             settings.rules.clone(),
@@ -230,6 +265,7 @@ impl Room {
             next_spectator: 1,
             chat: Vec::new(),
             events: Vec::new(),
+            delayed: VecDeque::new(),
             snapshot_every,
             lobby,
             stats,
@@ -238,6 +274,7 @@ impl Room {
             last_overrun_log: None,
             panic_requested: false,
             room_tick,
+            room_overruns,
             span,
         }
     }
@@ -255,11 +292,7 @@ impl Room {
             let behind = ((now - due).as_nanos() / period) as u64;
             self.stats.overruns.fetch_add(behind, Ordering::Relaxed);
             self.settings.metrics.tick_overruns.inc_by(behind);
-            self.settings
-                .metrics
-                .room_tick_overruns
-                .with_label_values(&[&self.name])
-                .inc_by(behind);
+            self.room_overruns.inc_by(behind);
             warn!(parent: &self.span, behind_ticks = behind, "room stalled; skipping missed ticks");
             self.next_tick += behind;
             due = self.due(self.next_tick);
@@ -275,11 +308,7 @@ impl Room {
         if late > self.period / 2 {
             let total = self.stats.overruns.fetch_add(1, Ordering::Relaxed) + 1;
             self.settings.metrics.tick_overruns.inc();
-            self.settings
-                .metrics
-                .room_tick_overruns
-                .with_label_values(&[&self.name])
-                .inc();
+            self.room_overruns.inc();
             if self
                 .last_overrun_log
                 .is_none_or(|t| started - t >= OVERRUN_LOG_INTERVAL)
@@ -317,7 +346,8 @@ impl Room {
         for (&player, seat) in &mut self.seats {
             // One per tick, so a client predicting one input per tick stays exact; a player
             // with none keeps holding the last (the world keeps inputs until replaced).
-            if let Some(input) = seat.pending.pop_front() {
+            let next = seat.link.as_ref().and_then(|link| link.inputs.pop());
+            if let Some(input) = next {
                 self.world.apply(Command::Input {
                     player,
                     input: input.player_input(),
@@ -341,40 +371,63 @@ impl Room {
     /// session is gone.
     fn publish(&mut self, view: Arc<TickView>, events: Option<Arc<[(u64, GameEvent)]>>) {
         let now = Instant::now();
-        *self
-            .stats
-            .latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(view.clone());
-        let (mut gone, mut lost) = (Vec::new(), Vec::new());
+        let mut lost = Vec::new();
         for (&player, seat) in &self.seats {
             let Some(link) = &seat.link else {
                 continue;
             };
             let inputs = InputStatus {
                 last_seq: seat.last_input_seq,
-                queued: u8::try_from(seat.pending.len()).unwrap_or(u8::MAX),
+                queued: u8::try_from(link.inputs.len()).unwrap_or(u8::MAX),
             };
-            match self.deliver(link, &view, inputs, &events, now) {
+            match self.deliver(link, &view, inputs, &events, &None, now) {
                 Delivery::Offered => {}
                 Delivery::SessionGone => {
                     debug!(parent: &self.span, %player, "session gone without leaving");
                     lost.push(player);
                 }
-                Delivery::TooSlow => gone.push(player),
+                // Like any lost connection: the seat waits for a resume.
+                Delivery::TooSlow => lost.push(player),
             }
-        }
-        for player in gone {
-            self.unseat(player);
         }
         for player in lost {
             self.detach(player);
         }
+        if self.settings.spectator_delay.is_zero() {
+            return self.publish_to_spectators(view, events, now);
+        }
+        self.delayed.push_back((now, view, events));
+        while let Some((at, ..)) = self.delayed.front()
+            && now.saturating_duration_since(*at) >= self.settings.spectator_delay
+        {
+            if let Some((_, view, events)) = self.delayed.pop_front() {
+                self.publish_to_spectators(view, events, now);
+            }
+        }
+    }
+
+    /// Shows a snapshot to the spectators and the state endpoint (after the spectator delay).
+    fn publish_to_spectators(
+        &mut self,
+        view: Arc<TickView>,
+        events: Option<Arc<[(u64, GameEvent)]>>,
+        now: Instant,
+    ) {
+        *self
+            .stats
+            .latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(view.clone());
+        if self.spectators.is_empty() {
+            return;
+        }
+        let shared = Some(SharedFrame::new());
         let ended: Vec<u64> = self
             .spectators
             .iter()
             .filter(|(_, link)| {
-                self.deliver(link, &view, InputStatus::default(), &events, now) != Delivery::Offered
+                let inputs = InputStatus::default();
+                self.deliver(link, &view, inputs, &events, &shared, now) != Delivery::Offered
             })
             .map(|(&id, _)| id)
             .collect();
@@ -395,9 +448,13 @@ impl Room {
         view: &Arc<TickView>,
         inputs: InputStatus,
         events: &Option<Arc<[(u64, GameEvent)]>>,
+        shared: &Option<Arc<SharedFrame>>,
         now: Instant,
     ) -> Delivery {
-        match link.slot.offer(view.clone(), inputs, events.clone(), now) {
+        match link
+            .slot
+            .offer(view.clone(), inputs, events.clone(), shared.clone(), now)
+        {
             Offer::Placed => match link.snapshots.try_send(SnapshotReady) {
                 // Full: a wake is already queued, and it will find this snapshot.
                 Ok(()) | Err(SendError::Full(_)) => Delivery::Offered,
@@ -468,8 +525,9 @@ impl Room {
         let Some(seat) = self.seats.get_mut(&player) else {
             return;
         };
-        seat.link = None;
-        seat.pending.clear();
+        if let Some(link) = seat.link.take() {
+            link.inputs.close();
+        }
         seat.detached_until = Some(Instant::now() + self.settings.resume_grace);
         self.count_detached();
         self.world.apply(Command::Input {
@@ -477,6 +535,11 @@ impl Room {
             input: Default::default(),
         });
         info!(parent: &self.span, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
+    }
+
+    /// Whether connection `link` holds `player`'s seat now.
+    fn holds(&self, player: EntityId, link: u64) -> bool {
+        self.seats.get(&player).is_some_and(|s| s.held_by(link))
     }
 
     fn count_detached(&self) {
@@ -499,11 +562,16 @@ impl Room {
                 .map(|p| (p.id, p.name.clone()))
                 .collect(),
             resume_token: resume_token(self.id, player, secret),
+            last_input_seq: self.seats.get(&player).map_or(0, |s| s.last_input_seq),
+            stats: self.stats.clone(),
         }
     }
 
     fn unseat(&mut self, player: EntityId) {
-        if self.seats.remove(&player).is_some() {
+        if let Some(seat) = self.seats.remove(&player) {
+            if let Some(link) = seat.link {
+                link.inputs.close();
+            }
             self.settings.metrics.players.dec();
             self.count_detached();
             self.world.apply(Command::Leave { player });
@@ -534,7 +602,9 @@ impl Actor for Room {
     fn stopped(&mut self, _: &mut Self::Context) {
         info!(parent: &self.span, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
         self.settings.metrics.rooms.dec();
-        self.settings.metrics.forget_room(&self.name);
+        self.settings
+            .metrics
+            .forget_room(&[&self.id.0.to_string(), &self.name]);
         // Seats still held when a room closes (shutdown) leave with it.
         self.settings.metrics.players.sub(self.seats.len() as i64);
         self.lobby.do_send(RoomStopped { room: self.id });
@@ -572,6 +642,11 @@ pub struct Seated {
     pub roster: Vec<(EntityId, String)>,
     /// The token that resumes this player after a dropped connection.
     pub resume_token: String,
+    /// The newest input the room applied for this player (0 for a new one): a resumed client
+    /// continues its numbering above it.
+    pub last_input_seq: u32,
+    /// The room's counters (the session counts the inputs it drops there).
+    pub stats: Arc<RoomStats>,
 }
 
 impl Handler<PlayerJoining> for Room {
@@ -584,7 +659,7 @@ impl Handler<PlayerJoining> for Room {
                 name: msg.name.clone(),
             })
             .unwrap_or(EntityId(0));
-        let secret = format!("{:032x}", rand::random::<u128>());
+        let secret = new_secret();
         self.settings.metrics.players.inc();
         self.seats.insert(
             player,
@@ -592,7 +667,6 @@ impl Handler<PlayerJoining> for Room {
                 link: Some(msg.link),
                 detached_until: None,
                 secret: secret.clone(),
-                pending: VecDeque::with_capacity(self.settings.max_pending_inputs),
                 last_input_seq: 0,
             },
         );
@@ -626,13 +700,19 @@ impl Handler<PlayerResuming> for Room {
         if !secrets_match(&seat.secret, &msg.secret) {
             return Err(Farewell::ResumeFailed("resume token does not match".into()));
         }
-        // The old connection may not have been noticed dead yet: the new one wins.
+        // The new connection continues the seat's input numbering.
+        msg.link.inputs.continue_after(seat.last_input_seq);
+        // The old connection may not have been noticed dead yet: the new one wins, and
+        // anything the old one still says about the seat is ignored from now on.
         if let Some(old) = seat.link.replace(msg.link) {
+            old.inputs.close();
             let _ = old.closed.try_send(RoomClosed {
                 farewell: Farewell::ResumedElsewhere,
             });
         }
         seat.detached_until = None;
+        // A token is good for one resume: whoever saw the old one cannot take the seat later.
+        seat.secret = new_secret();
         let secret = seat.secret.clone();
         self.count_detached();
         info!(parent: &self.span, player = %msg.player, "player resumed");
@@ -646,43 +726,19 @@ impl Handler<PlayerResuming> for Room {
 pub struct PlayerDetached {
     /// Who.
     pub player: EntityId,
+    /// The connection that ended ([`SessionLink::id`]); ignored unless it holds the seat.
+    pub link: u64,
 }
 
 impl Handler<PlayerDetached> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: PlayerDetached, _: &mut Self::Context) {
-        self.detach(msg.player);
-    }
-}
-
-/// A player's input arrived; it is applied on the next tick.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct InputReceived {
-    /// Whose.
-    pub player: EntityId,
-    /// The input.
-    pub input: Input,
-}
-
-impl Handler<InputReceived> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: InputReceived, _: &mut Self::Context) {
-        let Some(seat) = self.seats.get_mut(&msg.player) else {
-            return;
-        };
-        let newest = seat.pending.back().map_or(seat.last_input_seq, |i| i.seq);
-        if msg.input.seq <= newest {
-            return; // a duplicate or reordered input: the newer one already counts
+        if self.holds(msg.player, msg.link) {
+            self.detach(msg.player);
+        } else {
+            debug!(parent: &self.span, player = %msg.player, link = msg.link, "detach from a connection that no longer holds the seat; ignored");
         }
-        if seat.pending.len() == self.settings.max_pending_inputs {
-            seat.pending.pop_front();
-            self.stats.dropped_inputs.fetch_add(1, Ordering::Relaxed);
-            self.settings.metrics.dropped_inputs.inc();
-        }
-        seat.pending.push_back(msg.input);
     }
 }
 
@@ -692,6 +748,8 @@ impl Handler<InputReceived> for Room {
 pub struct ChatReceived {
     /// The speaker.
     pub player: EntityId,
+    /// The speaker's connection ([`SessionLink::id`]); ignored unless it holds the seat.
+    pub link: u64,
     /// Already sanitised text.
     pub text: String,
 }
@@ -700,16 +758,16 @@ impl Handler<ChatReceived> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ChatReceived, _: &mut Self::Context) {
+        if !self.holds(msg.player, msg.link) {
+            return;
+        }
         if self.settings.fault_injection && msg.text == PANIC_COMMAND {
             self.panic_requested = true;
             return;
         }
         // Bounded: at most one line per player per tick survives to the broadcast.
         let per_tick_limit = self.seats.len().max(1);
-        if self.seats.contains_key(&msg.player)
-            && self.chat.len() < per_tick_limit
-            && msg.text.chars().count() <= MAX_CHAT_CHARS
-        {
+        if self.chat.len() < per_tick_limit && msg.text.chars().count() <= MAX_CHAT_CHARS {
             self.chat.push(GameEvent::Chat {
                 from: msg.player,
                 text: msg.text,
@@ -724,14 +782,18 @@ impl Handler<ChatReceived> for Room {
 pub struct PlayerLeaving {
     /// Who.
     pub player: EntityId,
+    /// The connection leaving ([`SessionLink::id`]); ignored unless it holds the seat.
+    pub link: u64,
 }
 
 impl Handler<PlayerLeaving> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: PlayerLeaving, _: &mut Self::Context) {
-        info!(parent: &self.span, player = %msg.player, "player left");
-        self.unseat(msg.player);
+        if self.holds(msg.player, msg.link) {
+            info!(parent: &self.span, player = %msg.player, "player left");
+            self.unseat(msg.player);
+        }
     }
 }
 

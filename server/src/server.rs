@@ -64,6 +64,10 @@ pub async fn run(
         },
         next_session: Arc::new(AtomicU64::new(1)),
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),
+        spectator_limits: ConnectionLimits::new(
+            config.max_connections,
+            config.max_spectators_per_ip,
+        ),
     };
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -8,7 +8,7 @@
 //! stalls, and the room, which owns the slot too, can see how long it has been stalled and drop
 //! the player without the frozen session's help.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use arena_shared::GameEvent;
@@ -26,6 +26,45 @@ pub struct Outgoing {
     /// Events since the session's last turn, oldest first; kept across replacements because
     /// events are not state: a skipped one would be lost.
     pub events: Vec<Arc<[(u64, GameEvent)]>>,
+    /// For spectators: this snapshot as every spectator of the room receives it, encoded once.
+    pub shared: Option<Arc<SharedFrame>>,
+}
+
+/// One snapshot as every spectator of a room receives it (the whole room, complete, every
+/// event): the first spectator session to send it encodes it, the others send the same bytes.
+/// The room only creates the empty cell; it still touches no bytes.
+#[derive(Debug, Default)]
+pub struct SharedFrame {
+    bincode: OnceLock<bytes::Bytes>,
+    json: OnceLock<bytestring::ByteString>,
+}
+
+impl SharedFrame {
+    /// An empty frame for one snapshot.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// The binary frame, encoded by `encode` if no session has yet.
+    pub fn bincode(&self, encode: impl FnOnce() -> Option<bytes::Bytes>) -> Option<bytes::Bytes> {
+        if let Some(frame) = self.bincode.get() {
+            return Some(frame.clone());
+        }
+        let frame = encode()?;
+        Some(self.bincode.get_or_init(|| frame).clone())
+    }
+
+    /// The text frame, encoded by `encode` if no session has yet.
+    pub fn json(
+        &self,
+        encode: impl FnOnce() -> Option<bytestring::ByteString>,
+    ) -> Option<bytestring::ByteString> {
+        if let Some(frame) = self.json.get() {
+            return Some(frame.clone());
+        }
+        let frame = encode()?;
+        Some(self.json.get_or_init(|| frame).clone())
+    }
 }
 
 /// What happened to an offered snapshot.
@@ -66,6 +105,7 @@ impl SnapshotSlot {
         view: Arc<TickView>,
         inputs: InputStatus,
         events: Option<Arc<[(u64, GameEvent)]>>,
+        shared: Option<Arc<SharedFrame>>,
         now: Instant,
     ) -> Offer {
         // A panic while holding this lock cannot leave `State` half-written (every update is
@@ -76,6 +116,10 @@ impl SnapshotSlot {
                 pending.view = view;
                 pending.inputs = inputs;
                 pending.events.extend(events);
+                // The shared frame carries only this snapshot's events, not the skipped ones:
+                // a session that fell behind encodes its own.
+                drop(shared);
+                pending.shared = None;
                 Offer::Replaced {
                     behind: state.since.map_or(Duration::ZERO, |t| now - t),
                 }
@@ -85,6 +129,7 @@ impl SnapshotSlot {
                     view,
                     inputs,
                     events: events.into_iter().collect(),
+                    shared,
                 });
                 state.since = Some(now);
                 Offer::Placed
@@ -130,10 +175,13 @@ mod tests {
     fn a_newer_snapshot_replaces_an_unsent_one_and_keeps_its_events() {
         let slot = SnapshotSlot::new();
         let t0 = Instant::now();
-        assert_eq!(slot.offer(view(1), status(1), events(1), t0), Offer::Placed);
+        assert_eq!(
+            slot.offer(view(1), status(1), events(1), None, t0),
+            Offer::Placed
+        );
         let later = t0 + Duration::from_millis(500);
         assert_eq!(
-            slot.offer(view(2), status(2), events(2), later),
+            slot.offer(view(2), status(2), events(2), None, later),
             Offer::Replaced {
                 behind: Duration::from_millis(500)
             }
@@ -143,6 +191,9 @@ mod tests {
         assert_eq!(out.inputs, status(2));
         assert_eq!(out.events.len(), 2, "events of the skipped tick survive");
         assert!(slot.take().is_none());
-        assert_eq!(slot.offer(view(3), status(3), None, later), Offer::Placed);
+        assert_eq!(
+            slot.offer(view(3), status(3), None, None, later),
+            Offer::Placed
+        );
     }
 }

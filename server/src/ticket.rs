@@ -1,41 +1,17 @@
-//! Join tickets: short-lived, HMAC-SHA256-signed permissions to join, issued by an operator or a
-//! matchmaker that shares the server's secret (`arena-server ticket`, or its own code following
-//! this format), and checked when `auth = "ticket"`.
+//! Join tickets: short-lived, HMAC-SHA256-signed permissions to play or to watch, issued by an
+//! operator or a matchmaker that shares the server's secret (`arena-server ticket`, the bots,
+//! or any code using [`arena_shared::ticket`]), and checked when `auth = "ticket"`.
 //!
-//! Format: `v1.<claims>.<mac>`, both parts base64url without padding; `claims` is the bincode of
-//! [`Claims`]; `mac` is HMAC-SHA256(secret, `v1.<claims>`). Each ticket carries a random nonce and
-//! is accepted once: a replay is refused until the ticket has expired anyway.
+//! The format (`v2.<claims>.<mac>`) is [`arena_shared::ticket`]'s; this module adds what only
+//! the server knows: the time, the longest lifetime it accepts, and which tickets were used.
+//! A ticket redeemed to join is accepted once: a replay is refused until the ticket has expired
+//! anyway. A ticket merely checked (the read-only state endpoint) is not used up.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
-
-const PREFIX: &str = "v1.";
-/// Longest ticket accepted, in bytes: claims are a name, a room and two integers.
-pub const MAX_TICKET_LEN: usize = 512;
-/// Shortest secret accepted, in bytes (HMAC-SHA256's block of security).
-pub const MIN_SECRET_LEN: usize = 32;
-
-/// What a ticket grants.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    /// The player's name; it replaces the name in `Hello`.
-    pub name: String,
-    /// The room the player must join; `None` = the player chooses.
-    pub room: Option<String>,
-    /// Expiry, seconds since the Unix epoch.
-    pub expires: u64,
-    /// Random; makes each ticket single-use.
-    pub nonce: u64,
-}
+use arena_shared::ticket::{self as format, FormatError};
+pub use arena_shared::ticket::{Claims, MAX_TICKET_LEN, MIN_SECRET_LEN, unix_now};
 
 /// Why a ticket was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +19,7 @@ pub enum TicketError {
     /// `auth = "ticket"` and the `Hello` had none.
     #[error("this server requires a join ticket")]
     Missing,
-    /// Not of the ticket format.
+    /// Not of the ticket format (a `v1` ticket included).
     #[error("malformed ticket")]
     Malformed,
     /// The signature does not match: forged or signed with another secret.
@@ -61,6 +37,24 @@ pub enum TicketError {
     /// Too many unexpired tickets are remembered to accept another now.
     #[error("too many tickets in use; try again later")]
     Busy,
+    /// A spectator ticket presented to play.
+    #[error("this ticket only grants spectating")]
+    SpectateOnly,
+    /// A player ticket presented to watch.
+    #[error("this ticket does not grant spectating")]
+    NotForSpectating,
+    /// The ticket names a room other than the one asked for.
+    #[error("this ticket is for another room")]
+    WrongRoom,
+}
+
+impl From<FormatError> for TicketError {
+    fn from(e: FormatError) -> Self {
+        match e {
+            FormatError::Malformed => Self::Malformed,
+            FormatError::Forged => Self::Forged,
+        }
+    }
 }
 
 /// Signs and checks tickets with one secret, remembering used nonces until they expire.
@@ -71,13 +65,6 @@ pub struct TicketAuthority {
     max_remembered: usize,
     /// Longest lifetime accepted, seconds: a used ticket is remembered at most this long.
     max_ttl: u64,
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl TicketAuthority {
@@ -92,49 +79,29 @@ impl TicketAuthority {
         }
     }
 
-    fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length, so this cannot fail.
-        HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length")
-    }
-
     /// A signed ticket for `claims`.
     pub fn issue(&self, claims: &Claims) -> String {
-        let bytes =
-            bincode::serde::encode_to_vec(claims, bincode::config::standard()).unwrap_or_default();
-        let signed = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-        let mut mac = self.mac();
-        mac.update(signed.as_bytes());
-        format!(
-            "{signed}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        format::sign(&self.secret, claims)
     }
 
-    /// The claims of a valid, unexpired, unused ticket; the ticket is then used up.
-    pub fn redeem(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
-        if ticket.len() > MAX_TICKET_LEN || !ticket.starts_with(PREFIX) {
-            return Err(TicketError::Malformed);
-        }
-        let (signed, mac_b64) = ticket.rsplit_once('.').ok_or(TicketError::Malformed)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(mac_b64)
-            .map_err(|_| TicketError::Malformed)?;
-        let mut mac = self.mac();
-        mac.update(signed.as_bytes());
-        mac.verify_slice(&tag).map_err(|_| TicketError::Forged)?;
-        // Only signed bytes are decoded past this point.
-        let body = URL_SAFE_NO_PAD
-            .decode(&signed[PREFIX.len()..])
-            .map_err(|_| TicketError::Malformed)?;
-        let config = bincode::config::standard().with_limit::<MAX_TICKET_LEN>();
-        let (claims, _): (Claims, usize) =
-            bincode::serde::decode_from_slice(&body, config).map_err(|_| TicketError::Malformed)?;
+    /// The claims of a validly signed ticket that is unexpired and within the longest lifetime
+    /// accepted, without using it up (it is neither looked up in nor added to the replay
+    /// memory): for read-only access a client repeats, such as polling the state endpoint.
+    /// Whether the claims fit the request (role, room) is the caller's to check.
+    pub fn check(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
+        let claims = format::verify(&self.secret, ticket)?;
         if claims.expires <= now {
             return Err(TicketError::Expired);
         }
         if claims.expires > now.saturating_add(self.max_ttl) {
             return Err(TicketError::TooLong);
         }
+        Ok(claims)
+    }
+
+    /// Like [`TicketAuthority::check`], and the ticket must be unused; it is then used up.
+    pub fn redeem(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
+        let claims = self.check(ticket, now)?;
         let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
         if used.contains_key(&claims.nonce) {
             return Err(TicketError::Replayed);
@@ -155,12 +122,7 @@ mod tests {
     use super::*;
 
     fn claims(expires: u64) -> Claims {
-        Claims {
-            name: "ann".into(),
-            room: Some("duel".into()),
-            expires,
-            nonce: 42,
-        }
+        Claims::player("ann", Some("duel".into()), expires, 42)
     }
 
     #[test]
@@ -193,7 +155,7 @@ mod tests {
             auth.redeem(&format!("{tampered_signed}.{mac}"), 1),
             Err(TicketError::Forged)
         );
-        for junk in ["", "v1.", "v1.a.b", "v2.x.y", &"v1.".repeat(300)] {
+        for junk in ["", "v1.", "v1.a.b", "v2.x.y", &"v2.".repeat(300)] {
             assert!(
                 matches!(
                     auth.redeem(junk, 1),
@@ -202,6 +164,100 @@ mod tests {
                 "{junk}"
             );
         }
+    }
+
+    #[test]
+    fn a_v1_ticket_is_malformed() {
+        // A v1 ticket (claims without `spectate`) signed with the server's own secret.
+        let auth = TicketAuthority::new(&[7; 32], 100, 10_000);
+        #[derive(serde::Serialize)]
+        struct V1 {
+            name: String,
+            room: Option<String>,
+            expires: u64,
+            nonce: u64,
+        }
+        let v1 = V1 {
+            name: "ann".into(),
+            room: None,
+            expires: 1_000,
+            nonce: 1,
+        };
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use hmac::Mac;
+        let body = bincode::serde::encode_to_vec(&v1, bincode::config::standard()).expect("v1");
+        let signed = format!("v1.{}", URL_SAFE_NO_PAD.encode(body));
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[7; 32]).expect("any key length");
+        mac.update(signed.as_bytes());
+        let ticket = format!(
+            "{signed}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        assert_eq!(auth.check(&ticket, 1), Err(TicketError::Malformed));
+        assert_eq!(auth.redeem(&ticket, 1), Err(TicketError::Malformed));
+    }
+
+    #[test]
+    fn the_spectate_flag_round_trips() {
+        let auth = TicketAuthority::new(&[7; 32], 100, 10_000);
+        let watch = Claims::spectator("duel", 1_000, 7);
+        let watched = auth.check(&auth.issue(&watch), 1).expect("valid");
+        assert!(watched.spectate);
+        assert_eq!(watched.room.as_deref(), Some("duel"));
+        assert_eq!(watched, watch);
+        let play = auth.redeem(&auth.issue(&claims(1_000)), 1).expect("valid");
+        assert!(!play.spectate);
+    }
+
+    #[test]
+    fn check_does_not_use_a_ticket_up_and_redeem_does() {
+        let auth = TicketAuthority::new(&[7; 32], 1, 10_000);
+        let ticket = auth.issue(&Claims::spectator("duel", 1_000, 9));
+        for _ in 0..3 {
+            assert!(auth.check(&ticket, 5).is_ok());
+        }
+        // Checks took no room in the replay memory (it holds one ticket)...
+        assert!(auth.redeem(&ticket, 5).is_ok());
+        assert_eq!(auth.redeem(&ticket, 5), Err(TicketError::Replayed));
+        // ...and do not consult it: a used ticket still reads until it expires.
+        assert!(auth.check(&ticket, 5).is_ok());
+        assert_eq!(auth.check(&ticket, 1_000), Err(TicketError::Expired));
+    }
+
+    #[test]
+    fn check_refuses_forged_expired_and_too_long_tickets() {
+        let auth = TicketAuthority::new(&[7; 32], 100, 100);
+        let other = TicketAuthority::new(&[8; 32], 100, 100);
+        assert_eq!(
+            auth.check(&other.issue(&claims(50)), 1),
+            Err(TicketError::Forged)
+        );
+        assert_eq!(
+            auth.check(&auth.issue(&claims(50)), 50),
+            Err(TicketError::Expired)
+        );
+        assert_eq!(
+            auth.check(&auth.issue(&claims(500)), 1),
+            Err(TicketError::TooLong)
+        );
+        assert_eq!(auth.check("v2.x.y", 1), Err(TicketError::Malformed));
+    }
+
+    #[test]
+    fn refusals_of_role_and_room_say_why() {
+        assert_eq!(
+            TicketError::SpectateOnly.to_string(),
+            "this ticket only grants spectating"
+        );
+        assert_eq!(
+            TicketError::NotForSpectating.to_string(),
+            "this ticket does not grant spectating"
+        );
+        assert_eq!(
+            TicketError::WrongRoom.to_string(),
+            "this ticket is for another room"
+        );
     }
 
     #[test]

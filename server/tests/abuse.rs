@@ -60,7 +60,7 @@ async fn chat_beyond_the_per_player_rate_is_dropped() {
     });
     let (mut talker, _) = server.player("talker", Some("r")).await;
     let (mut listener, _) = server.player("listener", Some("r")).await;
-    let start = snapshots(&mut listener, 1).await;
+    snapshots(&mut listener, 1).await;
     for i in 0..10 {
         talker
             .send(&ClientMsg::Chat {
@@ -69,7 +69,34 @@ async fn chat_beyond_the_per_player_rate_is_dropped() {
             .await
             .expect("chat");
     }
-    // Chat is broadcast with the next tick; three ticks later every accepted line has arrived.
+    // A barrier instead of a number of ticks that assumes how fast the lines travel. The session
+    // handles a connection's messages in order and answers a Ping itself, so once the Pong is
+    // back it has rate-limited all ten lines and handed the accepted ones to the room. The first
+    // snapshot the talker gets after that is of some tick T: tick T + 1 was offered to the
+    // session only after it took T (else T would have been replaced), so the room ran tick
+    // T + 2 after the lines were in its mailbox, and that tick's snapshot carries them.
+    const BARRIER: u64 = 0xC4A7;
+    talker
+        .send(&ClientMsg::Ping {
+            client_time: BARRIER,
+        })
+        .await
+        .expect("ping");
+    talker
+        .wait_for(WAIT, |m| {
+            matches!(m, ServerMsg::Pong { client_time, .. } if *client_time == BARRIER)
+                .then_some(())
+        })
+        .await
+        .expect("pong");
+    let after = talker.next_tick().await.expect("a snapshot after the pong");
+    assert_eq!(
+        server
+            .metrics()
+            .require("arena_rate_limited_total", &[("kind", "chat")]),
+        8.0,
+        "two lines within the burst, eight dropped"
+    );
     let mut heard = Vec::new();
     listener
         .wait_for(WAIT, |m| {
@@ -79,7 +106,7 @@ async fn chat_beyond_the_per_player_rate_is_dropped() {
                 }
             }
             match m {
-                ServerMsg::Snapshot(s) if s.tick >= start + 4 => Some(()),
+                ServerMsg::Snapshot(s) if s.tick >= after + 2 => Some(()),
                 _ => None,
             }
         })
@@ -135,24 +162,31 @@ async fn connections_beyond_the_global_limit_get_503() {
 #[tokio::test]
 async fn a_connection_that_never_sends_its_handshake_is_dropped() {
     use std::io::Read;
-    let server = TestServer::start(Config {
+    // The order of two events instead of a bound on elapsed time: an idle connection to a server
+    // that waits far longer than this test is opened first, then one to a server that waits
+    // 300 ms. The second is dropped while the first is still open; were the setting ignored
+    // (actix's 5 s default on both), the first, older connection would go first.
+    let strict = TestServer::start(Config {
         handshake_timeout_ms: 300,
         ..config()
     });
-    let mut idle = std::net::TcpStream::connect(server.addr).expect("connect");
+    let patient = TestServer::start(Config {
+        handshake_timeout_ms: 3_600_000,
+        ..config()
+    });
+    let mut waiting = std::net::TcpStream::connect(patient.addr).expect("connect");
+    let mut idle = std::net::TcpStream::connect(strict.addr).expect("connect");
     idle.set_read_timeout(Some(WAIT)).expect("timeout");
-    let started = std::time::Instant::now();
     let mut rest = Vec::new();
     // Completes when the server closes the connection (possibly after a 408 response);
     // a server that kept it open would fail this read with a timeout after WAIT.
     let result = idle.read_to_end(&mut rest);
     assert!(result.is_ok(), "{result:?}");
-    // Well under actix's own 5 s default, so it is the configured 300 ms that is in force.
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    waiting.set_nonblocking(true).expect("nonblocking");
+    match waiting.read(&mut [0u8; 1]) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the patient server did not keep its idle connection: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -187,20 +221,27 @@ async fn a_panicking_room_is_contained_and_every_other_room_keeps_ticking() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
-    // A fast tick and small socket buffers make the stalled client's backlog fill in about a
-    // second instead of minutes (shared/ACTIX-FACTS.md).
+    // A fast tick and small socket buffers make the stalled client's backlog fill in seconds
+    // instead of minutes (shared/ACTIX-FACTS.md). The slow-client timeout applies to every
+    // player: it is long enough that a busy test machine pausing the watcher's session for a
+    // moment does not get the watcher dropped too.
     let server = TestServer::start(Config {
         tick_rate: 120,
         msg_rate: 240.0,
         socket_send_buffer: 4096,
-        slow_client_timeout_ms: 500,
+        slow_client_timeout_ms: 1_500,
+        // Where a dropped slow client keeps its seat for a resume, the room reports it gone
+        // once the grace period ends: keep that short.
+        resume_grace_ms: 200,
         ..config()
     });
     let (mut watcher, _) = server.player("watcher", Some("r")).await;
-    let _extra = (
-        server.player("x", Some("r")).await,
-        server.player("y", Some("r")).await,
-    );
+    // Two more players who keep reading, in the background: left unread, their larger buffers
+    // would fill too on a slow run, and the room would rightly drop them as well.
+    for name in ["x", "y"] {
+        let (mut conn, _) = server.player(name, Some("r")).await;
+        tokio::spawn(async move { while let Ok(Received::Msg(_)) = conn.recv().await {} });
+    }
 
     let socket =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
@@ -220,10 +261,16 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
         .player_id;
     // From here on `stalled` reads nothing until the end of the test.
 
-    // The watcher keeps receiving ticks at the full rate until the room lets the stalled player go.
+    // The watcher keeps receiving ticks until the room lets the stalled player go. How many it
+    // gets depends on how fast this machine is, so no count is asserted: that the watcher's
+    // session never froze is shown below by the room dropping the stalled player only (a
+    // watcher session frozen past `slow_client_timeout` would have been dropped as well).
+    // The stall bites only once tens of KiB of snapshots have piled up in the kernel's and
+    // actix's buffers: seconds at 120 Hz, and more the smaller snapshots get. So this one wait
+    // is bounded by a multiple of WAIT; it ends as soon as the room lets go.
     let mut ticks = Vec::new();
     let left = watcher
-        .wait_for(WAIT, |m| {
+        .wait_for(3 * WAIT, |m| {
             if let ServerMsg::Snapshot(s) = m {
                 ticks.push(s.tick);
             }
@@ -235,32 +282,26 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
         .await
         .expect("the room drops the stalled player");
     assert_eq!(left, stalled_id);
-    assert!(ticks.len() > 100, "{} ticks", ticks.len());
     assert!(
         ticks.windows(2).all(|w| w[1] > w[0]),
         "ticks out of order: {ticks:?}"
-    );
-    // Every tick, bar a rare skip when the test machine itself is busy.
-    let span = ticks[ticks.len() - 1] - ticks[0] + 1;
-    assert!(
-        ticks.len() as f64 >= 0.95 * span as f64,
-        "{} of {span} ticks",
-        ticks.len()
     );
 
     // While the stalled client still reads nothing (its session is frozen and cannot act), the
     // server releases the connection.
     common::eventually(
         "the stalled connection is released without the client's help",
-        || {
-            let m = server.http_get("/metrics").1;
-            m.contains("arena_slow_clients_dropped_total 1")
-                && m.contains("arena_connections_open 3")
-                // The room replaced the unread snapshot instead of queueing more.
-                && !m.contains("arena_skipped_snapshots_total 0")
-        },
+        || server.metrics().value("arena_connections_open", &[]) == Some(3.0),
     )
     .await;
+    let m = server.metrics();
+    assert_eq!(
+        m.require("arena_slow_clients_dropped_total", &[]),
+        1.0,
+        "the stalled player only"
+    );
+    // The room replaced the unread snapshot instead of queueing more.
+    assert!(m.require("arena_skipped_snapshots_total", &[]) > 0.0);
     // Reading it now drains what the kernel held, then ends.
     let ended = async {
         loop {

@@ -4,15 +4,9 @@ mod common;
 
 use arena_server::Config;
 use arena_shared::protocol::ClientMsg;
+use common::metrics::{Metrics, Sample};
 use common::{ConnectionExt, TestServer, WAIT, config, eventually};
 use tokio_tungstenite::tungstenite::Message;
-
-/// The value of the sample whose line starts with `series` (name plus labels), if present.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-}
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
@@ -54,50 +48,40 @@ async fn metrics_count_players_rooms_traffic_and_every_abuse() {
     let (status, _) = common::upgrade_status(server.addr, "Origin: https://evil.example\r\n");
     assert_eq!(status, 403);
 
-    let get = || server.http_get("/metrics").1;
+    // The sessions count their own end as they stop, but the flooder's seat is given up by the
+    // room a message later: wait for both, so no assertion races the room.
+    let closed = |m: &Metrics, code, reason| {
+        m.value(
+            "arena_connections_closed_total",
+            &[("code", code), ("reason", reason)],
+        )
+    };
     eventually(
         "the flooder's and garbage sender's ends are counted",
         || {
-            let m = get();
-            sample(
-                &m,
-                r#"arena_connections_closed_total{code="1008",reason="flood"}"#,
-            ) == Some(1.0)
-                && sample(
-                    &m,
-                    r#"arena_connections_closed_total{code="1007",reason="malformed"}"#,
-                ) == Some(1.0)
+            let m = server.metrics();
+            closed(&m, "1008", "flood") == Some(1.0)
+                && closed(&m, "1007", "malformed") == Some(1.0)
+                && m.value("arena_players", &[]) == Some(1.0)
+                && m.value("arena_connections_open", &[]) == Some(1.0)
         },
     )
     .await;
-    let m = get();
-    assert_eq!(sample(&m, "arena_decode_errors_total"), Some(1.0), "{m}");
-    assert!(
-        sample(&m, r#"arena_rate_limited_total{kind="message"}"#).is_some_and(|v| v >= 1.0),
-        "{m}"
-    );
+    let m = server.metrics();
+    let closes = m.samples_where("arena_connections_closed_total", &[]);
+    assert_eq!(closes.len(), 2, "no other ends: {closes:?}");
+    assert_eq!(m.require("arena_decode_errors_total", &[]), 1.0);
+    assert!(m.require("arena_rate_limited_total", &[("kind", "message")]) >= 1.0);
     assert_eq!(
-        sample(&m, r#"arena_connections_refused_total{reason="origin"}"#),
-        Some(1.0),
-        "{m}"
+        m.require("arena_connections_refused_total", &[("reason", "origin")]),
+        1.0
     );
-    assert_eq!(sample(&m, "arena_rooms"), Some(1.0), "{m}");
-    assert_eq!(sample(&m, "arena_players"), Some(1.0), "{m}");
-    assert_eq!(sample(&m, "arena_connections_open"), Some(1.0), "{m}");
-    assert_eq!(sample(&m, "arena_connections_total"), Some(3.0), "{m}");
-    assert!(
-        sample(&m, "arena_tick_seconds_count").is_some_and(|v| v >= 1.0),
-        "{m}"
-    );
-    assert!(
-        sample(&m, "arena_messages_out_total").is_some_and(|v| v >= 2.0),
-        "{m}"
-    );
+    assert_eq!(m.require("arena_rooms", &[]), 1.0);
+    assert_eq!(m.require("arena_connections_total", &[]), 3.0);
+    assert!(m.require("arena_tick_seconds_count", &[]) >= 1.0);
+    assert!(m.require("arena_messages_out_total", &[]) >= 2.0);
     if cfg!(target_os = "linux") {
-        assert!(
-            sample(&m, "arena_process_resident_memory_bytes").is_some_and(|v| v > 0.0),
-            "{m}"
-        );
+        assert!(m.require("arena_process_resident_memory_bytes", &[]) > 0.0);
     }
 }
 
@@ -111,15 +95,44 @@ async fn per_room_series_exist_while_the_room_is_open_and_go_with_it() {
         })
         .await
         .expect("tick");
-    let series = r#"arena_room_tick_seconds_count{room="measured"}"#;
+    // Matched on the `room` label alone: the room's other labels (its id) are not this test's.
+    let room = [("room", "measured")];
+    let ticked = |m: &Metrics| {
+        m.samples_where("arena_room_tick_seconds_count", &room)
+            .iter()
+            .any(|s| s.value >= 1.0)
+    };
     eventually("the open room has its tick series", || {
-        sample(&server.http_get("/metrics").1, series).is_some_and(|v| v >= 1.0)
+        ticked(&server.metrics())
     })
     .await;
+    // Every per-room family has a series for the room while it is open, so that their absence
+    // below means they were removed, not that these names never matched.
+    let per_room = [
+        "arena_room_tick_seconds_bucket",
+        "arena_room_tick_seconds_sum",
+        "arena_room_tick_seconds_count",
+        "arena_room_tick_overruns_total",
+    ];
+    let m = server.metrics();
+    for name in per_room {
+        assert!(
+            !m.samples_where(name, &room).is_empty(),
+            "{name} has no series for the open room; its series: {:?}",
+            m.samples_where(name, &[])
+        );
+    }
     player.send(&ClientMsg::Leave).await.expect("leave");
     player.wait_for_close(WAIT).await.expect("closed");
     eventually("the closed room's series are removed", || {
-        !server.http_get("/metrics").1.contains(r#"room="measured""#)
+        server
+            .metrics()
+            .samples_labelled("room", "measured")
+            .is_empty()
     })
     .await;
+    let m = server.metrics();
+    for name in per_room {
+        assert_eq!(m.samples_where(name, &[]), Vec::<&Sample>::new(), "{name}");
+    }
 }

@@ -7,7 +7,9 @@ use arena_bot::{ClientError, Received};
 use arena_server::Config;
 use arena_shared::PROTOCOL_VERSION;
 use arena_shared::protocol::{self, ClientMsg, ErrorCode, ServerMsg};
-use common::{ConnectionExt, TestServer, WAIT, close_code, config, http_request};
+use common::{
+    ConnectionExt, TestServer, WAIT, close_code, config, http_request, raw_frame, read_close_code,
+};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::{
@@ -230,40 +232,6 @@ async fn a_client_close_is_echoed_and_the_player_leaves() {
     );
     let left = a.next_left().await.expect("leave seen");
     assert_eq!(left, wb.player_id);
-}
-
-/// A masked client frame, written by hand: `first` is the FIN/RSV/opcode byte.
-fn raw_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x37u8, 0xfa, 0x21, 0x3d];
-    assert!(payload.len() < 126);
-    let mut out = vec![first, 0x80 | payload.len() as u8];
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-/// Reads server frames (unmasked) until a close frame; returns its code.
-fn read_close_code(stream: &mut std::net::TcpStream) -> Option<u16> {
-    use std::io::Read;
-    let mut header = [0u8; 2];
-    loop {
-        stream.read_exact(&mut header).ok()?;
-        let mut len = usize::from(header[1] & 0x7f);
-        if len == 126 {
-            let mut ext = [0u8; 2];
-            stream.read_exact(&mut ext).ok()?;
-            len = usize::from(u16::from_be_bytes(ext));
-        } else if len == 127 {
-            let mut ext = [0u8; 8];
-            stream.read_exact(&mut ext).ok()?;
-            len = usize::try_from(u64::from_be_bytes(ext)).ok()?;
-        }
-        let mut payload = vec![0u8; len];
-        stream.read_exact(&mut payload).ok()?;
-        if header[0] & 0x0f == 0x8 {
-            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-        }
-    }
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@
 //!   and the [`sync::Replica`] that applies it on the client.
 //! - [`predict`]: client-side prediction and reconciliation of the client's own player.
 //! - [`map`]: the arena map text format, its parser and validator, and the embedded default map.
+//! - [`ticket`]: the signed join-ticket format (play or spectate), so a server, a matchmaker
+//!   and the bots mint and read the very same tickets.
 //! - [`event`] and [`snapshot`]: what the simulation reports each tick, as sent on the wire.
 
 pub mod collision;
@@ -36,6 +38,7 @@ pub mod quant;
 pub mod rules;
 pub mod snapshot;
 pub mod sync;
+pub mod ticket;
 pub mod world;
 
 pub use event::GameEvent;

@@ -22,7 +22,7 @@ use crate::sync::EntityDelta;
 use crate::world::{EntityId, PlayerInput};
 
 /// The protocol version this build speaks. Bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 /// Longest player name, in characters.
 pub const MAX_NAME_CHARS: usize = 24;
 /// Longest room name, in characters.
@@ -131,7 +131,11 @@ pub enum ServerMsg {
         /// Who is already in the room, with names (snapshots carry ids only).
         players: Vec<(EntityId, String)>,
         /// Present this in `Hello::resume` to get this player back after a dropped connection.
+        /// Good for one resume: the `Welcome` of a resume carries a new one.
         resume_token: String,
+        /// The newest input sequence number the room has applied for this player: 0 on a new
+        /// join; on a resume, send inputs numbered above it (the server drops any others).
+        last_input_seq: u32,
     },
     /// The world after a tick, with the events since the previous snapshot.
     Snapshot(Snapshot),
@@ -465,6 +469,7 @@ mod tests {
                 map: Map::default_map(),
                 players: vec![(id, "ann".into())],
                 resume_token: "1.3.abc".into(),
+                last_input_seq: 41,
             },
             ServerMsg::Snapshot(Snapshot {
                 tick: 9,

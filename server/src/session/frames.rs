@@ -26,6 +26,8 @@ pub enum Incoming {
 
 struct Partial {
     text: bool,
+    /// Frames received for this message so far.
+    fragments: usize,
     buf: BytesMut,
     /// Prefix of `buf` already validated as UTF-8 (complete characters only).
     utf8_valid: usize,
@@ -34,14 +36,19 @@ struct Partial {
 /// Reassembles one connection's messages.
 pub struct Assembler {
     max_message: usize,
+    /// Most frames one message may be split into: empty continuation frames cost the server a
+    /// frame's work each and carry nothing, so their number is bounded, not only their bytes.
+    max_fragments: usize,
     partial: Option<Partial>,
 }
 
 impl Assembler {
-    /// An assembler that refuses messages longer than `max_message` bytes.
-    pub fn new(max_message: usize) -> Self {
+    /// An assembler that refuses messages longer than `max_message` bytes or split into more
+    /// than `max_fragments` frames.
+    pub fn new(max_message: usize, max_fragments: usize) -> Self {
         Self {
             max_message,
+            max_fragments: max_fragments.max(1),
             partial: None,
         }
     }
@@ -81,6 +88,7 @@ impl Assembler {
             self.expect_no_partial()?;
             self.partial = Some(Partial {
                 text,
+                fragments: 0,
                 buf: BytesMut::new(),
                 utf8_valid: 0,
             });
@@ -88,6 +96,10 @@ impl Assembler {
         let Some(partial) = self.partial.as_mut() else {
             return Err(protocol("continuation frame without a message to continue"));
         };
+        partial.fragments += 1;
+        if partial.fragments > self.max_fragments {
+            return Err(Farewell::TooManyFragments(self.max_fragments));
+        }
         let total = partial.buf.len() + chunk.len();
         if total > self.max_message {
             return Err(too_big(total, self.max_message));
@@ -149,14 +161,14 @@ fn validate_utf8_prefix(partial: &mut Partial, last: bool) -> Result<(), Farewel
 /// frame decoder and the [`Assembler`], the way a session does; returns how many complete
 /// messages came out before the bytes ran out or a close was decided. The fuzz target and the
 /// frame-layer property test call this; it must never panic.
-pub fn feed_raw(bytes: &[u8], max_message: usize) -> Result<usize, Farewell> {
+pub fn feed_raw(bytes: &[u8], max_message: usize, max_fragments: usize) -> Result<usize, Farewell> {
     use actix_codec::Decoder;
     use actix_http::ws::{Codec, Frame};
     use bytestring::ByteString;
 
     let mut codec = Codec::new().max_size(max_message);
     let mut buf = bytes::BytesMut::from(bytes);
-    let mut assembler = Assembler::new(max_message);
+    let mut assembler = Assembler::new(max_message, max_fragments);
     let mut complete = 0;
     loop {
         let frame = match codec.decode(&mut buf) {
@@ -232,6 +244,17 @@ fn protocol_farewell(err: ProtocolError) -> Farewell {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_message_in_too_many_fragments_is_refused_even_when_they_are_empty() {
+        let mut a = Assembler::new(64, 4);
+        let mut items = vec![Item::FirstBinary(Bytes::new())];
+        items.extend((0..3).map(|_| Item::Continue(Bytes::new())));
+        assert_eq!(feed(&mut a, items), Ok(None), "four fragments are allowed");
+        let refused = feed(&mut a, vec![Item::Continue(Bytes::new())]).expect_err("fifth");
+        assert_eq!(refused, Farewell::TooManyFragments(4));
+        assert_eq!(refused.close_code(), 1008);
+    }
+
     fn feed(a: &mut Assembler, items: Vec<Item>) -> Result<Option<Incoming>, Farewell> {
         let mut out = None;
         for item in items {
@@ -263,11 +286,14 @@ mod tests {
         wire.extend(frame(true, 0x0, b"e"));
         // binary "abcde" (ping counted as one item), then a close.
         wire.extend(frame(true, 0x8, &[0x03, 0xe8]));
-        assert_eq!(feed_raw(&wire, 64), Ok(2));
+        assert_eq!(feed_raw(&wire, 64, 16), Ok(2));
         let rsv = [0xc2, 0x80, 1, 2, 3, 4];
-        assert_eq!(feed_raw(&rsv, 64).map_err(|f| f.close_code()), Err(1002));
         assert_eq!(
-            feed_raw(&frame(true, 0x1, &[0xff]), 64).map_err(|f| f.close_code()),
+            feed_raw(&rsv, 64, 16).map_err(|f| f.close_code()),
+            Err(1002)
+        );
+        assert_eq!(
+            feed_raw(&frame(true, 0x1, &[0xff]), 64, 16).map_err(|f| f.close_code()),
             Err(1007)
         );
     }
@@ -281,13 +307,13 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic_the_frame_layer(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
-            let _ = feed_raw(&bytes, 64);
+            let _ = feed_raw(&bytes, 64, 16);
         }
     }
 
     #[test]
     fn fragmented_binary_is_reassembled() {
-        let mut a = Assembler::new(16);
+        let mut a = Assembler::new(16, 16);
         let items = vec![
             Item::FirstBinary(Bytes::from_static(b"ab")),
             Item::Continue(Bytes::from_static(b"cd")),
@@ -301,7 +327,7 @@ mod tests {
 
     #[test]
     fn fragmented_text_may_split_a_character() {
-        let mut a = Assembler::new(16);
+        let mut a = Assembler::new(16, 16);
         let bytes = "é!".as_bytes();
         let items = vec![
             Item::FirstText(Bytes::copy_from_slice(&bytes[..1])),
@@ -312,7 +338,7 @@ mod tests {
 
     #[test]
     fn bad_utf8_fails_at_the_fragment_that_carries_it() {
-        let mut a = Assembler::new(64);
+        let mut a = Assembler::new(64, 16);
         assert_eq!(
             feed(&mut a, vec![Item::FirstText(Bytes::from_static(b"ok"))]),
             Ok(None)
@@ -325,14 +351,14 @@ mod tests {
 
     #[test]
     fn a_message_over_the_limit_is_1009_even_in_small_fragments() {
-        let mut a = Assembler::new(4);
+        let mut a = Assembler::new(4, 16);
         let items = vec![
             Item::FirstBinary(Bytes::from_static(b"abc")),
             Item::Continue(Bytes::from_static(b"de")),
         ];
         assert_eq!(code_of(feed(&mut a, items)), 1009);
         assert_eq!(
-            code_of(Assembler::new(4).push(Ok(Message::Binary(Bytes::from_static(b"abcde"))))),
+            code_of(Assembler::new(4, 16).push(Ok(Message::Binary(Bytes::from_static(b"abcde"))))),
             1009
         );
     }
@@ -341,12 +367,12 @@ mod tests {
     fn out_of_order_fragments_are_protocol_errors() {
         assert_eq!(
             code_of(feed(
-                &mut Assembler::new(8),
+                &mut Assembler::new(8, 16),
                 vec![Item::Continue(Bytes::new())]
             )),
             1002
         );
-        let mut a = Assembler::new(8);
+        let mut a = Assembler::new(8, 16);
         assert_eq!(
             feed(&mut a, vec![Item::FirstBinary(Bytes::new())]),
             Ok(None)
@@ -361,18 +387,18 @@ mod tests {
             .expect_err("invalid")
             .utf8_error();
         let utf8 = ProtocolError::Io(std::io::Error::other(format!("{bad}")));
-        assert_eq!(code_of(Assembler::new(8).push(Err(utf8))), 1007);
+        assert_eq!(code_of(Assembler::new(8, 16).push(Err(utf8))), 1007);
         let eof = ProtocolError::Io(std::io::Error::other(
             "A payload reached EOF, but is not complete.",
         ));
-        let lost = Assembler::new(8).push(Err(eof)).expect_err("must fail");
+        let lost = Assembler::new(8, 16).push(Err(eof)).expect_err("must fail");
         assert!(lost.keeps_seat(), "{lost:?}");
         assert_eq!(
-            code_of(Assembler::new(8).push(Err(ProtocolError::Overflow))),
+            code_of(Assembler::new(8, 16).push(Err(ProtocolError::Overflow))),
             1009
         );
         assert_eq!(
-            code_of(Assembler::new(8).push(Err(ProtocolError::BadOpCode))),
+            code_of(Assembler::new(8, 16).push(Err(ProtocolError::BadOpCode))),
             1002
         );
     }

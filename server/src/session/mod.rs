@@ -18,6 +18,7 @@ pub use frames::feed_raw;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -32,6 +33,7 @@ use tracing::{debug, info, warn};
 use crate::close::Farewell;
 use crate::config::Config;
 use crate::encoder::SnapshotEncoder;
+use crate::inputs::{InputDrop, InputQueue};
 use crate::limits::Permit;
 use crate::lobby::{
     Admission, JoinRequest, Lobby, ResumeRequest, SpectateRequest, SpectatorAdmission,
@@ -39,7 +41,7 @@ use crate::lobby::{
 use crate::metrics::Metrics;
 use crate::rate::{FloodGuard, TokenBucket, Verdict};
 use crate::room::{
-    ChatReceived, InputReceived, PlayerDetached, PlayerLeaving, Room, SessionLink, SpectatorLeaving,
+    ChatReceived, PlayerDetached, PlayerLeaving, Room, RoomStats, SessionLink, SpectatorLeaving,
 };
 use crate::slot::SnapshotSlot;
 use crate::socket::ConnectionSocket;
@@ -110,6 +112,8 @@ pub struct Purpose {
     pub subprotocol: Option<Encoding>,
     /// `Some(room)`: a read-only spectator of that room (validated name), with no `Hello`.
     pub spectate: Option<String>,
+    /// The spectator ticket from the query string (`auth = "ticket"`).
+    pub ticket: Option<String>,
 }
 
 /// Upgrades an HTTP request to a WebSocket game session. A request that is not a valid upgrade
@@ -119,13 +123,13 @@ pub fn upgrade(
     stream: web::Payload,
     deps: SessionDeps,
     id: u64,
-    permit: Permit,
+    permits: Vec<Permit>,
     purpose: Purpose,
 ) -> Result<HttpResponse, actix_web::Error> {
     let max = deps.config.max_message_bytes;
     let socket = req.conn_data::<ConnectionSocket>().cloned();
     let chosen = purpose.subprotocol.map(Encoding::subprotocol);
-    let session = Session::new(id, req.peer_addr(), deps, permit, socket, purpose);
+    let session = Session::new(id, req.peer_addr(), deps, permits, socket, purpose);
     let builder = ws::WsResponseBuilder::new(session, req, stream).frame_size(max);
     match chosen {
         Some(name) => builder.protocols(&[name]).start(),
@@ -162,6 +166,9 @@ enum Phase {
 
 /// The per-connection actor.
 pub struct Session {
+    /// The connection's id, unique in the process: how the room tells this connection's
+    /// messages about a seat from those of an older or newer connection for the same player.
+    id: u64,
     deps: SessionDeps,
     phase: Phase,
     frames: Assembler,
@@ -179,9 +186,19 @@ pub struct Session {
     /// Encodes the player's view as deltas against what the client acknowledged; set once
     /// seated.
     encoder: Option<SnapshotEncoder>,
+    /// This connection's inputs, shared with the room (which drains one per tick and closes
+    /// the queue when this connection loses the seat).
+    inputs: Arc<InputQueue>,
+    /// The seated room's counters, where dropped inputs are counted.
+    room_stats: Option<Arc<RoomStats>>,
 
-    /// This connection's slot in the connection limits, released when the session is dropped.
-    _permit: Permit,
+    /// This connection's slots in the connection limits (and the spectator limit, for a
+    /// spectator), released when the session is dropped.
+    _permits: Vec<Permit>,
+    /// The client's address, for per-address limits on creating rooms.
+    peer_ip: Option<std::net::IpAddr>,
+    /// The ticket a spectator presented in the query string.
+    spectate_ticket: Option<String>,
     /// Counts the connection in the metrics while the session exists (set once started).
     tally: Option<Tally>,
     /// The connection's socket, handed to the room so it can close a frozen session.
@@ -200,7 +217,7 @@ impl Session {
         id: u64,
         peer: Option<SocketAddr>,
         deps: SessionDeps,
-        permit: Permit,
+        permits: Vec<Permit>,
         socket: Option<ConnectionSocket>,
         purpose: Purpose,
     ) -> Self {
@@ -211,12 +228,17 @@ impl Session {
             chat: TokenBucket::new(c.chat_per_minute / 60.0, c.chat_burst, now),
             slot: SnapshotSlot::new(),
             encoder: None,
+            inputs: InputQueue::new(c.max_pending_inputs),
+            room_stats: None,
+            id,
 
-            _permit: permit,
+            _permits: permits,
+            peer_ip: peer.map(|p| p.ip()),
+            spectate_ticket: purpose.ticket,
             tally: None,
             socket,
             span: tracing::info_span!("session", id, peer = ?peer, player = tracing::field::Empty, room = tracing::field::Empty),
-            frames: Assembler::new(deps.config.max_message_bytes),
+            frames: Assembler::new(c.max_message_bytes, c.max_message_fragments),
             deps,
             phase: Phase::AwaitingHello,
             last_heard: now,
@@ -236,8 +258,7 @@ impl Session {
 
     /// One message, as a binary frame (bincode) or a text frame (JSON).
     fn write(&self, ctx: &mut WebsocketContext<Self>, bytes: Vec<u8>) {
-        self.deps.metrics.messages_out.inc();
-        self.deps.metrics.bytes_out.inc_by(bytes.len() as u64);
+        self.count_out(bytes.len());
         match self.encoding {
             Encoding::Bincode => ctx.binary(bytes),
             // serde_json writes UTF-8; the check costs a scan and keeps this panic-free.
@@ -246,6 +267,11 @@ impl Session {
                 Err(e) => warn!(parent: &self.span, error = %e, "JSON encoder wrote invalid UTF-8"),
             },
         }
+    }
+
+    fn count_out(&self, len: usize) {
+        self.deps.metrics.messages_out.inc();
+        self.deps.metrics.bytes_out.inc_by(len as u64);
     }
 
     /// Ends the connection: an `Error` message where the client should get one, a close frame
@@ -277,7 +303,10 @@ impl Session {
             code: CloseCode::from(code),
             description: Some(farewell.close_text()),
         }));
-        ctx.stop();
+        // Not `stop()` yet: closing TCP while the client's data is unread sends a reset, which
+        // can destroy the close frame before the client reads it. Read and discard until the
+        // client's close frame arrives (see `handle`), for a bounded time.
+        ctx.run_later(self.deps.config.close_linger(), |_, ctx| ctx.stop());
     }
 
     fn set_ending(&mut self, code: u16, reason: &'static str) {
@@ -294,10 +323,11 @@ impl Session {
         }
         if let Phase::Playing { room, player } = &self.phase {
             // do_send: this must not be lost to a full mailbox, and there is one per session.
+            let (player, link) = (*player, self.id);
             if detach {
-                room.do_send(PlayerDetached { player: *player });
+                room.do_send(PlayerDetached { player, link });
             } else {
-                room.do_send(PlayerLeaving { player: *player });
+                room.do_send(PlayerLeaving { player, link });
             }
         }
     }
@@ -355,16 +385,13 @@ impl Session {
             (ClientMsg::Hello { .. }, _) => {
                 self.farewell(ctx, Farewell::Unexpected("a second Hello"))
             }
-            (ClientMsg::Input(input), Phase::Playing { room, player }) => {
+            (ClientMsg::Input(input), Phase::Playing { .. }) => {
                 if let Some(encoder) = &mut self.encoder {
                     encoder.acknowledge(input.ack);
                 }
-                // try_send: the room's mailbox is sized for every player's input of a tick;
-                // beyond that, inputs are dropped rather than queued without bound.
-                let _ = room.try_send(InputReceived {
-                    player: *player,
-                    input,
-                });
+                if let Err(why) = self.inputs.push(input) {
+                    self.count_dropped_input(why);
+                }
             }
             (ClientMsg::Chat { text }, Phase::Playing { room, player }) => {
                 if !self.chat.take(Instant::now()) {
@@ -378,12 +405,16 @@ impl Session {
                 if let Some(text) = text::chat_line(&text) {
                     let _ = room.try_send(ChatReceived {
                         player: *player,
+                        link: self.id,
                         text,
                     });
                 }
             }
             // Sent before the Welcome arrived: harmless, dropped.
-            (ClientMsg::Input(_) | ClientMsg::Chat { .. }, Phase::Joining) => {}
+            (ClientMsg::Input(_), Phase::Joining) => {
+                self.count_dropped_input(InputDrop::BeforeWelcome)
+            }
+            (ClientMsg::Chat { .. }, Phase::Joining) => {}
             (ClientMsg::Input(_) | ClientMsg::Chat { .. }, _) => {
                 self.farewell(ctx, Farewell::Unexpected("Input or Chat before Hello"))
             }
@@ -395,6 +426,17 @@ impl Session {
                 },
             ),
             (ClientMsg::Leave, _) => self.farewell(ctx, Farewell::ClientLeft),
+        }
+    }
+
+    fn count_dropped_input(&self, why: InputDrop) {
+        self.deps
+            .metrics
+            .dropped_inputs
+            .with_label_values(&[why.label()])
+            .inc();
+        if let Some(stats) = &self.room_stats {
+            stats.dropped_inputs.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -416,6 +458,9 @@ impl Session {
                     return self.farewell(ctx, Farewell::Ticket(TicketError::Missing));
                 };
                 match authority.redeem(&ticket, unix_now()) {
+                    Ok(claims) if claims.spectate => {
+                        return self.farewell(ctx, Farewell::Ticket(TicketError::SpectateOnly));
+                    }
                     // The ticket's identity is authoritative; its room, when it names one, too.
                     Ok(claims) => (claims.name, claims.room.or(hello.room)),
                     Err(e) => return self.farewell(ctx, Farewell::Ticket(e)),
@@ -436,6 +481,7 @@ impl Session {
             room,
             link,
             arbiter: Arbiter::current(),
+            creator: self.peer_ip,
         };
         self.admit(self.deps.lobby.send(request), Self::on_admitted, ctx);
     }
@@ -468,6 +514,7 @@ impl Session {
             // The connection ended while the join was in flight: give the seat back.
             room.do_send(PlayerLeaving {
                 player: seated.player,
+                link: self.id,
             });
             return;
         }
@@ -487,8 +534,10 @@ impl Session {
                 map: (*seated.map).clone(),
                 players: seated.roster,
                 resume_token: seated.resume_token,
+                last_input_seq: seated.last_input_seq,
             },
         );
+        self.room_stats = Some(seated.stats);
         self.encoder = Some(SnapshotEncoder::new(
             seated.player,
             seated.view,
@@ -504,6 +553,8 @@ impl Session {
     fn link(&self, ctx: &mut WebsocketContext<Self>) -> SessionLink {
         let me = ctx.address();
         SessionLink {
+            id: self.id,
+            inputs: self.inputs.clone(),
             slot: self.slot.clone(),
             snapshots: me.clone().recipient(),
             closed: me.recipient(),
@@ -541,6 +592,23 @@ impl Session {
         };
     }
 
+    /// Under `auth = "ticket"`, watching needs a spectator ticket for this room: a join ticket
+    /// must not let a player open a second connection that sees the whole room.
+    fn check_spectate_ticket(&mut self, room: &str) -> Result<(), TicketError> {
+        let Some(authority) = &self.deps.tickets else {
+            return Ok(());
+        };
+        let ticket = self.spectate_ticket.take().ok_or(TicketError::Missing)?;
+        let claims = authority.redeem(&ticket, unix_now())?;
+        if !claims.spectate {
+            Err(TicketError::NotForSpectating)
+        } else if claims.room.as_deref() != Some(room) {
+            Err(TicketError::WrongRoom)
+        } else {
+            Ok(())
+        }
+    }
+
     fn on_heartbeat(&mut self, ctx: &mut WebsocketContext<Self>) {
         if self.last_heard.elapsed() > self.deps.config.client_timeout() {
             return self.farewell(ctx, Farewell::HeartbeatTimeout);
@@ -559,6 +627,9 @@ impl Actor for Session {
             s.on_heartbeat(ctx)
         });
         if let Some(room) = self.spectate.take() {
+            if let Err(e) = self.check_spectate_ticket(&room) {
+                return self.farewell(ctx, Farewell::Ticket(e));
+            }
             self.phase = Phase::Joining;
             let link = self.link(ctx);
             let answer = self.deps.lobby.send(SpectateRequest { room, link });
@@ -593,21 +664,33 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
         if matches!(self.phase, Phase::Closing) {
+            // Lingering after our close frame: discard everything, stop at the client's close.
+            if matches!(item, Ok(ws::Message::Close(_))) {
+                ctx.stop();
+            }
             return;
         }
+        // Every frame costs the server work, whether or not it carries a message (Pong,
+        // continuation, empty or not): each one is charged to the flood guard.
+        let verdict = self.flood.check(self.last_heard);
+        if verdict == Verdict::Close {
+            return self.farewell(ctx, Farewell::Flood);
+        }
         let incoming = self.frames.push(item);
-        if let Ok(Some(Incoming::Binary(_) | Incoming::Text(_) | Incoming::Ping(_))) = &incoming {
-            match self.flood.check(self.last_heard) {
-                Verdict::Allow => {}
-                Verdict::Drop => {
-                    self.deps
-                        .metrics
-                        .rate_limited
-                        .with_label_values(&["message"])
-                        .inc();
-                    return;
-                }
-                Verdict::Close => return self.farewell(ctx, Farewell::Flood),
+        if verdict == Verdict::Drop {
+            // Over the rate but within the tolerance: a message (or ping) is dropped whole; a
+            // frame that carries none has cost its tolerance and needs nothing more.
+            let kind = match &incoming {
+                Ok(Some(Incoming::Binary(_) | Incoming::Text(_) | Incoming::Ping(_))) => "message",
+                _ => "frame",
+            };
+            self.deps
+                .metrics
+                .rate_limited
+                .with_label_values(&[kind])
+                .inc();
+            if kind == "message" {
+                return;
             }
         }
         match incoming {
@@ -671,6 +754,42 @@ impl Handler<SnapshotReady> for Session {
         };
         let tick = next.view.tick();
         self.last_tick = tick;
+        // A spectator that took every snapshot sends the room's shared frame (a slot that had
+        // to replace a snapshot drops it, and the session encodes its own).
+        if let Some(shared) = &next.shared {
+            let encode = || {
+                let mut out = Vec::with_capacity(1024);
+                let events = next.events.iter().flat_map(|batch| batch.iter());
+                let mut encoder = SnapshotEncoder::new(EntityId(0), None, self.encoding);
+                match encoder.encode(&next.view, next.inputs, events, &mut out) {
+                    Ok(_) => Some(out),
+                    Err(e) => {
+                        warn!(parent: &self.span, error = %e, "cannot encode snapshot");
+                        None
+                    }
+                }
+            };
+            let sent = match self.encoding {
+                Encoding::Bincode => {
+                    shared
+                        .bincode(|| encode().map(bytes::Bytes::from))
+                        .map(|frame| {
+                            self.count_out(frame.len());
+                            ctx.binary(frame);
+                        })
+                }
+                Encoding::Json => shared
+                    .json(|| encode().and_then(|out| String::from_utf8(out).ok().map(Into::into)))
+                    .map(|frame| {
+                        self.count_out(frame.len());
+                        ctx.text(frame);
+                    }),
+            };
+            if sent.is_some() {
+                self.deps.metrics.snapshots_full.inc();
+            }
+            return;
+        }
         let mut out = Vec::with_capacity(256);
         let events = next.events.iter().flat_map(|batch| batch.iter());
         let encoded = encoder.encode(&next.view, next.inputs, events, &mut out);

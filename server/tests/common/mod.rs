@@ -2,6 +2,8 @@
 //! talk to it as a client would.
 #![allow(dead_code, missing_docs)]
 
+pub mod metrics;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -106,6 +108,13 @@ impl TestServer {
         let (status, body) = self.http_get("/api/rooms");
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).expect("rooms JSON")
+    }
+
+    /// `GET /metrics`, parsed strictly (see [`metrics`]); panics unless it answers 200.
+    pub fn metrics(&self) -> metrics::Metrics {
+        let (status, body) = self.http_get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        metrics::Metrics::parse(&body)
     }
 }
 
@@ -266,5 +275,39 @@ impl TestServer {
         };
         let result = conn.join_with("resumer", options, WAIT).await;
         (conn, result)
+    }
+}
+
+/// A masked client frame, written by hand: `first` is the FIN/RSV/opcode byte.
+pub fn raw_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [0x37u8, 0xfa, 0x21, 0x3d];
+    assert!(payload.len() < 126);
+    let mut out = vec![first, 0x80 | payload.len() as u8];
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// Reads server frames (unmasked) until a close frame; returns its code.
+pub fn read_close_code(stream: &mut std::net::TcpStream) -> Option<u16> {
+    use std::io::Read;
+    let mut header = [0u8; 2];
+    loop {
+        stream.read_exact(&mut header).ok()?;
+        let mut len = usize::from(header[1] & 0x7f);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext).ok()?;
+            len = usize::from(u16::from_be_bytes(ext));
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext).ok()?;
+            len = usize::try_from(u64::from_be_bytes(ext)).ok()?;
+        }
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).ok()?;
+        if header[0] & 0x0f == 0x8 {
+            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        }
     }
 }
