@@ -18,14 +18,15 @@ OUT=${OUT:-target/polling}
 mkdir -p "$OUT"
 cargo build -q --release -p arena-server -p arena-bot
 source scripts/bench-lib.sh
-printf 'workers = 1\nmax_connections_per_ip = 100000\nmax_spectators = 1000\n' >"$OUT/server.toml"
+# Transport:poll-interval pairs to run; e.g. MODES="ws-json:0 ws:0" for spectators only.
+MODES=${MODES:-"poll:1000 poll:100 ws-json:0 ws:0"}
+printf 'workers = 1\nmax_connections_per_ip = 100000\nmax_spectators = 1000\nmax_spectators_per_ip = 100000\n' >"$OUT/server.toml"
 
 echo "| observers | transport | requests or messages per observer-s | new states per observer-s | bytes up per observer-s | bytes down per observer-s | update latency p50 / p99 / max ms | server CPU |"
 echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for N in $COUNTS; do
-  for MODE in "poll 1000" "poll 100" "ws-json 0" "ws 0"; do
-    set -- $MODE
-    TRANSPORT=$1; INTERVAL=$2
+  for MODE in $MODES; do
+    TRANSPORT=${MODE%%:*}; INTERVAL=${MODE##*:}
     TAG="$TRANSPORT-$INTERVAL-$N"
     start_server ./target/release/arena-server "$OUT/server-$TAG" --config "$OUT/server.toml"
     C0=$(cpu_ticks $SERVER)
@@ -48,7 +49,8 @@ st = o["update_latency_ms"]
 flag = "" if bot_exit == "0" else f" (run failed: {d['result']})"
 print(f"| {n} | {label}{flag} | {o['per_observer_requests_per_s']:.1f} | {o['per_observer_updates_per_s']:.1f} "
       f"| {o['per_observer_bytes_up_per_s']:,.0f} | {o['per_observer_bytes_down_per_s']:,.0f} "
-      f"| {st['p50']:.1f} / {st['p99']:.1f} / {st['max']:.1f} | {cpu / float(d['duration_s']) * 100:.0f}% |")
+      f"| {st['p50']:.1f} / {st['p99']:.1f} / {st['max']:.1f} | {cpu / float(d['duration_s']) * 100:.1f}% "
+      f"({cpu / float(d['duration_s']) / int(n) * 1e6:,.0f} µs per observer-s) |")
 PY
   done
 done

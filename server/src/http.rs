@@ -307,8 +307,10 @@ fn state_ticket_refusal(req: &HttpRequest, state: &AppState, room: &str) -> Opti
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
+        .and_then(|v| v.split_once(' '))
+        // RFC 7235: the scheme is case-insensitive.
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
     let ticket = from_header.or_else(|| {
         web::Query::<WsQuery>::from_query(req.query_string())
             .ok()

@@ -142,6 +142,10 @@ struct Seat {
     detached_until: Option<Instant>,
     /// The secret half of the player's resume token; a new one at every resume.
     secret: String,
+    /// The secret a resume replaced, still accepted until the resuming connection is heard
+    /// from (its first input or chat): a resume whose `Welcome` was lost with its connection
+    /// must not cost the client its seat.
+    previous_secret: Option<String>,
     /// The newest input applied, echoed in snapshots and in a resume's `Welcome`.
     last_input_seq: u32,
 }
@@ -348,6 +352,8 @@ impl Room {
             // with none keeps holding the last (the world keeps inputs until replaced).
             let next = seat.link.as_ref().and_then(|link| link.inputs.pop());
             if let Some(input) = next {
+                // The connection has its Welcome: the token it replaced is spent.
+                seat.previous_secret = None;
                 self.world.apply(Command::Input {
                     player,
                     input: input.player_input(),
@@ -667,6 +673,7 @@ impl Handler<PlayerJoining> for Room {
                 link: Some(msg.link),
                 detached_until: None,
                 secret: secret.clone(),
+                previous_secret: None,
                 last_input_seq: 0,
             },
         );
@@ -697,7 +704,12 @@ impl Handler<PlayerResuming> for Room {
         let Some(seat) = self.seats.get_mut(&msg.player) else {
             return Err(Farewell::ResumeFailed("that player has left".into()));
         };
-        if !secrets_match(&seat.secret, &msg.secret) {
+        let current = secrets_match(&seat.secret, &msg.secret);
+        let previous = seat
+            .previous_secret
+            .as_deref()
+            .is_some_and(|p| secrets_match(p, &msg.secret));
+        if !current && !previous {
             return Err(Farewell::ResumeFailed("resume token does not match".into()));
         }
         // The new connection continues the seat's input numbering.
@@ -711,8 +723,12 @@ impl Handler<PlayerResuming> for Room {
             });
         }
         seat.detached_until = None;
-        // A token is good for one resume: whoever saw the old one cannot take the seat later.
-        seat.secret = new_secret();
+        // A token is good for one resume: once the new connection is heard from, whoever saw
+        // the old one cannot take the seat.
+        let replaced = std::mem::replace(&mut seat.secret, new_secret());
+        if current {
+            seat.previous_secret = Some(replaced);
+        }
         let secret = seat.secret.clone();
         self.count_detached();
         info!(parent: &self.span, player = %msg.player, "player resumed");
@@ -760,6 +776,9 @@ impl Handler<ChatReceived> for Room {
     fn handle(&mut self, msg: ChatReceived, _: &mut Self::Context) {
         if !self.holds(msg.player, msg.link) {
             return;
+        }
+        if let Some(seat) = self.seats.get_mut(&msg.player) {
+            seat.previous_secret = None;
         }
         if self.settings.fault_injection && msg.text == PANIC_COMMAND {
             self.panic_requested = true;

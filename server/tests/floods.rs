@@ -90,3 +90,44 @@ async fn the_same_continuation_flood_is_closed_by_the_flood_guard_alone() {
     let _ = writer.join();
     closed_for(&server, "flood").await;
 }
+
+#[tokio::test]
+async fn a_frame_declared_over_the_limit_is_refused_from_its_header_with_1009() {
+    let server = TestServer::start(config());
+    let (status, mut stream) = common::upgrade_status(server.addr, "");
+    assert_eq!(status, 101);
+    // A binary frame declaring 1 GiB, then 4 MiB of it: the server must not buffer it.
+    let mut frames = vec![0x82, 0x80 | 127];
+    frames.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    frames.extend_from_slice(&[1, 2, 3, 4]);
+    frames.extend(std::iter::repeat_n(0u8, 4 << 20));
+    let writer = write_in_background(&stream, frames);
+    assert_eq!(read_close_code(&mut stream), Some(1009));
+    let _ = writer.join();
+    common::eventually("counted as too big", || {
+        server.metrics().value(
+            "arena_connections_closed_total",
+            &[("code", "1009"), ("reason", "protocol_error")],
+        ) == Some(1.0)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_connection_whose_stream_is_broken_is_released_without_lingering() {
+    // A linger as long as the test's patience: only a connection released at once passes.
+    let server = TestServer::start(Config {
+        close_linger_ms: 10_000,
+        ..config()
+    });
+    let (status, mut stream) = common::upgrade_status(server.addr, "");
+    assert_eq!(status, 101);
+    stream
+        .write_all(&raw_frame(0x80 | 0x40 | 0x2, b"x"))
+        .expect("a frame with a reserved bit");
+    assert_eq!(read_close_code(&mut stream), Some(1002));
+    common::eventually("the session is gone", || {
+        server.metrics().value("arena_connections_open", &[]) == Some(0.0)
+    })
+    .await;
+}

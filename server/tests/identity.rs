@@ -234,3 +234,72 @@ async fn leave_is_final_even_with_a_resume_token() {
     let (_again, result) = server.resume(welcome.resume_token).await;
     assert_resume_refused(&result);
 }
+
+#[tokio::test]
+async fn a_resume_whose_welcome_was_lost_can_be_retried_with_the_same_token() {
+    let server = TestServer::start(config());
+    let (_watcher, _) = server.player("watcher", Some("r")).await;
+    let (cut, welcome) = server.player("cut", Some("r")).await;
+    drop(cut);
+    // The resume succeeds but its connection dies before the client reads the Welcome.
+    let (lost, first) = server.resume(welcome.resume_token.clone()).await;
+    assert!(first.is_ok(), "{first:?}");
+    drop(lost);
+    common::eventually("the seat is detached again", || {
+        server
+            .rooms()
+            .first()
+            .is_some_and(|r| r["detached_players"] == 1)
+    })
+    .await;
+    // The only token the client holds still works.
+    let (mut back, again) = server.resume(welcome.resume_token.clone()).await;
+    let again = again.expect("resume with the original token");
+    assert_eq!(again.player_id, welcome.player_id);
+    // Once the new connection is heard from, the old token is spent.
+    back.send(&arena_shared::ClientMsg::Input(arena_shared::Input {
+        seq: again.last_input_seq + 1,
+        ..arena_shared::Input::default()
+    }))
+    .await
+    .expect("input");
+    back.wait_for(WAIT, |m| match m {
+        ServerMsg::Snapshot(s) if s.last_input_seq > again.last_input_seq => Some(()),
+        _ => None,
+    })
+    .await
+    .expect("input applied");
+    let (_thief, stolen) = server.resume(welcome.resume_token).await;
+    assert_resume_refused(&stolen);
+}
+
+/// What the server first answers a spectator: `Ok` for `Spectating`, else the error code.
+async fn first_answer(conn: &mut Connection) -> Result<(), ErrorCode> {
+    conn.wait_for(WAIT, |m| match m {
+        ServerMsg::Error { code, .. } => Some(Err(*code)),
+        ServerMsg::Spectating { .. } => Some(Ok(())),
+        _ => None,
+    })
+    .await
+    .expect("an answer")
+}
+
+#[tokio::test]
+async fn a_spectator_ticket_is_not_spent_on_a_room_that_does_not_exist() {
+    let server = ticket_server();
+    let watch = TicketAuthority::new(SECRET.as_bytes(), 8, 3600).issue(&Claims {
+        name: "s".into(),
+        room: Some("vip".into()),
+        expires: unix_now() + 60,
+        nonce: 77,
+        spectate: true,
+    });
+    let url = format!("ws://{}/ws?spectate=vip&ticket={watch}", server.addr);
+    let mut early = Connection::connect(&url).await.expect("upgrade");
+    assert_eq!(first_answer(&mut early).await, Err(ErrorCode::NoSuchRoom));
+    let (_player, result) =
+        join_with_ticket(&server, Some(ticket(SECRET, "p", unix_now() + 60, 1))).await;
+    result.expect("join");
+    let mut watching = Connection::connect(&url).await.expect("upgrade");
+    assert_eq!(first_answer(&mut watching).await, Ok(()));
+}

@@ -259,3 +259,45 @@ async fn hand_written_malformed_frames_get_their_close_codes() {
         assert_eq!(read_close_code(&mut stream), Some(want), "{what}");
     }
 }
+
+#[tokio::test]
+async fn a_client_chosen_close_code_cannot_add_metric_series() {
+    let server = TestServer::start(config());
+    for code in [4321u16, 4999, 3007] {
+        let mut conn = server.connect().await;
+        conn.send_raw(Message::Close(Some(CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        })))
+        .await
+        .expect("close");
+        assert_eq!(
+            close_code(&conn.wait_for_close(WAIT).await.expect("echo")),
+            Some(code),
+            "the client's code is echoed"
+        );
+    }
+    common::eventually("three client closes counted", || {
+        let m = server.metrics();
+        let counted = |code| {
+            m.value(
+                "arena_connections_closed_total",
+                &[("code", code), ("reason", "client_closed")],
+            )
+        };
+        counted("4xxx") == Some(2.0) && counted("3xxx") == Some(1.0)
+    })
+    .await;
+    let codes: Vec<String> = server
+        .metrics()
+        .samples_where("arena_connections_closed_total", &[])
+        .iter()
+        .filter_map(|s| s.label("code").map(str::to_owned))
+        .collect();
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c == "4321" || c == "4999" || c == "3007"),
+        "{codes:?}"
+    );
+}

@@ -209,7 +209,8 @@ fn invalid_utf8() -> Farewell {
     }
 }
 
-fn too_big(len: usize, max: usize) -> Farewell {
+/// The 1009 ending for a message (or a declared frame) of `len` bytes over `max`.
+pub(super) fn too_big(len: impl std::fmt::Display, max: usize) -> Farewell {
     Farewell::Protocol {
         code: code::TOO_BIG,
         detail: format!("message of {len}+ bytes exceeds the {max}-byte limit"),

@@ -11,6 +11,7 @@
 
 mod echo;
 mod frames;
+mod guard;
 
 pub use echo::ECHO_MAX_MESSAGE;
 #[doc(hidden)]
@@ -91,8 +92,20 @@ impl Drop for Tally {
         let (code, reason) = self.ending.unwrap_or((1006, "connection_lost"));
         self.metrics
             .connections_closed
-            .with_label_values(&[&code.to_string(), reason])
+            .with_label_values(&[&code_label(code), reason])
             .inc();
+    }
+}
+
+/// The `code` label of a session's ending. A client closing on its own chooses its code, and
+/// RFC 6455 lets it pick any of thousands: the registered codes keep their number, the
+/// private ranges share one label each, so no client can add series.
+fn code_label(code: u16) -> std::borrow::Cow<'static, str> {
+    match code {
+        1000..=1015 => code.to_string().into(),
+        3000..=3999 => "3xxx".into(),
+        4000..=4999 => "4xxx".into(),
+        _ => "other".into(),
     }
 }
 
@@ -129,7 +142,10 @@ pub fn upgrade(
     let max = deps.config.max_message_bytes;
     let socket = req.conn_data::<ConnectionSocket>().cloned();
     let chosen = purpose.subprotocol.map(Encoding::subprotocol);
-    let session = Session::new(id, req.peer_addr(), deps, permits, socket, purpose);
+    let oversized = guard::Tripped::default();
+    let mut session = Session::new(id, req.peer_addr(), deps, permits, socket, purpose);
+    session.oversized = oversized.clone();
+    let stream = guard::FrameGuard::new(stream, max, oversized);
     let builder = ws::WsResponseBuilder::new(session, req, stream).frame_size(max);
     match chosen {
         Some(name) => builder.protocols(&[name]).start(),
@@ -199,6 +215,11 @@ pub struct Session {
     peer_ip: Option<std::net::IpAddr>,
     /// The ticket a spectator presented in the query string.
     spectate_ticket: Option<String>,
+    /// Set by the connection's [`guard::FrameGuard`] when a frame header declared more than
+    /// `max_message_bytes`: the stream error that follows is answered with 1009.
+    oversized: guard::Tripped,
+    /// Whether this session is resuming a seat (a connection lost during it keeps the seat).
+    resuming: bool,
     /// Counts the connection in the metrics while the session exists (set once started).
     tally: Option<Tally>,
     /// The connection's socket, handed to the room so it can close a frozen session.
@@ -235,6 +256,8 @@ impl Session {
             _permits: permits,
             peer_ip: peer.map(|p| p.ip()),
             spectate_ticket: purpose.ticket,
+            oversized: guard::Tripped::default(),
+            resuming: false,
             tally: None,
             socket,
             span: tracing::info_span!("session", id, peer = ?peer, player = tracing::field::Empty, room = tracing::field::Empty),
@@ -303,10 +326,18 @@ impl Session {
             code: CloseCode::from(code),
             description: Some(farewell.close_text()),
         }));
-        // Not `stop()` yet: closing TCP while the client's data is unread sends a reset, which
-        // can destroy the close frame before the client reads it. Read and discard until the
+        // A broken stream (framing error, lost transport) has nothing more to read: stop. Else
+        // not yet: closing TCP while the client's data is unread sends a reset, which can
+        // destroy the close frame before the client reads it. Read and discard until the
         // client's close frame arrives (see `handle`), for a bounded time.
-        ctx.run_later(self.deps.config.close_linger(), |_, ctx| ctx.stop());
+        if matches!(
+            farewell,
+            Farewell::Protocol { .. } | Farewell::ConnectionLost(_)
+        ) {
+            ctx.stop();
+        } else {
+            ctx.run_later(self.deps.config.close_linger(), |_, ctx| ctx.stop());
+        }
     }
 
     fn set_ending(&mut self, code: u16, reason: &'static str) {
@@ -448,6 +479,7 @@ impl Session {
         if let Some(token) = hello.resume {
             // The token is the credential: it was issued to whoever passed the join checks.
             self.phase = Phase::Joining;
+            self.resuming = true;
             let answer = self.deps.lobby.send(ResumeRequest { token, link });
             return self.admit(answer, Self::on_admitted, ctx);
         }
@@ -511,11 +543,15 @@ impl Session {
         ctx: &mut WebsocketContext<Self>,
     ) {
         if matches!(self.phase, Phase::Closing) {
-            // The connection ended while the join was in flight: give the seat back.
-            room.do_send(PlayerLeaving {
-                player: seated.player,
-                link: self.id,
-            });
+            // The connection ended while the join was in flight: give a new seat back; a
+            // resumed one waits for the next resume (the client never saw this Welcome, and
+            // its old token still works until the seat hears from a new connection).
+            let (player, link) = (seated.player, self.id);
+            if self.resuming {
+                room.do_send(PlayerDetached { player, link });
+            } else {
+                room.do_send(PlayerLeaving { player, link });
+            }
             return;
         }
         self.span
@@ -571,6 +607,12 @@ impl Session {
             room.do_send(SpectatorLeaving { id: watching.id });
             return;
         }
+        if let (Some(authority), Some(ticket)) = (&self.deps.tickets, self.spectate_ticket.take())
+            && let Err(e) = authority.redeem(&ticket, unix_now())
+        {
+            room.do_send(SpectatorLeaving { id: watching.id });
+            return self.farewell(ctx, Farewell::Ticket(e));
+        }
         self.span.record("room", watching.room.as_str());
         info!(parent: &self.span, "spectating");
         self.send(
@@ -593,13 +635,18 @@ impl Session {
     }
 
     /// Under `auth = "ticket"`, watching needs a spectator ticket for this room: a join ticket
-    /// must not let a player open a second connection that sees the whole room.
-    fn check_spectate_ticket(&mut self, room: &str) -> Result<(), TicketError> {
+    /// must not let a player open a second connection that sees the whole room. Checked here,
+    /// used up only once the room has admitted the spectator, so a full or missing room does
+    /// not cost the client its ticket.
+    fn check_spectate_ticket(&self, room: &str) -> Result<(), TicketError> {
         let Some(authority) = &self.deps.tickets else {
             return Ok(());
         };
-        let ticket = self.spectate_ticket.take().ok_or(TicketError::Missing)?;
-        let claims = authority.redeem(&ticket, unix_now())?;
+        let ticket = self
+            .spectate_ticket
+            .as_deref()
+            .ok_or(TicketError::Missing)?;
+        let claims = authority.check(ticket, unix_now())?;
         if !claims.spectate {
             Err(TicketError::NotForSpectating)
         } else if claims.room.as_deref() != Some(room) {
@@ -664,16 +711,24 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
         if matches!(self.phase, Phase::Closing) {
-            // Lingering after our close frame: discard everything, stop at the client's close.
-            if matches!(item, Ok(ws::Message::Close(_))) {
+            // Lingering after our close frame: discard data; stop at the client's close, or
+            // at an error (the stream repeats it, and has nothing more to give).
+            if matches!(item, Ok(ws::Message::Close(_)) | Err(_)) {
                 ctx.stop();
             }
             return;
         }
+        if item.is_err()
+            && let Some(declared) = self.oversized.get()
+        {
+            let max = self.deps.config.max_message_bytes;
+            return self.farewell(ctx, frames::too_big(declared, max));
+        }
         // Every frame costs the server work, whether or not it carries a message (Pong,
-        // continuation, empty or not): each one is charged to the flood guard.
+        // continuation, empty or not): each one is charged to the flood guard. The client's
+        // own close frame is still honoured.
         let verdict = self.flood.check(self.last_heard);
-        if verdict == Verdict::Close {
+        if verdict == Verdict::Close && !matches!(item, Ok(ws::Message::Close(_))) {
             return self.farewell(ctx, Farewell::Flood);
         }
         let incoming = self.frames.push(item);
