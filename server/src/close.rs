@@ -82,7 +82,7 @@ pub enum Farewell {
     /// The room's game code failed (panicked); the room is gone.
     RoomFailed,
     /// The join ticket was refused.
-    Ticket(crate::ticket::TicketError),
+    Ticket(crate::operations::ticket::TicketError),
     /// The resume token was refused.
     ResumeFailed(String),
     /// Another connection resumed this player.
@@ -120,7 +120,7 @@ impl Farewell {
             }
             Self::RoomClosed => code::RESTART,
             Self::RoomFailed => code::INTERNAL,
-            Self::Ticket(crate::ticket::TicketError::Busy) => code::TRY_AGAIN,
+            Self::Ticket(crate::operations::ticket::TicketError::Busy) => code::TRY_AGAIN,
             Self::Ticket(_) | Self::ResumeFailed(_) | Self::ResumedElsewhere => code::POLICY,
             Self::Protocol { code, .. } => *code,
         }

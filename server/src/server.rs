@@ -12,14 +12,15 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::watch;
 use tracing::info;
 
-use crate::config::{Auth, Config, ConfigError};
-use crate::http::{self, AppState};
-use crate::limits::ConnectionLimits;
-use crate::lobby::{Lobby, Shutdown};
-use crate::metrics::Metrics;
-use crate::session::SessionDeps;
+use crate::operations::config::{Auth, Config, ConfigError};
+use crate::operations::metrics::Metrics;
+use crate::operations::ticket::TicketAuthority;
+use crate::rooms::lobby::Lobby;
+use crate::rooms::messages::Shutdown;
 use crate::socket;
-use crate::ticket::TicketAuthority;
+use crate::transport::http::{self, AppState};
+use crate::transport::limits::ConnectionLimits;
+use crate::transport::session::SessionDeps;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]

@@ -144,6 +144,12 @@ mod tests {
     }
 
     #[test]
+    fn every_reason_has_a_registered_metric_series() {
+        let labels: Vec<_> = InputDrop::ALL.iter().map(|r| r.label()).collect();
+        assert_eq!(labels, crate::operations::metrics::DROPPED_INPUT_REASONS);
+    }
+
+    #[test]
     fn inputs_come_out_in_order_and_stale_ones_are_refused() {
         let q = InputQueue::new(4);
         assert_eq!(q.push(input(1)), Ok(()));

@@ -10,8 +10,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
@@ -21,17 +21,14 @@ use arena_shared::{Command, EntityId, GameEvent, Map, World};
 use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
-use crate::encoder::InputStatus;
-use crate::inputs::InputQueue;
-use crate::lobby::{Lobby, PlayerLeft, RoomStopped};
-use crate::metrics::Metrics;
-use crate::session::{RoomClosed, SnapshotReady};
-use crate::slot::{Offer, SharedFrame, SnapshotSlot};
-use crate::socket::ConnectionSocket;
-
-/// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoomId(pub u64);
+use crate::operations::metrics::Metrics;
+use crate::rooms::encoder::InputStatus;
+use crate::rooms::messages::{
+    ChatReceived, CloseRoom, LobbyLink, PlayerDetached, PlayerJoining, PlayerLeaving, PlayerLeft,
+    PlayerResuming, RoomClosed, RoomId, RoomStats, RoomStopped, Seated, SessionLink, SnapshotReady,
+    SpectatorJoining, SpectatorLeaving, Watching,
+};
+use crate::rooms::slot::{Offer, SharedFrame};
 
 /// If a room falls this far behind its schedule (the process was suspended, the machine is
 /// overloaded), it stops trying to catch up: the missed ticks are counted as overruns, logged,
@@ -54,31 +51,6 @@ enum Delivery {
     SessionGone,
     /// The client left a snapshot unread too long and has been dropped.
     TooSlow,
-}
-
-/// Counters a room updates and the lobby reads for `/api/rooms` without messaging the room.
-#[derive(Debug, Default)]
-pub struct RoomStats {
-    /// The newest snapshot's entities, for `GET /api/rooms/{name}/state`.
-    pub latest: Mutex<Option<Arc<TickView>>>,
-    /// That state's JSON, built by the first request for a tick and shared by the rest.
-    pub latest_json: Mutex<Option<(u64, bytes::Bytes)>>,
-    /// Spectators watching now.
-    pub spectators: AtomicUsize,
-    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
-    pub origin_unix_ms: AtomicU64,
-    /// Players seated now (detached ones included).
-    pub players: AtomicUsize,
-    /// Seated players whose connection is lost, waiting to be resumed.
-    pub detached: AtomicUsize,
-    /// Ticks run.
-    pub ticks: AtomicU64,
-    /// Ticks that started more than half a period late, plus ticks skipped after a stall.
-    pub overruns: AtomicU64,
-    /// Snapshots replaced unsent because a session had not taken the previous one.
-    pub skipped_snapshots: AtomicU64,
-    /// Inputs dropped, for any reason (`arena_dropped_inputs_total` has them by reason).
-    pub dropped_inputs: AtomicU64,
 }
 
 /// What a room needs to know at creation.
@@ -114,26 +86,6 @@ pub struct RoomSettings {
 
 /// The chat line that makes a room panic when fault injection is on.
 pub const PANIC_COMMAND: &str = "/panic";
-
-/// The handles a room uses to reach one player's session.
-#[derive(Clone)]
-pub struct SessionLink {
-    /// The connection (its session's id, unique in the process). Everything a session says
-    /// about a seat names it, and the room ignores what comes from a connection that no longer
-    /// holds the seat: a frozen session's late detach must not unseat the connection that
-    /// resumed it (shared/ACTIX-FACTS.md).
-    pub id: u64,
-    /// The connection's inputs, drained one per tick.
-    pub inputs: Arc<InputQueue>,
-    /// Holds the session's next snapshot.
-    pub slot: Arc<SnapshotSlot>,
-    /// Wakes the session when its slot is filled.
-    pub snapshots: Recipient<SnapshotReady>,
-    /// Where the room says it is dropping the player.
-    pub closed: Recipient<RoomClosed>,
-    /// The connection's socket, to shut down a session that froze (stopped being polled).
-    pub socket: Option<ConnectionSocket>,
-}
 
 struct Seat {
     /// `None` while the player is detached (connection lost, waiting to be resumed).
@@ -204,7 +156,8 @@ pub struct Room {
     delayed: VecDeque<(Instant, Arc<TickView>, Events)>,
     /// A snapshot goes out every this many ticks.
     snapshot_every: u64,
-    lobby: Addr<Lobby>,
+    /// Where the room tells its lobby that a player left or that it stopped.
+    lobby: LobbyLink,
     stats: Arc<RoomStats>,
     period: Duration,
     /// When tick number 0 of the schedule was due.
@@ -237,7 +190,7 @@ impl Room {
         id: RoomId,
         name: String,
         settings: RoomSettings,
-        lobby: Addr<Lobby>,
+        lobby: LobbyLink,
         stats: Arc<RoomStats>,
     ) -> Self {
         let span = tracing::info_span!("room", name = %name, id = id.0);
@@ -584,7 +537,7 @@ impl Room {
             self.stats
                 .players
                 .store(self.seats.len(), Ordering::Relaxed);
-            self.lobby.do_send(PlayerLeft { room: self.id });
+            self.lobby.left.do_send(PlayerLeft { room: self.id });
         }
     }
 }
@@ -613,46 +566,8 @@ impl Actor for Room {
             .forget_room(&[&self.id.0.to_string(), &self.name]);
         // Seats still held when a room closes (shutdown) leave with it.
         self.settings.metrics.players.sub(self.seats.len() as i64);
-        self.lobby.do_send(RoomStopped { room: self.id });
+        self.lobby.stopped.do_send(RoomStopped { room: self.id });
     }
-}
-
-/// A session asks to seat its player (sent by the lobby, which has reserved the seat).
-#[derive(Message)]
-#[rtype(result = "Seated")]
-pub struct PlayerJoining {
-    /// Validated display name.
-    pub name: String,
-    /// How to reach the session.
-    pub link: SessionLink,
-}
-
-/// The answer to [`PlayerJoining`]: everything the `Welcome` needs.
-#[derive(Debug, Clone)]
-pub struct Seated {
-    /// The player's entity.
-    pub player: EntityId,
-    /// The room's name.
-    pub room: String,
-    /// Ticks per second.
-    pub tick_rate: u16,
-    /// Snapshots per second.
-    pub snapshot_rate: u16,
-    /// The view box, `None` = whole map.
-    pub view: Option<(f32, f32)>,
-    /// Game tuning, for client prediction.
-    pub rules: arena_shared::Rules,
-    /// The map.
-    pub map: Arc<Map>,
-    /// Everyone in the room, the new player included.
-    pub roster: Vec<(EntityId, String)>,
-    /// The token that resumes this player after a dropped connection.
-    pub resume_token: String,
-    /// The newest input the room applied for this player (0 for a new one): a resumed client
-    /// continues its numbering above it.
-    pub last_input_seq: u32,
-    /// The room's counters (the session counts the inputs it drops there).
-    pub stats: Arc<RoomStats>,
 }
 
 impl Handler<PlayerJoining> for Room {
@@ -683,18 +598,6 @@ impl Handler<PlayerJoining> for Room {
         info!(parent: &self.span, %player, name = %msg.name, players = self.seats.len(), "player joined");
         MessageResult(self.seated(player, &secret))
     }
-}
-
-/// A player with a resume token wants its seat back.
-#[derive(Message)]
-#[rtype(result = "Result<Seated, Farewell>")]
-pub struct PlayerResuming {
-    /// The player to resume.
-    pub player: EntityId,
-    /// The token's secret.
-    pub secret: String,
-    /// The new session.
-    pub link: SessionLink,
 }
 
 impl Handler<PlayerResuming> for Room {
@@ -736,16 +639,6 @@ impl Handler<PlayerResuming> for Room {
     }
 }
 
-/// A player's connection ended without `Leave`: keep the seat for the resume grace period.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PlayerDetached {
-    /// Who.
-    pub player: EntityId,
-    /// The connection that ended ([`SessionLink::id`]); ignored unless it holds the seat.
-    pub link: u64,
-}
-
 impl Handler<PlayerDetached> for Room {
     type Result = ();
 
@@ -756,18 +649,6 @@ impl Handler<PlayerDetached> for Room {
             debug!(parent: &self.span, player = %msg.player, link = msg.link, "detach from a connection that no longer holds the seat; ignored");
         }
     }
-}
-
-/// A player said something; it is broadcast with the next tick's events.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ChatReceived {
-    /// The speaker.
-    pub player: EntityId,
-    /// The speaker's connection ([`SessionLink::id`]); ignored unless it holds the seat.
-    pub link: u64,
-    /// Already sanitised text.
-    pub text: String,
 }
 
 impl Handler<ChatReceived> for Room {
@@ -795,16 +676,6 @@ impl Handler<ChatReceived> for Room {
     }
 }
 
-/// A player's session is ending (Leave, close, error).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PlayerLeaving {
-    /// Who.
-    pub player: EntityId,
-    /// The connection leaving ([`SessionLink::id`]); ignored unless it holds the seat.
-    pub link: u64,
-}
-
 impl Handler<PlayerLeaving> for Room {
     type Result = ();
 
@@ -814,14 +685,6 @@ impl Handler<PlayerLeaving> for Room {
             self.unseat(msg.player);
         }
     }
-}
-
-/// The lobby closes the room: it is empty, or the server is shutting down.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CloseRoom {
-    /// What seated players are told.
-    pub farewell: Farewell,
 }
 
 impl Handler<CloseRoom> for Room {
@@ -841,33 +704,6 @@ impl Handler<CloseRoom> for Room {
         }
         ctx.stop();
     }
-}
-
-/// A spectator's session asks to watch this room.
-#[derive(Message)]
-#[rtype(result = "Result<Watching, Farewell>")]
-pub struct SpectatorJoining {
-    /// How to reach the spectator's session.
-    pub link: SessionLink,
-}
-
-/// A granted spectator seat.
-#[derive(Debug)]
-pub struct Watching {
-    /// The spectator's number in this room (to leave with).
-    pub id: u64,
-    /// The room's name.
-    pub room: String,
-    /// Ticks per second.
-    pub tick_rate: u16,
-    /// Snapshots per second.
-    pub snapshot_rate: u16,
-    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
-    pub origin_unix_ms: u64,
-    /// The map.
-    pub map: Arc<Map>,
-    /// Everyone in the room.
-    pub roster: Vec<(EntityId, String)>,
 }
 
 impl Handler<SpectatorJoining> for Room {
@@ -898,14 +734,6 @@ impl Handler<SpectatorJoining> for Room {
                 .collect(),
         })
     }
-}
-
-/// A spectator's session ended.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SpectatorLeaving {
-    /// The number [`Watching`] gave it.
-    pub id: u64,
 }
 
 impl Handler<SpectatorLeaving> for Room {

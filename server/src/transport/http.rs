@@ -7,11 +7,11 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
-use crate::limits::{ConnectionLimits, Refusal, origin_allowed};
-use crate::lobby::{FindRoom, ListRooms};
-use crate::session::{self, Purpose, SessionDeps};
-use crate::text;
-use crate::ticket::{TicketError, unix_now};
+use crate::operations::ticket::{TicketError, unix_now};
+use crate::rooms::messages::{FindRoom, ListRooms};
+use crate::transport::limits::{ConnectionLimits, Refusal, origin_allowed};
+use crate::transport::session::{self, Purpose, SessionDeps};
+use crate::transport::text;
 use arena_shared::encoding::Encoding;
 
 /// State every worker's routes share.
@@ -187,9 +187,13 @@ const WEB_FILES: [(&str, &str, &str); 2] = [
     (
         "/",
         "index.html",
-        include_str!("../../assets/web/index.html"),
+        include_str!("../../../assets/web/index.html"),
     ),
-    ("/app.js", "app.js", include_str!("../../assets/web/app.js")),
+    (
+        "/app.js",
+        "app.js",
+        include_str!("../../../assets/web/app.js"),
+    ),
 ];
 
 /// `GET /` and its script: the built-in copy, or the file in `web_dir` when one is set (to

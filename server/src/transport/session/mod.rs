@@ -32,22 +32,22 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::close::Farewell;
-use crate::config::Config;
-use crate::encoder::SnapshotEncoder;
-use crate::inputs::{InputDrop, InputQueue};
-use crate::limits::Permit;
-use crate::lobby::{
-    Admission, JoinRequest, Lobby, ResumeRequest, SpectateRequest, SpectatorAdmission,
+use crate::operations::config::Config;
+use crate::operations::metrics::Metrics;
+use crate::operations::ticket::{TicketAuthority, TicketError, unix_now};
+use crate::rooms::encoder::SnapshotEncoder;
+use crate::rooms::inputs::{InputDrop, InputQueue};
+use crate::rooms::lobby::Lobby;
+use crate::rooms::messages::{
+    Admission, ChatReceived, JoinRequest, PlayerDetached, PlayerLeaving, ResumeRequest, RoomClosed,
+    RoomHandle, RoomStats, SessionLink, SnapshotReady, SpectateRequest, SpectatorAdmission,
+    SpectatorLeaving,
 };
-use crate::metrics::Metrics;
-use crate::rate::{FloodGuard, TokenBucket, Verdict};
-use crate::room::{
-    ChatReceived, PlayerDetached, PlayerLeaving, Room, RoomStats, SessionLink, SpectatorLeaving,
-};
-use crate::slot::SnapshotSlot;
+use crate::rooms::slot::SnapshotSlot;
 use crate::socket::ConnectionSocket;
-use crate::text;
-use crate::ticket::{TicketAuthority, TicketError, unix_now};
+use crate::transport::limits::{Permit, address_key};
+use crate::transport::rate::{FloodGuard, TokenBucket, Verdict};
+use crate::transport::text;
 
 use frames::{Assembler, Incoming};
 
@@ -168,12 +168,12 @@ enum Phase {
     /// `Hello` accepted; waiting for the lobby to seat the player.
     Joining,
     Playing {
-        room: Addr<Room>,
+        room: RoomHandle,
         player: EntityId,
     },
     /// Watching a room, read-only.
     Spectating {
-        room: Addr<Room>,
+        room: RoomHandle,
         id: u64,
     },
     /// Farewell sent; everything else is ignored.
@@ -350,15 +350,15 @@ impl Session {
     /// the player leaves the room now.
     fn leave_room(&mut self, detach: bool) {
         if let Phase::Spectating { room, id } = &self.phase {
-            room.do_send(SpectatorLeaving { id: *id });
+            room.spectator_leaving.do_send(SpectatorLeaving { id: *id });
         }
         if let Phase::Playing { room, player } = &self.phase {
             // do_send: this must not be lost to a full mailbox, and there is one per session.
             let (player, link) = (*player, self.id);
             if detach {
-                room.do_send(PlayerDetached { player, link });
+                room.detached.do_send(PlayerDetached { player, link });
             } else {
-                room.do_send(PlayerLeaving { player, link });
+                room.leaving.do_send(PlayerLeaving { player, link });
             }
         }
     }
@@ -434,7 +434,7 @@ impl Session {
                     return;
                 }
                 if let Some(text) = text::chat_line(&text) {
-                    let _ = room.try_send(ChatReceived {
+                    let _ = room.chat.try_send(ChatReceived {
                         player: *player,
                         link: self.id,
                         text,
@@ -513,7 +513,7 @@ impl Session {
             room,
             link,
             arbiter: Arbiter::current(),
-            creator: self.peer_ip,
+            creator: self.peer_ip.map(address_key),
         };
         self.admit(self.deps.lobby.send(request), Self::on_admitted, ctx);
     }
@@ -548,9 +548,9 @@ impl Session {
             // its old token still works until the seat hears from a new connection).
             let (player, link) = (seated.player, self.id);
             if self.resuming {
-                room.do_send(PlayerDetached { player, link });
+                room.detached.do_send(PlayerDetached { player, link });
             } else {
-                room.do_send(PlayerLeaving { player, link });
+                room.leaving.do_send(PlayerLeaving { player, link });
             }
             return;
         }
@@ -604,13 +604,15 @@ impl Session {
         ctx: &mut WebsocketContext<Self>,
     ) {
         if matches!(self.phase, Phase::Closing) {
-            room.do_send(SpectatorLeaving { id: watching.id });
+            room.spectator_leaving
+                .do_send(SpectatorLeaving { id: watching.id });
             return;
         }
         if let (Some(authority), Some(ticket)) = (&self.deps.tickets, self.spectate_ticket.take())
             && let Err(e) = authority.redeem(&ticket, unix_now())
         {
-            room.do_send(SpectatorLeaving { id: watching.id });
+            room.spectator_leaving
+                .do_send(SpectatorLeaving { id: watching.id });
             return self.farewell(ctx, Farewell::Ticket(e));
         }
         self.span.record("room", watching.room.as_str());
@@ -788,13 +790,6 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     }
 }
 
-/// The room put a snapshot in this session's empty [`SnapshotSlot`]. Only the first snapshot
-/// into an empty slot sends one, so a session that is not running has at most one of these
-/// waiting, however long it stalls.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SnapshotReady;
-
 impl Handler<SnapshotReady> for Session {
     type Result = ();
 
@@ -862,14 +857,6 @@ impl Handler<SnapshotReady> for Session {
             Err(e) => warn!(parent: &self.span, error = %e, "cannot encode snapshot"),
         }
     }
-}
-
-/// The room drops this player (room closing, or the session fell too far behind).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomClosed {
-    /// What to tell the client.
-    pub farewell: Farewell,
 }
 
 impl Handler<RoomClosed> for Session {

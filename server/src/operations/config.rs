@@ -10,7 +10,7 @@ use arena_shared::{Map, Rules};
 use serde::{Deserialize, Serialize};
 
 /// The configuration file shipped as documentation of every key and its default.
-pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/server.toml");
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../assets/server.toml");
 
 /// How players prove they may join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -355,7 +355,8 @@ impl Config {
             "allowed_origins may list at most 1024 origins",
         );
         check(
-            self.auth == Auth::None || self.ticket_secret.len() >= crate::ticket::MIN_SECRET_LEN,
+            self.auth == Auth::None
+                || self.ticket_secret.len() >= crate::operations::ticket::MIN_SECRET_LEN,
             "auth = \"ticket\" needs ticket_secret (or ARENA_TICKET_SECRET) of at least 32 bytes",
         );
         check(
@@ -482,7 +483,7 @@ mod tests {
             protocol_version: u16::MAX,
             name: widest.repeat(MAX_NAME_CHARS),
             room: Some(widest.repeat(MAX_ROOM_NAME_CHARS)),
-            ticket: Some("t".repeat(crate::ticket::MAX_TICKET_LEN)),
+            ticket: Some("t".repeat(crate::operations::ticket::MAX_TICKET_LEN)),
             resume: Some(format!("{}.{}.{}", u64::MAX, u32::MAX, "f".repeat(32))),
         };
         // Control characters are stripped from chat by the server, but a client may send them:

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use arena_shared::GameEvent;
 use arena_shared::interest::TickView;
 
-use crate::encoder::InputStatus;
+use crate::rooms::encoder::InputStatus;
 
 /// What a session sends at its next turn.
 #[derive(Debug)]

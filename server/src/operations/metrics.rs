@@ -56,6 +56,10 @@ pub struct Metrics {
     pub room_tick_overruns: IntCounterVec,
 }
 
+/// The `reason` labels of `arena_dropped_inputs_total`, registered up front so every series
+/// reads 0 before the first drop (`crate::rooms::inputs::InputDrop` has one variant each).
+pub const DROPPED_INPUT_REASONS: [&str; 4] = ["overflow", "stale", "not_seated", "before_welcome"];
+
 /// The labels of the per-room series: the room's id (never reused) and its name (for people).
 pub const ROOM_LABELS: &[&str] = &["room_id", "room"];
 
@@ -121,8 +125,8 @@ impl Metrics {
              not above the newest), not_seated (the connection lost its seat), before_welcome.",
             &["reason"],
         );
-        for reason in crate::inputs::InputDrop::ALL {
-            dropped_inputs.with_label_values(&[reason.label()]);
+        for reason in DROPPED_INPUT_REASONS {
+            dropped_inputs.with_label_values(&[reason]);
         }
         let snapshots = counter_vec(
             "snapshots_total",

@@ -1,0 +1,358 @@
+//! Every message that crosses a boundary of the rooms layer, and the data they carry, in one
+//! module that both sides import: sessions → lobby (join, resume, spectate, find, list),
+//! lobby → room (seat, resume, watch, close), sessions → room (detach, leave, chat, stop
+//! watching), room → lobby (a player left, the room stopped) and room → session (a snapshot is
+//! ready, the room let go of the connection). Arrows run one way by import: a session names no
+//! room type (it holds a [`RoomHandle`] of recipients), a room names no lobby or session type
+//! (it holds the [`LobbyLink`] and [`SessionLink`] recipients it was handed).
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex};
+
+use actix::prelude::*;
+use arena_shared::interest::TickView;
+use arena_shared::{EntityId, Map};
+use serde::Serialize;
+
+use crate::close::Farewell;
+use crate::rooms::inputs::InputQueue;
+use crate::rooms::slot::SnapshotSlot;
+use crate::socket::ConnectionSocket;
+
+// Shared data: a room's identity and counters, and how a room reaches one session.
+
+/// A room's identity inside the lobby; names can be reused after a room is disposed, ids not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoomId(pub u64);
+
+/// Counters a room updates and the lobby reads for `/api/rooms` without messaging the room.
+#[derive(Debug, Default)]
+pub struct RoomStats {
+    /// The newest snapshot's entities, for `GET /api/rooms/{name}/state`.
+    pub latest: Mutex<Option<Arc<TickView>>>,
+    /// That state's JSON, built by the first request for a tick and shared by the rest.
+    pub latest_json: Mutex<Option<(u64, bytes::Bytes)>>,
+    /// Spectators watching now.
+    pub spectators: AtomicUsize,
+    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
+    pub origin_unix_ms: AtomicU64,
+    /// Players seated now (detached ones included).
+    pub players: AtomicUsize,
+    /// Seated players whose connection is lost, waiting to be resumed.
+    pub detached: AtomicUsize,
+    /// Ticks run.
+    pub ticks: AtomicU64,
+    /// Ticks that started more than half a period late, plus ticks skipped after a stall.
+    pub overruns: AtomicU64,
+    /// Snapshots replaced unsent because a session had not taken the previous one.
+    pub skipped_snapshots: AtomicU64,
+    /// Inputs dropped, for any reason (`arena_dropped_inputs_total` has them by reason).
+    pub dropped_inputs: AtomicU64,
+}
+
+/// The handles a room uses to reach one player's session.
+#[derive(Clone)]
+pub struct SessionLink {
+    /// The connection (its session's id, unique in the process). Everything a session says
+    /// about a seat names it, and the room ignores what comes from a connection that no longer
+    /// holds the seat: a frozen session's late detach must not unseat the connection that
+    /// resumed it (shared/ACTIX-FACTS.md).
+    pub id: u64,
+    /// The connection's inputs, drained one per tick.
+    pub inputs: Arc<InputQueue>,
+    /// Holds the session's next snapshot.
+    pub slot: Arc<SnapshotSlot>,
+    /// Wakes the session when its slot is filled.
+    pub snapshots: Recipient<SnapshotReady>,
+    /// Where the room says it is dropping the player.
+    pub closed: Recipient<RoomClosed>,
+    /// The connection's socket, to shut down a session that froze (stopped being polled).
+    pub socket: Option<ConnectionSocket>,
+}
+
+/// How a room reaches its lobby, without naming the lobby's type.
+#[derive(Clone)]
+pub struct LobbyLink {
+    /// A seated player left (the lobby frees the seat and may dispose of the room).
+    pub left: Recipient<PlayerLeft>,
+    /// The room stopped (closed, shut down or failed).
+    pub stopped: Recipient<RoomStopped>,
+}
+
+// Room → session (through the recipients of a SessionLink).
+
+/// The room put a snapshot in this session's empty [`SnapshotSlot`]. Only the first snapshot
+/// into an empty slot sends one, so a session that is not running has at most one of these
+/// waiting, however long it stalls.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SnapshotReady;
+
+/// The room drops this player (room closing, or the session fell too far behind).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomClosed {
+    /// What to tell the client.
+    pub farewell: Farewell,
+}
+
+// Sessions and the HTTP API → lobby, and room → lobby.
+
+/// A session has a valid `Hello` and wants a seat.
+#[derive(Message)]
+#[rtype(result = "Result<Admission, Farewell>")]
+pub struct JoinRequest {
+    /// Validated player name.
+    pub name: String,
+    /// Validated room name, or `None` for quick-play.
+    pub room: Option<String>,
+    /// How the room reaches the session.
+    pub link: SessionLink,
+    /// The session's thread, where a new room is started.
+    pub arbiter: ArbiterHandle,
+    /// The client's address, charged for a named room this join creates.
+    pub creator: Option<IpAddr>,
+}
+
+/// How a session reaches the room it joined or watches: one recipient per message it may send,
+/// so the session never names the room's type.
+#[derive(Clone, Debug)]
+pub struct RoomHandle {
+    /// Where a lost connection detaches its player.
+    pub detached: Recipient<PlayerDetached>,
+    /// Where a player leaves.
+    pub leaving: Recipient<PlayerLeaving>,
+    /// Where chat goes.
+    pub chat: Recipient<ChatReceived>,
+    /// Where a spectator stops watching.
+    pub spectator_leaving: Recipient<SpectatorLeaving>,
+}
+
+/// A granted join.
+#[derive(Debug)]
+pub struct Admission {
+    /// The room's recipients.
+    pub room: RoomHandle,
+    /// The seat.
+    pub seated: Seated,
+}
+
+/// A session presents a resume token from an earlier `Welcome`.
+#[derive(Message)]
+#[rtype(result = "Result<Admission, Farewell>")]
+pub struct ResumeRequest {
+    /// The token.
+    pub token: String,
+    /// How the room reaches the new session.
+    pub link: SessionLink,
+}
+
+/// A spectator wants to watch the room of this name.
+#[derive(Message)]
+#[rtype(result = "Result<SpectatorAdmission, Farewell>")]
+pub struct SpectateRequest {
+    /// The room's name (already validated).
+    pub room: String,
+    /// How the room reaches the session.
+    pub link: SessionLink,
+}
+
+/// A granted spectator seat.
+#[derive(Debug)]
+pub struct SpectatorAdmission {
+    /// The room watched.
+    pub room: RoomHandle,
+    /// What the room said.
+    pub watching: Watching,
+}
+
+/// The shared counters and latest state of the room of this name, if open.
+#[derive(Message)]
+#[rtype(result = "Option<(String, Arc<RoomStats>)>")]
+pub struct FindRoom {
+    /// The room's name.
+    pub name: String,
+}
+
+/// Asks for the room list.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomInfo>")]
+pub struct ListRooms;
+
+/// One room as `GET /api/rooms` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RoomInfo {
+    /// Room name.
+    pub name: String,
+    /// Whether quick-play places players here (false for rooms created by name).
+    pub public: bool,
+    /// Players seated (joins in flight not counted).
+    pub players: usize,
+    /// Of those, players whose connection dropped, kept for a resume.
+    pub detached_players: usize,
+    /// Capacity.
+    pub max_players: usize,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Seconds since the room opened.
+    pub uptime_s: f64,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Late or skipped ticks.
+    pub tick_overruns: u64,
+    /// Snapshots a slow session could not take.
+    pub skipped_snapshots: u64,
+    /// Inputs dropped from full queues.
+    pub dropped_inputs: u64,
+    /// Spectators watching.
+    pub spectators: usize,
+}
+
+/// The server is shutting down: refuse joins and close every room after its current tick.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+/// A seated player left a room.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerLeft {
+    /// Which room.
+    pub room: RoomId,
+}
+
+/// A room actor stopped (disposed, shut down, or failed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomStopped {
+    /// Which room.
+    pub room: RoomId,
+}
+
+// Lobby → room, and sessions → room (through a RoomHandle).
+
+/// A session asks to seat its player (sent by the lobby, which has reserved the seat).
+#[derive(Message)]
+#[rtype(result = "Seated")]
+pub struct PlayerJoining {
+    /// Validated display name.
+    pub name: String,
+    /// How to reach the session.
+    pub link: SessionLink,
+}
+
+/// The answer to [`PlayerJoining`]: everything the `Welcome` needs.
+#[derive(Debug, Clone)]
+pub struct Seated {
+    /// The player's entity.
+    pub player: EntityId,
+    /// The room's name.
+    pub room: String,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Snapshots per second.
+    pub snapshot_rate: u16,
+    /// The view box, `None` = whole map.
+    pub view: Option<(f32, f32)>,
+    /// Game tuning, for client prediction.
+    pub rules: arena_shared::Rules,
+    /// The map.
+    pub map: Arc<Map>,
+    /// Everyone in the room, the new player included.
+    pub roster: Vec<(EntityId, String)>,
+    /// The token that resumes this player after a dropped connection.
+    pub resume_token: String,
+    /// The newest input the room applied for this player (0 for a new one): a resumed client
+    /// continues its numbering above it.
+    pub last_input_seq: u32,
+    /// The room's counters (the session counts the inputs it drops there).
+    pub stats: Arc<RoomStats>,
+}
+
+/// A player with a resume token wants its seat back.
+#[derive(Message)]
+#[rtype(result = "Result<Seated, Farewell>")]
+pub struct PlayerResuming {
+    /// The player to resume.
+    pub player: EntityId,
+    /// The token's secret.
+    pub secret: String,
+    /// The new session.
+    pub link: SessionLink,
+}
+
+/// A spectator's session asks to watch this room.
+#[derive(Message)]
+#[rtype(result = "Result<Watching, Farewell>")]
+pub struct SpectatorJoining {
+    /// How to reach the spectator's session.
+    pub link: SessionLink,
+}
+
+/// A granted spectator seat.
+#[derive(Debug)]
+pub struct Watching {
+    /// The spectator's number in this room (to leave with).
+    pub id: u64,
+    /// The room's name.
+    pub room: String,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Snapshots per second.
+    pub snapshot_rate: u16,
+    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
+    pub origin_unix_ms: u64,
+    /// The map.
+    pub map: Arc<Map>,
+    /// Everyone in the room.
+    pub roster: Vec<(EntityId, String)>,
+}
+
+/// The lobby closes the room: it is empty, or the server is shutting down.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseRoom {
+    /// What seated players are told.
+    pub farewell: Farewell,
+}
+
+/// A player's connection ended without `Leave`: keep the seat for the resume grace period.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerDetached {
+    /// Who.
+    pub player: EntityId,
+    /// The connection that ended ([`SessionLink::id`]); ignored unless it holds the seat.
+    pub link: u64,
+}
+
+/// A player's session is ending (Leave, close, error).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerLeaving {
+    /// Who.
+    pub player: EntityId,
+    /// The connection leaving ([`SessionLink::id`]); ignored unless it holds the seat.
+    pub link: u64,
+}
+
+/// A player said something; it is broadcast with the next tick's events.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChatReceived {
+    /// The speaker.
+    pub player: EntityId,
+    /// The speaker's connection ([`SessionLink::id`]); ignored unless it holds the seat.
+    pub link: u64,
+    /// Already sanitised text.
+    pub text: String,
+}
+
+/// A spectator's session ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SpectatorLeaving {
+    /// The number [`Watching`] gave it.
+    pub id: u64,
+}
