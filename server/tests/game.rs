@@ -325,20 +325,23 @@ async fn shutdown_closes_every_session_with_1001() {
 
 #[tokio::test]
 async fn a_silent_peer_is_dropped_by_the_heartbeat_and_the_room_sees_it_leave() {
-    // A dead peer keeps its seat for the resume grace period, then leaves: keep that short.
+    // A dead peer keeps its seat for the resume grace period, then leaves: keep that short. The
+    // timeout is long next to the heartbeat, so a reader that is merely slow is never mistaken
+    // for a silent one.
     let server = TestServer::start(Config {
         heartbeat_interval_ms: 100,
-        client_timeout_ms: 400,
+        client_timeout_ms: 2_000,
         resume_grace_ms: 200,
         ..config()
     });
     let (mut alive, _) = server.player("alive", Some("hb")).await;
+    // `alive` is read from now on, also while `silent` joins, so its client answers the server's
+    // pings; `silent` neither reads nor writes, so it never does.
+    let departures = tokio::spawn(async move { alive.next_left().await });
     let (mut silent, ws) = server.player("silent", Some("hb")).await;
-    // `alive` keeps reading, so its client answers the server's pings; `silent` neither reads
-    // nor writes, so it never does.
-    let left = alive
-        .next_left()
+    let left = departures
         .await
+        .expect("the reader of alive")
         .expect("the room reports the silent player's departure");
     assert_eq!(left, ws.player_id);
     // The server has ended the silent connection. Reading it now yields the close frame, or

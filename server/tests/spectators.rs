@@ -3,11 +3,13 @@
 //! spectating and on creating rooms, private named rooms, per-room series keyed by id.
 mod common;
 
+use std::time::{Duration, Instant};
+
 use arena_bot::{ClientError, Connection, JoinOptions};
 use arena_server::Config;
 use arena_server::config::Auth;
 use arena_server::ticket::{Claims, TicketAuthority, unix_now};
-use arena_shared::protocol::{ErrorCode, ServerMsg};
+use arena_shared::protocol::{ClientMsg, ErrorCode, Input, ServerMsg};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 const SECRET: &str = "an-arena-test-secret-of-32-bytes!!";
@@ -146,35 +148,78 @@ async fn under_tickets_the_state_endpoint_needs_a_spectator_ticket() {
 
 #[tokio::test]
 async fn spectators_and_the_state_endpoint_see_the_room_a_delay_in_the_past() {
-    // 1 s at 30 Hz: 30 ticks behind the players.
+    const DELAY: Duration = Duration::from_secs(1);
     let server = ticket_server(Some(1_000));
     let mut player = player_with_ticket(&server, "p", "r").await;
     let (first, mut spectator) =
         spectate(&server, "r", &format!("&ticket={}", ticket("s", "r", true))).await;
     assert!(matches!(first, Some(ServerMsg::Spectating { .. })));
-    let seen = spectator.next_tick().await.expect("a delayed snapshot");
-    // The player's newest tick once the spectator has seen `seen`: the room has moved on by
-    // the delay (the spectator's snapshot left the room a second after its tick).
-    let live = loop {
-        let tick = player.next_tick().await.expect("tick");
-        if tick >= seen + 30 {
-            break tick;
+    // The spectator is read in the background: the tick of each snapshot and when it arrived.
+    let (arrivals, mut arrived) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(tick) = spectator.next_tick().await {
+            if arrivals.send((tick, Instant::now())).is_err() {
+                break;
+            }
         }
+    });
+    // The player sends an input after each snapshot, noting when. A tick by which the room had
+    // applied input `seq` was taken after `seq` was sent, so the spectator, a second behind,
+    // gets it at least a second after that send; a slow machine only makes it later.
+    let mut sent_at = Vec::new(); // input seq is sent_at[seq - 1]
+    let mut applied: Vec<(u64, u32)> = Vec::new(); // (tick, last input applied), as the player saw
+    let applied_by = |applied: &[(u64, u32)], tick: u64| {
+        let by_then = applied.iter().filter(|&&(t, _)| t <= tick);
+        by_then.map(|&(_, seq)| seq).max().unwrap_or(0)
     };
-    let newest_seen = spectator.next_tick().await.expect("tick");
-    assert!(
-        newest_seen + 20 <= live,
-        "spectator at {newest_seen} while the room is at {live}"
-    );
+    let deadline = Instant::now() + 3 * WAIT;
+    let mut checked = 0;
+    while checked < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the spectator saw {checked} ticks after an input: {applied:?}"
+        );
+        let snapshot = player
+            .wait_for(WAIT, |m| match m {
+                ServerMsg::Snapshot(s) => Some((s.tick, s.last_input_seq)),
+                _ => None,
+            })
+            .await
+            .expect("a snapshot");
+        applied.push(snapshot);
+        sent_at.push(Instant::now());
+        let input = Input {
+            seq: u32::try_from(sent_at.len()).expect("few inputs"),
+            ..Input::default()
+        };
+        player.send(&ClientMsg::Input(input)).await.expect("send");
+        while let Ok((tick, at)) = arrived.try_recv() {
+            let seq = applied_by(&applied, tick);
+            if seq == 0 {
+                continue;
+            }
+            checked += 1;
+            let after = at - sent_at[seq as usize - 1];
+            assert!(
+                after >= DELAY,
+                "tick {tick} reached the spectator {after:?} after input {seq}, applied by then, \
+                 was sent"
+            );
+        }
+    }
     let watch = ticket("s2", "r", true);
     let (status, body) = server.http_get(&format!("/api/rooms/r/state?ticket={watch}"));
+    let answered = Instant::now();
     assert_eq!(status, 200, "{body}");
     let state: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     let state_tick = state["tick"].as_u64().expect("tick");
-    let live = player.next_tick().await.expect("tick");
+    // At least as new as what the spectator saw, so some input was applied by then.
+    let seq = applied_by(&applied, state_tick);
+    assert!(seq > 0, "state at {state_tick}: {applied:?}");
+    let after = answered - sent_at[seq as usize - 1];
     assert!(
-        state_tick + 20 <= live,
-        "state at {state_tick}, room at {live}"
+        after >= DELAY,
+        "the state of tick {state_tick} came {after:?} after input {seq}, applied by then, was sent"
     );
 }
 

@@ -208,6 +208,19 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Like [`eventually`], but waits up to `limit`: for a state that takes a known while to reach
+/// before `WAIT` starts to count (a connection that must first freeze, then time out).
+pub async fn eventually_within(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub fn close_code(
     frame: &Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>,
 ) -> Option<u16> {
