@@ -130,7 +130,10 @@ function onSnapshot(s) {
   arena.tick = s.tick;
   const own = arena.me !== null ? ents.get(arena.me) : null;
   arena.ownPos = own ? { x: own.pos[0], y: own.pos[1] } : null;
-  if (arena.mode === 'play') sendInputs(s.queued_inputs, own);
+  // One input per tick since the previous snapshot: gaps vary when the snapshot rate does not
+  // divide the tick rate (20 Hz at 30 Hz: one tick, then two).
+  const ticks = prev ? Math.max(1, Math.min(8, s.tick - prev.tick)) : 1;
+  if (arena.mode === 'play') sendInputs(s.queued_inputs, own, ticks);
 }
 
 function onEvent(ev, ents) {
@@ -157,7 +160,7 @@ function onEvent(ev, ents) {
 }
 
 // One input per tick: a snapshot every k ticks asks for k, fewer by what already waits.
-function sendInputs(queued, own) {
+function sendInputs(queued, own, per) {
   let dx = 0;
   let dy = 0;
   if (keys.has('a') || keys.has('arrowleft')) dx -= 1;
@@ -171,7 +174,6 @@ function sendInputs(queued, own) {
     aim = [mouse.x - sx, mouse.y - sy];
   }
   const fire = mouse.down || keys.has(' ');
-  const per = Math.max(1, Math.round(arena.tickRate / arena.snapshotRate));
   for (let i = 0; i < Math.max(0, per - queued); i += 1) {
     seq += 1;
     send({ Input: { seq, ack: 0, move_dir: [dx / len, dy / len], aim, fire } });

@@ -48,7 +48,8 @@ pub struct Config {
     pub workers: usize,
     /// Simulation ticks per second (and inputs per second a client sends).
     pub tick_rate: u16,
-    /// Snapshots per second; must divide `tick_rate`. 0 = one per tick.
+    /// Snapshots per second, at most `tick_rate`; 0 = one per tick. A rate that does not
+    /// divide the tick rate alternates gaps (20 Hz at 30 Hz: one tick, then two).
     pub snapshot_rate: u16,
     /// Width of the box around a player whose entities its snapshots carry, units.
     pub view_width: f32,
@@ -301,10 +302,8 @@ impl Config {
             "max_pending_inputs must be 1..=256",
         );
         check(
-            self.snapshot_rate == 0
-                || (self.snapshot_rate <= self.tick_rate
-                    && self.tick_rate % self.snapshot_rate == 0),
-            "snapshot_rate must be 0 (one per tick) or a divisor of tick_rate",
+            self.snapshot_rate <= self.tick_rate,
+            "snapshot_rate must be 0 (one per tick) or at most tick_rate",
         );
         check(
             self.view_width.is_finite()

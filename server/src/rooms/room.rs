@@ -1,9 +1,9 @@
 //! The room actor: owns one [`World`] and runs it at a fixed tick rate.
 //!
 //! Tick N is due at `origin + N * period`. Each tick applies at most one queued input per
-//! player (in sequence order; a player with none keeps the last one), steps the world, and, every
-//! `tick_rate / snapshot_rate` ticks, publishes the tick as a shared [`TickView`] into each
-//! player's [`SnapshotSlot`]. A session that has not taken its previous snapshot has it replaced,
+//! player (in sequence order; a player with none keeps the last one), steps the world, and,
+//! `snapshot_rate` times a second (see [`snapshot_due`]), publishes the tick as a shared
+//! [`TickView`] into each player's [`SnapshotSlot`](crate::rooms::slot::SnapshotSlot). A session that has not taken its previous snapshot has it replaced,
 //! never queued, so a client that stopped reading costs the room a counter increment, never a
 //! block or a growing buffer; one that stays behind past `slow_client_timeout` is dropped. The
 //! room touches no bytes: each session cuts its own view out of the shared one and encodes it.
@@ -154,8 +154,6 @@ pub struct Room {
     /// Snapshots held back from spectators until `spectator_delay` old, oldest first. Bounded
     /// by the delay: at most `spectator_delay * snapshot_rate` entries.
     delayed: VecDeque<(Instant, Arc<TickView>, Events)>,
-    /// A snapshot goes out every this many ticks.
-    snapshot_every: u64,
     /// Where the room tells its lobby that a player left or that it stopped.
     lobby: LobbyLink,
     stats: Arc<RoomStats>,
@@ -173,6 +171,19 @@ pub struct Room {
     room_tick: prometheus::Histogram,
     /// This room's series of the per-room overrun counter, looked up once.
     room_overruns: prometheus::IntCounter,
+}
+
+/// Whether tick `tick` (from 1) publishes a snapshot: `snapshot_rate` of every `tick_rate`
+/// ticks, as evenly as whole ticks allow. A rate that divides the tick rate gives a fixed gap
+/// (every 3rd tick for 10 Hz at 30 Hz); one that does not alternates gaps (20 Hz at 30 Hz: one
+/// tick, then two), since 20 Hz snapshots are what most peers ship whatever their tick.
+pub fn snapshot_due(tick: u64, tick_rate: u16, snapshot_rate: u16) -> bool {
+    let (tick_rate, snapshot_rate) = (u64::from(tick_rate.max(1)), u64::from(snapshot_rate));
+    if snapshot_rate >= tick_rate {
+        return true;
+    }
+    // The snapshot count crosses a whole number between tick - 1 and tick.
+    tick * snapshot_rate / tick_rate > tick.saturating_sub(1) * snapshot_rate / tick_rate
 }
 
 /// The text of a caught panic.
@@ -210,7 +221,6 @@ impl Room {
             u32::from(settings.tick_rate),
             settings.seed,
         );
-        let snapshot_every = u64::from(settings.tick_rate / settings.snapshot_rate.max(1)).max(1);
         Self {
             id,
             name,
@@ -223,7 +233,6 @@ impl Room {
             chat: Vec::new(),
             events: Vec::new(),
             delayed: VecDeque::new(),
-            snapshot_every,
             lobby,
             stats,
             origin: Instant::now(),
@@ -318,7 +327,7 @@ impl Room {
         let tick = self.world.tick();
         let stepped = self.world.drain_events().chain(self.chat.drain(..));
         self.events.extend(stepped.map(|e| (tick, e)));
-        if tick % self.snapshot_every != 0 {
+        if !snapshot_due(tick, self.settings.tick_rate, self.settings.snapshot_rate) {
             return None;
         }
         let events = (!self.events.is_empty()).then(|| Arc::from(std::mem::take(&mut self.events)));
@@ -744,6 +753,46 @@ impl Handler<SpectatorLeaving> for Room {
             self.stats
                 .spectators
                 .store(self.spectators.len(), Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gaps(tick_rate: u16, snapshot_rate: u16, ticks: u64) -> Vec<u64> {
+        let due: Vec<u64> = (1..=ticks)
+            .filter(|&t| snapshot_due(t, tick_rate, snapshot_rate))
+            .collect();
+        due.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    #[test]
+    fn a_divisor_rate_keeps_a_fixed_gap() {
+        assert!(gaps(30, 10, 300).iter().all(|&g| g == 3));
+        assert!(gaps(30, 30, 300).iter().all(|&g| g == 1));
+    }
+
+    #[test]
+    fn twenty_hertz_at_a_thirty_hertz_tick_alternates_one_and_two_tick_gaps() {
+        let g = gaps(30, 20, 300);
+        assert!(g.iter().all(|&g| g == 1 || g == 2), "{g:?}");
+        assert!(g.windows(2).all(|w| w[0] != w[1]), "alternating: {g:?}");
+        // Exactly 20 a second.
+        let per_second = (1..=30).filter(|&t| snapshot_due(t, 30, 20)).count();
+        assert_eq!(per_second, 20);
+    }
+
+    #[test]
+    fn any_rate_publishes_exactly_its_count_per_second() {
+        for tick_rate in [1u16, 7, 30, 60, 64, 240] {
+            for snapshot_rate in 1..=tick_rate {
+                let count = (1..=u64::from(tick_rate))
+                    .filter(|&t| snapshot_due(t, tick_rate, snapshot_rate))
+                    .count();
+                assert_eq!(count, usize::from(snapshot_rate), "{snapshot_rate} at {tick_rate}");
+            }
         }
     }
 }
