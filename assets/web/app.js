@@ -130,10 +130,21 @@ function onSnapshot(s) {
   arena.tick = s.tick;
   const own = arena.me !== null ? ents.get(arena.me) : null;
   arena.ownPos = own ? { x: own.pos[0], y: own.pos[1] } : null;
-  // One input per tick since the previous snapshot: gaps vary when the snapshot rate does not
+  // One input per tick until the next snapshot: gaps vary when the snapshot rate does not
   // divide the tick rate (20 Hz at 30 Hz: one tick, then two).
-  const ticks = prev ? Math.max(1, Math.min(8, s.tick - prev.tick)) : 1;
-  if (arena.mode === 'play') sendInputs(s.queued_inputs, own, ticks);
+  if (arena.mode === 'play') sendInputs(s.queued_inputs, own, ticksToNextSnapshot(s.tick));
+}
+
+// arena_shared::schedule: snapshot_rate of every tick_rate ticks, as evenly as whole ticks allow.
+function snapshotDue(tick) {
+  const t = arena.tickRate, r = arena.snapshotRate;
+  if (r >= t) return true;
+  return Math.floor((tick * r) / t) > Math.floor(((tick - 1) * r) / t);
+}
+
+function ticksToNextSnapshot(tick) {
+  for (let k = 1; k <= 8; k += 1) if (snapshotDue(tick + k)) return k;
+  return 1;
 }
 
 function onEvent(ev, ents) {
@@ -159,7 +170,7 @@ function onEvent(ev, ents) {
   while (feed.length > 6) feed.shift();
 }
 
-// One input per tick: a snapshot every k ticks asks for k, fewer by what already waits.
+// One input per tick: `per` ticks until the next snapshot ask for `per`, fewer by what waits.
 function sendInputs(queued, own, per) {
   let dx = 0;
   let dy = 0;

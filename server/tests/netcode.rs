@@ -279,6 +279,29 @@ async fn a_lower_snapshot_rate_sends_every_nth_tick() {
 }
 
 #[tokio::test]
+async fn a_rate_that_does_not_divide_the_tick_rate_follows_the_shared_schedule() {
+    let server = TestServer::start(Config {
+        snapshot_rate: 20,
+        ..config()
+    });
+    let (mut conn, welcome) = server.player("ann", Some("r")).await;
+    assert_eq!((welcome.tick_rate, welcome.snapshot_rate), (30, 20));
+    let mut ticks = Vec::new();
+    for _ in 0..12 {
+        ticks.push(next_snapshot(&mut conn).await.tick);
+    }
+    // Every snapshot is of a tick the schedule names (a skipped one only leaves a gap), and
+    // the schedule is 20 of every 30 ticks: one-tick gaps between the two-tick ones.
+    assert!(
+        ticks
+            .iter()
+            .all(|&t| arena_shared::schedule::snapshot_due(t, 30, 20)),
+        "{ticks:?}"
+    );
+    assert!(ticks.iter().any(|t| t % 3 != 0), "{ticks:?}");
+}
+
+#[tokio::test]
 async fn prediction_with_the_shared_mover_matches_the_server() {
     let server = TestServer::start(config());
     let (conn, welcome) = server.player("ann", Some("r")).await;

@@ -21,6 +21,8 @@
 //! - [`sync`]: delta snapshots: the diff a server sends against a view the client acknowledged,
 //!   and the [`sync::Replica`] that applies it on the client.
 //! - [`predict`]: client-side prediction and reconciliation of the client's own player.
+//! - [`schedule`]: when snapshots go out (`snapshot_rate` of every `tick_rate` ticks), computed
+//!   the same way by the server and its clients.
 //! - [`map`]: the arena map text format, its parser and validator, and the embedded default map.
 //! - [`ticket`]: the signed join-ticket format (play or spectate), so a server, a matchmaker
 //!   and the bots mint and read the very same tickets.
@@ -36,6 +38,7 @@ pub mod predict;
 pub mod protocol;
 pub mod quant;
 pub mod rules;
+pub mod schedule;
 pub mod snapshot;
 pub mod sync;
 pub mod ticket;

@@ -2,7 +2,7 @@
 //!
 //! Tick N is due at `origin + N * period`. Each tick applies at most one queued input per
 //! player (in sequence order; a player with none keeps the last one), steps the world, and,
-//! `snapshot_rate` times a second (see [`snapshot_due`]), publishes the tick as a shared
+//! `snapshot_rate` times a second (see [`schedule::snapshot_due`]), publishes the tick as a shared
 //! [`TickView`] into each player's [`SnapshotSlot`](crate::rooms::slot::SnapshotSlot). A session that has not taken its previous snapshot has it replaced,
 //! never queued, so a client that stopped reading costs the room a counter increment, never a
 //! block or a growing buffer; one that stays behind past `slow_client_timeout` is dropped. The
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use actix::prelude::*;
 use arena_shared::interest::TickView;
 use arena_shared::protocol::MAX_CHAT_CHARS;
+use arena_shared::schedule;
 use arena_shared::{Command, EntityId, GameEvent, Map, World};
 use tracing::{debug, error, info, warn};
 
@@ -173,19 +174,6 @@ pub struct Room {
     room_overruns: prometheus::IntCounter,
 }
 
-/// Whether tick `tick` (from 1) publishes a snapshot: `snapshot_rate` of every `tick_rate`
-/// ticks, as evenly as whole ticks allow. A rate that divides the tick rate gives a fixed gap
-/// (every 3rd tick for 10 Hz at 30 Hz); one that does not alternates gaps (20 Hz at 30 Hz: one
-/// tick, then two), since 20 Hz snapshots are what most peers ship whatever their tick.
-pub fn snapshot_due(tick: u64, tick_rate: u16, snapshot_rate: u16) -> bool {
-    let (tick_rate, snapshot_rate) = (u64::from(tick_rate.max(1)), u64::from(snapshot_rate));
-    if snapshot_rate >= tick_rate {
-        return true;
-    }
-    // The snapshot count crosses a whole number between tick - 1 and tick.
-    tick * snapshot_rate / tick_rate > tick.saturating_sub(1) * snapshot_rate / tick_rate
-}
-
 /// The text of a caught panic.
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
@@ -327,7 +315,7 @@ impl Room {
         let tick = self.world.tick();
         let stepped = self.world.drain_events().chain(self.chat.drain(..));
         self.events.extend(stepped.map(|e| (tick, e)));
-        if !snapshot_due(tick, self.settings.tick_rate, self.settings.snapshot_rate) {
+        if !schedule::snapshot_due(tick, self.settings.tick_rate, self.settings.snapshot_rate) {
             return None;
         }
         let events = (!self.events.is_empty()).then(|| Arc::from(std::mem::take(&mut self.events)));
@@ -753,46 +741,6 @@ impl Handler<SpectatorLeaving> for Room {
             self.stats
                 .spectators
                 .store(self.spectators.len(), Ordering::Relaxed);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gaps(tick_rate: u16, snapshot_rate: u16, ticks: u64) -> Vec<u64> {
-        let due: Vec<u64> = (1..=ticks)
-            .filter(|&t| snapshot_due(t, tick_rate, snapshot_rate))
-            .collect();
-        due.windows(2).map(|w| w[1] - w[0]).collect()
-    }
-
-    #[test]
-    fn a_divisor_rate_keeps_a_fixed_gap() {
-        assert!(gaps(30, 10, 300).iter().all(|&g| g == 3));
-        assert!(gaps(30, 30, 300).iter().all(|&g| g == 1));
-    }
-
-    #[test]
-    fn twenty_hertz_at_a_thirty_hertz_tick_alternates_one_and_two_tick_gaps() {
-        let g = gaps(30, 20, 300);
-        assert!(g.iter().all(|&g| g == 1 || g == 2), "{g:?}");
-        assert!(g.windows(2).all(|w| w[0] != w[1]), "alternating: {g:?}");
-        // Exactly 20 a second.
-        let per_second = (1..=30).filter(|&t| snapshot_due(t, 30, 20)).count();
-        assert_eq!(per_second, 20);
-    }
-
-    #[test]
-    fn any_rate_publishes_exactly_its_count_per_second() {
-        for tick_rate in [1u16, 7, 30, 60, 64, 240] {
-            for snapshot_rate in 1..=tick_rate {
-                let count = (1..=u64::from(tick_rate))
-                    .filter(|&t| snapshot_due(t, tick_rate, snapshot_rate))
-                    .count();
-                assert_eq!(count, usize::from(snapshot_rate), "{snapshot_rate} at {tick_rate}");
-            }
         }
     }
 }
