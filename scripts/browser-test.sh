@@ -10,25 +10,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/browser}
 mkdir -p "$OUT"
-if [ ! -x /usr/bin/chromium ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
-(cd tests/browser && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error)
+source scripts/browser-lib.sh
+ensure_browser
 cargo build -q -p arena-server -p arena-bot
 
 # A view box over the whole default map, so every bot is in the page's view wherever it spawns.
 printf 'view_width = 3200.0\nview_height = 2000.0\n' >"$OUT/server.toml"
-./target/debug/arena-server --bind 127.0.0.1:0 --config "$OUT/server.toml" >"$OUT/server.out" 2>"$OUT/server.err" &
-SERVER=$!
+SERVER=
 BOTS_PID=
 trap 'kill $SERVER $BOTS_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  grep -q '^listening on http://' "$OUT/server.out" && break
-  sleep 0.1
-done
-ADDR=$(sed -n 's|^listening on http://||p' "$OUT/server.out")
-[ -n "$ADDR" ] || { cat "$OUT/server.err"; exit 1; }
+start_debug_server "$OUT/server" --config "$OUT/server.toml"
 BOTS=3
 ./target/debug/arena-bot --url "ws://$ADDR/ws" --room e2e --bots $BOTS --behavior wander \
   --duration 60 --progress 0 >"$OUT/bots.txt" 2>&1 &

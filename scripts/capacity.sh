@@ -7,8 +7,11 @@
 # core 1 (one runtime thread), a 10 s ramp, then SECONDS of play. A step passes when every bot
 # connected and stayed, p99 input-to-ack is under two ticks, snapshots arrive at >= 95% of the
 # tick rate, and fewer than 1% of ticks overran. Prints a Markdown table; raw reports go to
-# $OUT (default target/capacity). SERVER_BIN picks another server binary (A/B comparisons).
-# Loopback only; every run ends by itself.
+# $OUT (default target/capacity), each also as an HTML page (bots-N.html), and
+# $OUT/capacity.html charts server CPU per player and p99 input-to-ack against bot count (from
+# $OUT/capacity.jsonl, one row per step; APPEND=1 adds to the rows of an earlier invocation).
+# SERVER_BIN picks another server binary (A/B comparisons). Loopback only; every run ends by
+# itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-"250 500 750 1000"}
@@ -28,6 +31,8 @@ max_connections = 100000
 TOML
 
 source scripts/bench-lib.sh
+ROWS="$OUT/capacity.jsonl"
+[ "${APPEND:-0}" = 1 ] || : >"$ROWS"
 
 echo "| bots | rooms | snapshot Hz | input-ack p50 / p99 ms | RTT p99 ms | unexpected disconnects | tick overruns | server CPU (1 core) | CPU µs per client-s | peak RSS | RSS per player | pass |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
@@ -37,7 +42,7 @@ for BOTS in $STEPS; do
   C0=$(cpu_ticks $SERVER)
   set +e
   taskset -c 1 ./target/release/arena-bot --url "ws://$ADDR/ws" --bots "$BOTS" --ramp $RAMP \
-    --duration "$SECONDS_PER_STEP" --progress 0 --json "$OUT/bots-$BOTS.json" \
+    --duration "$SECONDS_PER_STEP" --progress 0 --json "$OUT/bots-$BOTS.json" --html "$OUT/bots-$BOTS.html" \
     --max-p99-input-ack-ms $(python3 -c "print(2000 / $TICK_RATE)") \
     --min-snapshot-rate $(python3 -c "print(0.95 * $TICK_RATE)") >"$OUT/bots-$BOTS.txt" 2>&1
   BOT_EXIT=$?
@@ -47,9 +52,9 @@ for BOTS in $STEPS; do
   TICKS=$(metric "$ADDR" arena_tick_seconds_count); OVERRUNS=$(metric "$ADDR" arena_tick_overruns_total)
   kill -TERM $SERVER; wait $SERVER || true
   J="$OUT/bots-$BOTS.json"
-  python3 - "$J" "$BOTS" "$C0" "$C1" "$(getconf CLK_TCK)" "$IDLE_KB" "$PEAK_KB" "${TICKS:-0}" "${OVERRUNS:-0}" "$BOT_EXIT" "$((RAMP + SECONDS_PER_STEP))" <<'PY'
+  python3 - "$J" "$BOTS" "$C0" "$C1" "$(getconf CLK_TCK)" "$IDLE_KB" "$PEAK_KB" "${TICKS:-0}" "${OVERRUNS:-0}" "$BOT_EXIT" "$((RAMP + SECONDS_PER_STEP))" "$ROWS" <<'PY'
 import json, math, sys
-j, bots, c0, c1, tck, idle, peak, ticks, overruns, bot_exit, wall = sys.argv[1:]
+j, bots, c0, c1, tck, idle, peak, ticks, overruns, bot_exit, wall, rows = sys.argv[1:]
 d = json.load(open(j)); bots = int(bots)
 cpu = (int(c1) - int(c0)) / int(tck)
 wall = float(d["duration_s"])
@@ -63,5 +68,21 @@ print(f"| {bots} | {rooms} | {d['snapshot_rate_hz']:.2f} | {d['input_ack_ms']['p
       f"| {d['rtt_ms']['p99']:.2f} | {d['unexpected_disconnects']} | {int(overruns)} of {int(ticks)} "
       f"| {cpu / wall * 100:.0f}% | {cpu / client_s * 1e6:.0f} | {int(peak) / 1024:.1f} MiB "
       f"| {(int(peak) - int(idle)) / bots:.1f} KiB | {'yes' if ok else 'no: ' + (d['result'] if bot_exit != '0' else 'tick overruns')} |")
+with open(rows, "a") as f:
+    f.write(json.dumps({
+        "bots": bots, "rooms": rooms, "snapshot_hz": round(d["snapshot_rate_hz"], 2),
+        "input_ack_p50_ms": d["input_ack_ms"]["p50"], "input_ack_p99_ms": d["input_ack_ms"]["p99"],
+        "rtt_p99_ms": d["rtt_ms"]["p99"], "unexpected_disconnects": d["unexpected_disconnects"],
+        "tick_overruns": int(overruns), "ticks": int(ticks),
+        "server_cpu_percent": round(cpu / wall * 100, 1), "cpu_us_per_client_s": round(cpu / client_s * 1e6),
+        "peak_rss_mib": round(int(peak) / 1024, 1), "rss_per_player_kib": round((int(peak) - int(idle)) / bots, 1),
+        "pass": "yes" if ok else "no", "report": f"bots-{bots}.html"}) + "\n")
 PY
 done
+./target/release/arena-bot sweep "$ROWS" --html "$OUT/capacity.html" --title "Capacity: one server core at $TICK_RATE Hz" \
+  --x bots --x-label "bots (16 per room)" \
+  --chart "cpu_us_per_client_s=Server CPU, µs per client-second" \
+  --chart "input_ack_p99_ms=p99 input-to-ack, ms" --target "input_ack_p99_ms=$(python3 -c "print(round(2000 / $TICK_RATE, 1))")" \
+  --chart "server_cpu_percent=Server CPU, % of its core" \
+  --note "scripts/capacity.sh \"$STEPS\" $SECONDS_PER_STEP: server on core 0 (one worker), bots on core 1, ${RAMP} s ramp then $SECONDS_PER_STEP s of play; $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); $(date -u +%Y-%m-%d)"
+echo "charts: $OUT/capacity.html" >&2

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arena_shared::predict::Predictor;
 use arena_shared::protocol::{ClientMsg, Input, ServerMsg};
+use arena_shared::schedule;
 use arena_shared::sync::Replica;
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
@@ -15,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::brain::{Behavior, Brain};
 use crate::connection::{ClientError, Connection, JoinOptions, Received, Welcome, describe_close};
-use crate::live::Live;
+use crate::live::{Live, Synced};
 use crate::ticket::Minter;
 
 /// How long a bot waits for the handshake plus `Welcome`.
@@ -84,7 +85,7 @@ pub struct BotOutcome {
     pub rtt_us: Histogram<u64>,
     /// From sending an input to the first snapshot acknowledging it, µs.
     pub input_ack_us: Histogram<u64>,
-    /// |snapshot inter-arrival time - snapshot period|, µs.
+    /// |snapshot inter-arrival time - the ticks between the two snapshots|, µs.
     pub jitter_us: Histogram<u64>,
     /// Distance between the predicted and the authoritative own position at reconciliation,
     /// in thousandths of a world unit.
@@ -173,23 +174,37 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
     };
     out.connected = true;
     live.connected(1);
+    live.joined();
     let mut brain = Brain::new(spec.behavior, spec.index, &mut rng);
     let mut seq = 0u32;
+    // What this connection's counters have already added to the live totals.
+    let mut synced = Synced::default();
     loop {
         let playing = Instant::now();
         let ended = play(
-            &spec, &mut conn, &welcome, &mut brain, &mut seq, &mut rng, clock, &live, &mut out,
+            &spec,
+            &mut conn,
+            &welcome,
+            &mut brain,
+            &mut seq,
+            &mut rng,
+            clock,
+            (&live, &mut synced),
+            &mut out,
         )
         .await;
         out.played += playing.elapsed();
         match ended {
             Ended::Deadline => {
                 out.completed = leave(&mut conn, &mut out).await;
+                live.traffic(&conn, &mut synced);
                 out.tally(&conn);
                 break;
             }
             Ended::Churn => {
                 out.churns += 1;
+                live.churned();
+                live.traffic(&conn, &mut synced);
                 out.tally(&conn);
                 drop(conn); // a cut: no Leave, no close frame
                 let resume = JoinOptions {
@@ -200,9 +215,11 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
                     Ok((c, w)) => {
                         if w.player_id == welcome.player_id {
                             out.resumes += 1;
+                            live.resumed();
                         }
                         seq = seq.max(w.last_input_seq);
                         (conn, welcome) = (c, w);
+                        synced = Synced::default();
                     }
                     Err(e) => {
                         live.error();
@@ -223,10 +240,14 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
                     out.protocol_error = Some(format!("{name}: {e}"));
                 }
                 out.disconnect = Some(format!("{name}: {e}"));
+                live.traffic(&conn, &mut synced);
                 out.tally(&conn);
                 break;
             }
         }
+    }
+    if out.disconnect.is_some() {
+        live.disconnected();
     }
     live.connected(-1);
     out
@@ -254,20 +275,18 @@ async fn play(
     seq: &mut u32,
     rng: &mut StdRng,
     clock: Instant,
-    live: &Live,
+    (live, synced): (&Live, &mut Synced),
     out: &mut BotOutcome,
 ) -> Ended {
     let me = welcome.player_id;
-    let period = Duration::from_secs(1) / u32::from(welcome.snapshot_rate.max(1));
-    // One input per tick: a snapshot every k ticks carries k inputs' worth of decisions.
-    let inputs_per_snapshot = (welcome.tick_rate / welcome.snapshot_rate.max(1)).max(1);
+    let tick_period = Duration::from_secs(1) / u32::from(welcome.tick_rate.max(1));
     let mut replica = Replica::new();
     let mut predictor = Predictor::new(&welcome.map, &welcome.rules, u32::from(welcome.tick_rate));
     let mut ping = tokio::time::interval(Duration::from_secs(1));
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut next_chat = Instant::now() + Duration::from_secs(rng.random_range(5..20));
     let mut unacked: VecDeque<(u32, Instant)> = VecDeque::new();
-    let mut last_snapshot: Option<Instant> = None;
+    let mut last_snapshot: Option<(Instant, u64)> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(spec.end_at) => return Ended::Deadline,
@@ -279,19 +298,28 @@ async fn play(
                 if let Err(e) = conn.send(&ClientMsg::Ping { client_time }).await {
                     return Ended::Failed(e);
                 }
-                live.sent(1);
             }
             received = conn.recv() => {
                 let now = Instant::now();
                 match received {
                     Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
-                        live.received(1);
                         out.snapshots += 1;
                         out.events += snapshot.events.len() as u64;
-                        if let Some(prev) = last_snapshot.replace(now) {
-                            let interval = now - prev;
-                            let _ = out.jitter_us.record(micros(interval.abs_diff(period)));
+                        let previous = last_snapshot.replace((now, snapshot.tick));
+                        // Measured against the ticks between the two snapshots: gaps alternate
+                        // when the snapshot rate does not divide the tick rate.
+                        let jitter = previous.map(|(at, tick)| {
+                            let gap = snapshot.tick.saturating_sub(tick).clamp(1, 8) as u32;
+                            micros((now - at).abs_diff(tick_period * gap))
+                        });
+                        // One input per tick: the inputs sent now cover the ticks until the next
+                        // snapshot (one or two at 20 Hz snapshots of a 30 Hz tick).
+                        let ahead = schedule::ticks_to_next_snapshot(snapshot.tick, welcome.tick_rate, welcome.snapshot_rate);
+                        let inputs_per_snapshot = ahead.min(8) as u16;
+                        if let Some(j) = jitter {
+                            let _ = out.jitter_us.record(j);
                         }
+                        let mut acked = None;
                         while unacked.front().is_some_and(|(s, _)| *s <= snapshot.last_input_seq) {
                             if let Some((s, sent)) = unacked.pop_front()
                                 && s == snapshot.last_input_seq
@@ -300,7 +328,7 @@ async fn play(
                                 // applied one measures the loop.
                                 let d = micros(now - sent);
                                 let _ = out.input_ack_us.record(d);
-                                live.ack(d);
+                                acked = Some(d);
                             }
                         }
                         let view = match replica.apply(&snapshot) {
@@ -308,6 +336,7 @@ async fn play(
                             Err(e) => {
                                 // The replica now acknowledges nothing, so the server's next
                                 // snapshot is complete and play goes on.
+                                live.snapshot(jitter, acked, None);
                                 out.desyncs += 1;
                                 live.error();
                                 if out.desyncs == 1 {
@@ -316,12 +345,15 @@ async fn play(
                                 continue;
                             }
                         };
+                        let mut predicted = None;
                         if let Some(own) = view.iter().find(|e| e.id == me)
                             && let Some(error) = predictor.reconcile(snapshot.last_input_seq, own)
                         {
-                            let milli = (f64::from(error) * 1000.0).round() as u64;
-                            let _ = out.prediction_error_milli.record(milli.min(1_000_000_000));
+                            let milli = ((f64::from(error) * 1000.0).round() as u64).min(1_000_000_000);
+                            let _ = out.prediction_error_milli.record(milli);
+                            predicted = Some(milli);
                         }
+                        live.snapshot(jitter, acked, predicted);
                         let input = brain.decide(me, view, rng);
                         let ack = replica.ack();
                         // Inputs that arrived in a burst wait in the room's queue, a tick of
@@ -334,7 +366,6 @@ async fn play(
                                 return Ended::Failed(e);
                             }
                             predictor.input(*seq, input);
-                            live.sent(1);
                             if unacked.len() == MAX_UNACKED {
                                 unacked.pop_front();
                             }
@@ -346,14 +377,14 @@ async fn play(
                             if let Err(e) = conn.send(&ClientMsg::Chat { text }).await {
                                 return Ended::Failed(e);
                             }
-                            live.sent(1);
                         }
+                        live.traffic(conn, synced);
                     }
                     Ok(Received::Msg(ServerMsg::Pong { client_time, .. })) => {
-                        live.received(1);
                         let rtt = (clock.elapsed().as_micros() as u64).saturating_sub(client_time).clamp(1, 60_000_000);
                         let _ = out.rtt_us.record(rtt);
                         live.rtt(rtt);
+                        live.traffic(conn, synced);
                     }
                     Ok(Received::Msg(ServerMsg::Error { code, message })) => {
                         return Ended::Failed(ClientError::Refused { code, message });

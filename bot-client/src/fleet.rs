@@ -1,9 +1,11 @@
-//! Many bots as tasks on one async runtime, merged into one report, with a progress line on
-//! stderr while they run.
+//! Many bots as tasks on one async runtime, merged into one report; beside them the 1 Hz
+//! sampler (per-second series and the progress line on stderr) and the server's `/metrics`
+//! scraper.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -11,9 +13,13 @@ use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run
 use crate::brain::Behavior;
 use crate::live::Live;
 use crate::observe::{Transport, run_observer};
-use crate::report::{Distance, Latency, ObserverReport, Report};
+use crate::report::{
+    Distance, Distribution, Latency, ObserverReport, REPORT_VERSION, Report, Settings,
+};
+use crate::scrape::scrape;
 use crate::stall::run_stalled_bot;
 use crate::ticket::Minter;
+use crate::timeline::{ProgressLine, sample};
 
 /// Problems quoted in a report; the counters hold the full numbers.
 const MAX_PROBLEMS: usize = 20;
@@ -51,6 +57,9 @@ pub struct FleetSpec {
     /// Mints every bot's join ticket and every observer's spectator ticket, for servers with
     /// `auth = "ticket"`; `None` = no tickets.
     pub tickets: Option<Minter>,
+    /// The server's Prometheus endpoint (`http://host:port/metrics`), scraped once a second
+    /// into the report's `server` section; `None` = not scraped.
+    pub metrics_url: Option<String>,
 }
 
 impl FleetSpec {
@@ -71,6 +80,28 @@ impl FleetSpec {
             transport: Transport::Ws,
             poll_interval: Duration::from_millis(100),
             tickets: None,
+            metrics_url: None,
+        }
+    }
+
+    /// The settings part of the report, started now on this machine.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            url: self.url.clone(),
+            bots: self.bots,
+            duration_s: self.duration.as_secs_f64(),
+            ramp_s: self.ramp.as_secs_f64(),
+            churn_per_min: self.churn_per_min,
+            room: self.room.clone(),
+            behavior: Some(self.behavior),
+            seed: self.seed,
+            stall: self.stalled,
+            observers: self.observers,
+            transport: (self.observers > 0).then_some(self.transport),
+            poll_interval_ms: self.poll_interval.as_millis() as u64,
+            tickets: self.tickets.is_some(),
+            metrics_url: self.metrics_url.clone(),
+            ..Settings::now()
         }
     }
 }
@@ -78,6 +109,7 @@ impl FleetSpec {
 /// Runs the fleet to completion and reports.
 pub async fn run_fleet(spec: FleetSpec) -> Report {
     let clock = Instant::now();
+    let started = spec.settings();
     let live = Arc::new(Live::new());
     let end_at = clock + spec.ramp + spec.duration;
     let churn_per_s = spec.churn_per_min / 60.0 / spec.bots.max(1) as f64;
@@ -126,9 +158,16 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             spec.tickets.clone(),
         ));
     }
-    let progress = spec
-        .progress
-        .map(|every| tokio::spawn(report_progress(live.clone(), every, spec.bots, clock)));
+    let line = spec.progress.map(|every| ProgressLine {
+        every,
+        bots: spec.bots,
+    });
+    let (stop_sampler, sampler_stop) = oneshot::channel();
+    let sampler = tokio::spawn(sample(live.clone(), clock, line, sampler_stop));
+    let scraper = spec.metrics_url.clone().map(|url| {
+        let (stop, stopped) = oneshot::channel();
+        (stop, tokio::spawn(scrape(url, clock, stopped)))
+    });
     let mut outcomes = Vec::with_capacity(spec.bots);
     let mut panicked = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -137,10 +176,25 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             Err(e) => panicked.push(format!("bot task failed: {e}")),
         }
     }
-    if let Some(p) = progress {
-        p.abort();
-    }
     let mut report = merge(spec.bots, &outcomes, clock.elapsed());
+    report.settings = started;
+    let _ = stop_sampler.send(());
+    match sampler.await {
+        Ok(timeline) => report.timeline = timeline,
+        Err(e) => panicked.push(format!("sampler task failed: {e}")),
+    }
+    if let Some((stop, task)) = scraper {
+        let _ = stop.send(());
+        match task.await {
+            Ok(mut server) => {
+                if report.bot_seconds > 0.0 {
+                    server.cpu_us_per_bot_s = server.cpu_seconds / report.bot_seconds * 1e6;
+                }
+                report.server = Some(server);
+            }
+            Err(e) => panicked.push(format!("scraper task failed: {e}")),
+        }
+    }
     report.stalled = spec.stalled;
     while let Some(joined) = stalled.join_next().await {
         match joined {
@@ -176,28 +230,6 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
     report
 }
 
-async fn report_progress(live: Arc<Live>, every: Duration, bots: usize, clock: Instant) {
-    let mut tick = tokio::time::interval_at(Instant::now() + every, every);
-    let (mut last_sent, mut last_received) = (0, 0);
-    loop {
-        tick.tick().await;
-        let p = live.sample();
-        let secs = every.as_secs_f64();
-        eprintln!(
-            "[{:>5.0}s] connected {}/{}  msgs/s in {:.0} out {:.0}  rtt p99 {:.1} ms  input-ack p99 {:.1} ms  errors {}",
-            clock.elapsed().as_secs_f64(),
-            p.connected,
-            bots,
-            (p.received - last_received) as f64 / secs,
-            (p.sent - last_sent) as f64 / secs,
-            p.rtt_p99_ms,
-            p.ack_p99_ms,
-            p.errors
-        );
-        (last_sent, last_received) = (p.sent, p.received);
-    }
-}
-
 fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     let (mut rtt, mut ack, mut jitter) = (
         latency_histogram(),
@@ -207,6 +239,7 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     let mut prediction = distance_histogram();
     let mut played = Duration::ZERO;
     let mut report = Report {
+        report_version: REPORT_VERSION,
         bots,
         duration_s: elapsed.as_secs_f64(),
         ..Report::default()
@@ -242,8 +275,11 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     }
     report.rtt_ms = Latency::from_micros(&rtt);
     report.input_ack_ms = Latency::from_micros(&ack);
+    report.distributions.rtt_ms = Distribution::of_micros(&rtt);
+    report.distributions.input_ack_ms = Distribution::of_micros(&ack);
     report.snapshot_jitter_ms = Latency::from_micros(&jitter);
     report.prediction_error = Distance::from_milli(&prediction);
+    report.bot_seconds = played.as_secs_f64();
     if !played.is_zero() {
         report.snapshot_rate_hz = report.snapshots_received as f64 / played.as_secs_f64();
         report.bytes_per_bot_s = report.bytes_received as f64 / played.as_secs_f64();

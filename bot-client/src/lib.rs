@@ -14,17 +14,34 @@
 //!   each costs on the wire.
 //! - [`ticket`]: join and spectator tickets the bots mint with the server's secret, for
 //!   servers with `auth = "ticket"`.
-//! - [`live`]: counters the bots update as they go, for the progress line.
-//! - [`report`]: the report, human-readable and JSON, and whether the run passed.
+//! - [`live`]: counters and interval histograms the bots update as they go.
+//! - [`timeline`]: the 1 Hz sampler: per-second series of the run, and the progress line.
+//! - [`scrape`]: the server's `/metrics` scraped once a second, parsed by [`exposition`]; the
+//!   server's CPU time from `/proc` when it runs on this machine ([`process`]).
+//! - [`report`]: the report, human-readable, and whether the run passed; [`json`] writes and
+//!   reads its JSON form.
+//! - [`chart`]: charts as inline SVG (plotters); [`html`]: the report, a comparison or a sweep
+//!   as one self-contained HTML page.
+//! - [`compare`]: two reports figure by figure, with a verdict against tolerances.
+//! - [`sweep`]: the benchmark scripts' tables (one JSON object per run) as a page of charts.
 
 pub mod bot;
 pub mod brain;
+pub mod chart;
+pub mod compare;
 pub mod connection;
+pub mod exposition;
 pub mod fleet;
+pub mod html;
+pub mod json;
 pub mod live;
 pub mod observe;
+pub mod process;
 pub mod report;
+pub mod scrape;
 pub mod stall;
+pub mod sweep;
 pub mod ticket;
+pub mod timeline;
 
 pub use connection::{ClientError, Connection, JoinOptions, Received, Welcome};

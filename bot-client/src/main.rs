@@ -1,4 +1,5 @@
-//! `arena-bot`: a fleet of headless bots against an Arena server.
+//! `arena-bot`: a fleet of headless bots against an Arena server; `arena-bot compare` for two
+//! of its reports, `render` for a report's page, `sweep` for the benchmark scripts' pages.
 
 use std::env::VarError;
 use std::path::PathBuf;
@@ -9,16 +10,21 @@ use arena_bot::brain::Behavior;
 use arena_bot::fleet::{FleetSpec, run_fleet};
 use arena_bot::observe::Transport;
 use arena_bot::report::Thresholds;
+use arena_bot::sweep::SweepSpec;
 use arena_bot::ticket::{DEFAULT_SECRET_ENV, DEFAULT_TTL_S, Minter};
+use arena_bot::{compare, html, json, scrape, sweep};
 use arena_shared::ticket::MIN_SECRET_LEN;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Headless Arena bots: connect N bots, play for a while, report, and exit 0 only if every bot
 /// connected, played the whole duration, saw no protocol error, and every threshold held.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Instead of a run: compare two reports, draw one, or draw a sweep.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Server WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
@@ -55,9 +61,16 @@ struct Cli {
     /// Play style.
     #[arg(long, value_enum, default_value_t = Behavior::Mixed)]
     behavior: Behavior,
-    /// Write the report as JSON to this file.
+    /// Write the report as JSON to this file (with per-second series).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page with charts to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// The server's Prometheus endpoint, scraped once a second during the run for the report's
+    /// server section [default: http://HOST:PORT/metrics of --url]; `off` = do not scrape.
+    #[arg(long, value_name = "URL")]
+    metrics_url: Option<String>,
     /// Base seed for the bots' random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -88,6 +101,244 @@ struct Cli {
     /// Lifetime of each minted ticket, seconds (at most the server's max_ticket_ttl_s).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TTL_S)]
     ticket_ttl: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compare two JSON reports figure by figure: a Markdown table with each figure's ratio
+    /// NEW/BASE and a verdict against its tolerance. Exit 0: nothing regressed; 1: something
+    /// regressed past its tolerance (named in the last line); 2: the files cannot be compared.
+    Compare {
+        /// The reference run's JSON report.
+        base: PathBuf,
+        /// The run to judge.
+        new: PathBuf,
+        /// Worst acceptable NEW/BASE of a figure (repeatable, or comma-separated), e.g.
+        /// `rtt_p99=1.2` (lower is better: 1 or more) or `snapshot_rate=0.95` (higher is
+        /// better: at most 1). `--list` shows the figures and their defaults.
+        #[arg(long, value_name = "NAME=RATIO", value_delimiter = ',')]
+        tolerance: Vec<String>,
+        /// Also write the comparison, with both runs' charts overlaid, as an HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Compare even if the runs ran different fleets (bots, behaviour, observers).
+        #[arg(long)]
+        allow_mismatch: bool,
+    },
+    /// List the figures `compare` judges, with their default tolerances and noise floors.
+    Figures,
+    /// Draw a JSON report as an HTML page (what `--html` writes at the end of a run).
+    Render {
+        /// The JSON report.
+        report: PathBuf,
+        /// Where to write the page.
+        #[arg(long, value_name = "FILE")]
+        html: PathBuf,
+    },
+    /// Draw a benchmark sweep: one JSON object per line (a run each) as charts of chosen
+    /// fields against the swept one, and a table of every row. Each chart is also written as
+    /// FILE-without-.html-FIELD.svg, to link from a README.
+    Sweep {
+        /// One JSON object per line.
+        rows: PathBuf,
+        /// Where to write the page.
+        #[arg(long, value_name = "FILE")]
+        html: PathBuf,
+        /// The page's title.
+        #[arg(long)]
+        title: String,
+        /// The swept field (the x axis).
+        #[arg(long, value_name = "FIELD")]
+        x: String,
+        /// The x axis' description.
+        #[arg(long, value_name = "TEXT")]
+        x_label: Option<String>,
+        /// The field whose values split the rows into lines.
+        #[arg(long, value_name = "FIELD")]
+        series: Option<String>,
+        /// A field to chart, with its title (repeatable).
+        #[arg(long, value_name = "FIELD=TITLE", required = true)]
+        chart: Vec<String>,
+        /// A target line on a field's chart (repeatable).
+        #[arg(long, value_name = "FIELD=VALUE")]
+        target: Vec<String>,
+        /// A logarithmic x axis.
+        #[arg(long)]
+        log_x: bool,
+        /// A line of text under the title (repeatable): the command, the machine.
+        #[arg(long, value_name = "TEXT")]
+        note: Vec<String>,
+    },
+}
+
+/// Writes `text` to `path`, or says why not.
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `arena-bot compare`: 0 no regression, 1 regressed, 2 cannot compare.
+fn run_compare(
+    base: &std::path::Path,
+    new: &std::path::Path,
+    tolerance: &[String],
+    html_out: Option<&std::path::Path>,
+    allow_mismatch: bool,
+) -> ExitCode {
+    let fail = |why: String| {
+        eprintln!("arena-bot compare: {why}");
+        ExitCode::from(2)
+    };
+    let overrides = match compare::tolerances(tolerance) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let (b, n) = match (json::read(base), json::read(new)) {
+        (Ok(b), Ok(n)) => (b, n),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    if !allow_mismatch && let Err(e) = compare::same_fleet(&b.0, &n.0) {
+        return fail(format!("{e} (--allow-mismatch compares them anyway)"));
+    }
+    let c = compare::compare((&b.0, &b.1), (&n.0, &n.1), &overrides);
+    let (bn, nn) = (base.display().to_string(), new.display().to_string());
+    print!("{}", compare::markdown(&c, &bn, &nn));
+    if let Some(path) = html_out {
+        let page = html::compare_page(&c, (&bn, &b.0), (&nn, &n.0));
+        if let Err(e) = write_file(path, &page) {
+            return fail(e);
+        }
+    }
+    if c.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `arena-bot figures`.
+fn list_figures() -> ExitCode {
+    println!("| figure | JSON path | better | default tolerance |");
+    println!("| --- | --- | --- | --- |");
+    for k in compare::KNOWN {
+        println!(
+            "| {} | {} | {} | {} |",
+            k.name,
+            k.path,
+            if k.direction == compare::Direction::Lower {
+                "lower"
+            } else {
+                "higher"
+            },
+            compare::tolerance_text(k)
+        );
+    }
+    println!(
+        "
+Every other number in the reports is listed by its JSON path, without a verdict."
+    );
+    ExitCode::SUCCESS
+}
+
+/// `arena-bot sweep`.
+fn run_sweep(
+    rows: &std::path::Path,
+    out: &std::path::Path,
+    spec: SweepSpec,
+    charts: &[String],
+    targets: &[String],
+) -> ExitCode {
+    let fail = |why: String| {
+        eprintln!("arena-bot sweep: {why}");
+        ExitCode::from(2)
+    };
+    let mut spec = spec;
+    for c in charts {
+        match c.split_once('=') {
+            Some((f, t)) => spec.charts.push((f.trim().to_owned(), t.trim().to_owned())),
+            None => spec.charts.push((c.trim().to_owned(), c.trim().to_owned())),
+        }
+    }
+    for t in targets {
+        match t
+            .split_once('=')
+            .and_then(|(f, v)| Some((f, v.trim().parse::<f64>().ok()?)))
+        {
+            Some((f, v)) => {
+                spec.targets.insert(f.trim().to_owned(), v);
+            }
+            None => return fail(format!("--target {t}: expected FIELD=NUMBER")),
+        }
+    }
+    let text = match std::fs::read_to_string(rows) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot read {}: {e}", rows.display())),
+    };
+    let rows = match sweep::read_rows(&text) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("{}: {e}", rows.display())),
+    };
+    let drawn = sweep::charts(&spec, &rows);
+    let stem = out.with_extension("");
+    for d in &drawn {
+        if let Ok(svg) = &d.svg {
+            let name = d.id.trim_start_matches("chart-");
+            let svg_path = PathBuf::from(format!("{}-{name}.svg", stem.display()));
+            if let Err(e) = write_file(&svg_path, svg) {
+                return fail(e);
+            }
+        }
+    }
+    if let Err(e) = write_file(out, &sweep::sweep_page(&spec, &rows, &drawn)) {
+        return fail(e);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs a subcommand.
+fn run_command(command: Command) -> ExitCode {
+    match command {
+        Command::Compare {
+            base,
+            new,
+            tolerance,
+            html,
+            allow_mismatch,
+        } => run_compare(&base, &new, &tolerance, html.as_deref(), allow_mismatch),
+        Command::Figures => list_figures(),
+        Command::Render { report, html: out } => {
+            let page = json::read(&report).map(|(r, _)| html::report_page(&r));
+            match page.and_then(|p| write_file(&out, &p)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("arena-bot render: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Sweep {
+            rows,
+            html: out,
+            title,
+            x,
+            x_label,
+            series,
+            chart,
+            target,
+            log_x,
+            note,
+        } => {
+            let spec = SweepSpec {
+                title,
+                x,
+                x_label,
+                series,
+                log_x,
+                notes: note,
+                ..SweepSpec::default()
+            };
+            run_sweep(&rows, &out, spec, &chart, &target)
+        }
+    }
 }
 
 /// The minter for the secret in the environment, if there is one: from the variable named by
@@ -128,7 +379,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(command) = cli.command.take() {
+        return run_command(command);
+    }
     let seconds = |v: f64| v.is_finite() && (0.0..=86_400.0).contains(&v);
     if !(seconds(cli.duration) && cli.duration > 0.0 && seconds(cli.ramp) && seconds(cli.progress))
     {
@@ -160,6 +414,17 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let metrics_url = match cli.metrics_url.as_deref() {
+        Some("off") => None,
+        Some(url) => match scrape::split_http_url(url) {
+            Ok(_) => Some(url.to_owned()),
+            Err(e) => {
+                eprintln!("arena-bot: --metrics-url {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => scrape::metrics_url_for(&cli.url),
+    };
     let tickets = match ticket_minter(&cli) {
         Ok(t) => t,
         Err(why) => {
@@ -193,6 +458,7 @@ fn main() -> ExitCode {
         transport: cli.transport,
         poll_interval: Duration::from_millis(cli.poll_interval_ms),
         tickets,
+        metrics_url,
     };
     let thresholds = Thresholds {
         max_p99_rtt_ms: cli.max_p99_rtt_ms,
@@ -201,20 +467,25 @@ fn main() -> ExitCode {
         min_snapshot_rate: cli.min_snapshot_rate,
     };
     let mut report = runtime.block_on(run_fleet(spec));
+    report.settings.threads = cli.threads;
+    report.settings.thresholds = thresholds.clone();
     let verdict = report.verdict(&thresholds);
     report.result = match &verdict {
         Ok(()) => "pass".into(),
         Err(why) => why.clone(),
     };
     print!("{}", report.human());
-    if let Some(path) = cli.json {
-        let written = serde_json::to_string_pretty(&report)
-            .map_err(std::io::Error::other)
-            .and_then(|json| std::fs::write(&path, json + "\n"));
-        if let Err(e) = written {
-            eprintln!("arena-bot: cannot write {}: {e}", path.display());
-            return ExitCode::from(1);
-        }
+    if let Some(path) = cli.json
+        && let Err(e) = json::write(&report, &path)
+    {
+        eprintln!("arena-bot: {e}");
+        return ExitCode::from(1);
+    }
+    if let Some(path) = cli.html
+        && let Err(e) = write_file(&path, &html::report_page(&report))
+    {
+        eprintln!("arena-bot: {e}");
+        return ExitCode::from(1);
     }
     match verdict {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,17 +1,25 @@
-//! A fleet run's results: counters, latency percentiles, and whether the run passed.
+//! A fleet run's results: its settings, counters, latency percentiles, per-second series, the
+//! server's view, and whether the run passed; human-readable and JSON.
 
 use std::fmt::Write as _;
 
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bot::latency_histogram;
+use crate::brain::Behavior;
 use crate::observe::{ObserverOutcome, Transport};
+use crate::scrape::ServerReport;
+use crate::timeline::Timeline;
+
+/// The report format's version: 2 added `settings`, `timeline`, `server`, `distributions`
+/// and `bot_seconds`. Reports without it are version 1, and still read.
+pub const REPORT_VERSION: u32 = 2;
 
 /// Latency percentiles in milliseconds, from an HDR histogram of microseconds.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Latency {
     /// Median.
     pub p50: f64,
@@ -40,7 +48,7 @@ impl Latency {
 }
 
 /// Distance percentiles in world units, from an HDR histogram of thousandths of a unit.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Distance {
     /// Median.
     pub p50: f64,
@@ -65,8 +73,133 @@ impl Distance {
     }
 }
 
+/// A whole run's distribution of one latency, in bins forty to a decade (each bin's upper edge
+/// is 1.059 times its lower one: 33.1 to 35.1 ms around one tick), for a histogram chart.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Distribution {
+    /// Bin edges, ms: one more than `counts`.
+    pub edges_ms: Vec<f64>,
+    /// Samples in each bin.
+    pub counts: Vec<u64>,
+}
+
+/// Bins per decade of a [`Distribution`].
+pub const BINS_PER_DECADE: f64 = 40.0;
+
+impl Distribution {
+    /// The distribution of a histogram recorded in microseconds.
+    pub fn of_micros(h: &Histogram<u64>) -> Self {
+        let bin = |us: u64| ((us.max(1) as f64 / 1000.0).log10() * BINS_PER_DECADE).floor() as i32;
+        let mut bins = std::collections::BTreeMap::<i32, u64>::new();
+        for v in h.iter_recorded() {
+            *bins.entry(bin(v.value_iterated_to())).or_default() += v.count_at_value();
+        }
+        let (Some((&lo, _)), Some((&hi, _))) = (bins.first_key_value(), bins.last_key_value())
+        else {
+            return Self::default();
+        };
+        let edge = |k: i32| {
+            let ms = 10f64.powf(f64::from(k) / BINS_PER_DECADE);
+            // Four significant digits keep the JSON short.
+            let scale = 10f64.powi(3 - ms.log10().floor() as i32);
+            (ms * scale).round() / scale
+        };
+        Self {
+            edges_ms: (lo..=hi + 1).map(edge).collect(),
+            counts: (lo..=hi)
+                .map(|k| bins.get(&k).copied().unwrap_or(0))
+                .collect(),
+        }
+    }
+
+    /// Samples in all.
+    pub fn samples(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// The whole run's latency distributions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Distributions {
+    /// Ping round trips.
+    pub rtt_ms: Distribution,
+    /// Input to acknowledgement.
+    pub input_ack_ms: Distribution,
+}
+
+/// How the run was asked to go, and where: the top of the HTML report, and what `compare`
+/// checks before it compares two runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    /// Server WebSocket URL.
+    pub url: String,
+    /// Bots asked for.
+    pub bots: usize,
+    /// Seconds of play after the ramp.
+    pub duration_s: f64,
+    /// Seconds over which connects were spread.
+    pub ramp_s: f64,
+    /// Churn cuts per minute, fleet-wide.
+    pub churn_per_min: f64,
+    /// The room, or `None` for quick-play.
+    pub room: Option<String>,
+    /// Play style.
+    pub behavior: Option<Behavior>,
+    /// Base seed.
+    pub seed: u64,
+    /// Runtime worker threads of the bots.
+    pub threads: usize,
+    /// Bots that stopped reading (`--stall`).
+    pub stall: usize,
+    /// Observers (`--observers`).
+    pub observers: usize,
+    /// How the observers watched.
+    pub transport: Option<Transport>,
+    /// Polling period of polling observers, ms.
+    pub poll_interval_ms: u64,
+    /// Whether the bots minted join tickets.
+    pub tickets: bool,
+    /// Limits the run had to stay within.
+    pub thresholds: Thresholds,
+    /// The server's metrics endpoint scraped, if any.
+    pub metrics_url: Option<String>,
+    /// When the run started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// arena-bot's version.
+    pub version: String,
+    /// The machine the bots ran on: cores and CPU model.
+    pub machine: String,
+}
+
+impl Settings {
+    /// Only the parts that describe this moment and machine: start time, version, machine.
+    pub fn now() -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        Self {
+            started_unix_s: started,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            machine: format!("{cores} cores, {model}, {}", std::env::consts::OS),
+            threads: 1,
+            ..Self::default()
+        }
+    }
+}
+
 /// What a set of observers saw and cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObserverReport {
     /// `ws` or `poll`.
     pub transport: Transport,
@@ -136,9 +269,16 @@ impl ObserverReport {
     }
 }
 
-/// The result of a fleet run; also its JSON form (`--json FILE`).
-#[derive(Debug, Clone, Default, Serialize)]
+/// The result of a fleet run; also its JSON form (`--json FILE`), of which the HTML report
+/// (`--html FILE`) is a view.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
+    /// [`REPORT_VERSION`]; 1 when absent.
+    #[serde(default = "version_one")]
+    pub report_version: u32,
+    /// How the run was asked to go.
+    #[serde(default)]
+    pub settings: Settings,
     /// Bots started.
     pub bots: usize,
     /// Bots that received `Welcome`.
@@ -193,14 +333,31 @@ pub struct Report {
     pub snapshot_rate_hz: f64,
     /// Wall-clock length of the run, seconds.
     pub duration_s: f64,
+    /// Seconds of play summed over the bots (each bot's time connected).
+    #[serde(default)]
+    pub bot_seconds: f64,
     /// The first few failure reasons, for diagnosis.
     pub problems: Vec<String>,
     /// `pass`, or the first reason the run failed.
     pub result: String,
+    /// Whole-run distributions of RTT and input-to-ack, for histograms.
+    #[serde(default)]
+    pub distributions: Distributions,
+    /// Per-second series of what the bots saw.
+    #[serde(default)]
+    pub timeline: Timeline,
+    /// The server's `/metrics` over the run, when scraped (`--metrics-url`).
+    #[serde(default)]
+    pub server: Option<ServerReport>,
+}
+
+fn version_one() -> u32 {
+    1
 }
 
 /// Limits a run must stay within to pass (`--max-p99-rtt-ms` and friends).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Thresholds {
     /// Highest acceptable p99 ping RTT, ms.
     pub max_p99_rtt_ms: Option<f64>,
@@ -417,6 +574,9 @@ impl Report {
                 self.churns, self.resumes
             );
         }
+        if let Some(server) = &self.server {
+            let _ = writeln!(s, "  server   {}", server.summary());
+        }
         for p in &self.problems {
             let _ = writeln!(s, "  problem: {p}");
         }
@@ -472,6 +632,34 @@ mod tests {
         assert!(
             slow.verdict(&ok_rtt)
                 .is_err_and(|e| e.contains("snapshot rate 20.00 Hz"))
+        );
+    }
+
+    #[test]
+    fn a_distribution_bins_every_sample_forty_to_a_decade() {
+        let mut h = latency_histogram();
+        for us in [100, 102, 1_000, 1_050, 33_000, 33_300, 34_000] {
+            let _ = h.record(us);
+        }
+        let d = Distribution::of_micros(&h);
+        assert_eq!(d.samples(), 7);
+        assert_eq!(d.edges_ms.len(), d.counts.len() + 1);
+        assert!(d.edges_ms.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(d.edges_ms[0], 0.1);
+        assert!(*d.edges_ms.last().unwrap_or(&0.0) > 34.0);
+        let at = |ms: f64| {
+            d.edges_ms
+                .windows(2)
+                .position(|w| w[0] <= ms && ms < w[1])
+                .map(|i| d.counts[i])
+        };
+        // 0.100 and 0.102 ms share the bin 0.1..0.1059; 33.0 and 33.3 share 31.62..33.5.
+        assert_eq!(at(0.101), Some(2));
+        assert_eq!(at(32.0), Some(2));
+        assert_eq!(d.counts.iter().filter(|c| **c > 0).count(), 4);
+        assert_eq!(
+            Distribution::of_micros(&latency_histogram()),
+            Distribution::default()
         );
     }
 
