@@ -1,12 +1,16 @@
 # Sourced by the browser tests (browser-test.sh, report-test.sh): headless Chromium to drive,
 # and a debug server to drive it against.
 
-# ensure_browser: Debian's /usr/bin/chromium and tests/browser's playwright-core, installed
-# when absent (nothing downloads a browser build of its own).
+# ensure_browser: Debian's /usr/bin/chromium, Node.js with npm, and tests/browser's
+# playwright-core, installed when absent (nothing downloads a browser build of its own).
 ensure_browser() {
-  if [ ! -x /usr/bin/chromium ]; then
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   (cd tests/browser && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error)
 }
@@ -21,6 +25,7 @@ start_debug_server() {
   SERVER=$!
   for _ in $(seq 1 300); do
     grep -q '^listening on http://' "$prefix.out" && break
+    kill -0 "$SERVER" 2>/dev/null || break
     sleep 0.1
   done
   ADDR=$(sed -n 's|^listening on http://||p' "$prefix.out")

@@ -99,7 +99,7 @@ pub const KNOWN: &[Known] = &[
     higher("snapshot_rate", "snapshot_rate_hz", 0.98, 0.1, "Hz"),
     lower("bytes_per_bot_s", "bytes_per_bot_s", 1.1, 0.0, "B/s"),
     lower("rtt_p50", "rtt_ms.p50", 1.5, 1.0, "ms"),
-    lower("rtt_p99", "rtt_ms.p99", 2.0, 5.0, "ms"),
+    lower("rtt_p99", "rtt_ms.p99", 2.0, 10.0, "ms"),
     lower("rtt_p999", "rtt_ms.p999", 3.0, 10.0, "ms"),
     lower("rtt_max", "rtt_ms.max", 4.0, 50.0, "ms"),
     lower("input_ack_p50", "input_ack_ms.p50", 1.1, 2.0, "ms"),
@@ -161,7 +161,7 @@ pub const KNOWN: &[Known] = &[
     lower(
         "server_cpu_per_bot",
         "server.cpu_us_per_bot_s",
-        1.5,
+        2.0,
         0.0,
         "µs/bot-s",
     ),
@@ -426,14 +426,28 @@ pub fn compare(
     (new, new_raw): (&Report, &Value),
     overrides: &BTreeMap<&'static str, f64>,
 ) -> Comparison {
-    let b: BTreeMap<String, f64> = scalars(base_raw).into_iter().collect();
-    let n: BTreeMap<String, f64> = scalars(new_raw).into_iter().collect();
+    let mut b: BTreeMap<String, f64> = scalars(base_raw).into_iter().collect();
+    let mut n: BTreeMap<String, f64> = scalars(new_raw).into_iter().collect();
+    let mut notes = Vec::new();
+    // A run whose server never answered its scrapes carries zeros, not measurements.
+    for (figures, raw, which) in [(&mut b, base_raw, "base"), (&mut n, new_raw, "new")] {
+        let scrapes = raw
+            .pointer("/server/scrapes")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        if scrapes < 2.0 && figures.keys().any(|k| k.starts_with("server.")) {
+            figures.retain(|k, _| !k.starts_with("server."));
+            notes.push(format!(
+                "the {which} run's server answered {scrapes} scrapes: its server figures are left out"
+            ));
+        }
+    }
     let mut c = Comparison {
         figures: Vec::new(),
         base_result: base.result.clone(),
         new_result: new.result.clone(),
         regressions: Vec::new(),
-        notes: Vec::new(),
+        notes,
     };
     if base.result == "pass" && new.result != "pass" {
         c.regressions.push(format!(
@@ -471,6 +485,15 @@ pub fn compare(
                     .map_or("from 0".into(), |r| format!("{r:.2}×")),
                 tolerance_text(&rule)
             )),
+            // A figure the gate checked before and cannot check now is not a pass.
+            Verdict::Missing if bv.is_some() && !k.path.starts_with("server.") => {
+                c.regressions.push(format!(
+                    "{} is missing from the new report (base {} {})",
+                    k.name,
+                    number(bv),
+                    k.unit
+                ))
+            }
             Verdict::Missing => c.notes.push(format!(
                 "{} is only in the {} report",
                 k.name,
@@ -627,7 +650,7 @@ mod tests {
         );
         let table = markdown(&c, "a.json", "b.json");
         assert!(
-            table.contains("| rtt_p99 | ms | 2.5 | 2.5 | 1.00 | ≤ 2× + 5 ms | ok |"),
+            table.contains("| rtt_p99 | ms | 2.5 | 2.5 | 1.00 | ≤ 2× + 10 ms | ok |"),
             "{table}"
         );
         assert!(
@@ -637,14 +660,49 @@ mod tests {
     }
 
     #[test]
-    fn a_regressed_p99_fails_and_names_itself() {
-        // 2 ms → 20 ms: 10× and 18 ms worse, past 2× + 5 ms.
-        let c = cmp(&run(2.0), &run(20.0), &[]);
+    fn a_figure_the_new_report_lost_is_a_regression() {
+        let base = run(2.0);
+        let mut new = run(2.0);
+        if let Some(rtt) = new.1.get_mut("rtt_ms").and_then(Value::as_object_mut) {
+            rtt.remove("p99");
+        }
+        let c = cmp(&base, &new, &[]);
         assert!(!c.passed());
         assert!(
             c.regressions
                 .iter()
-                .any(|r| r.starts_with("rtt_p99 2 → 20 ms (10.00×, tolerance ≤ 2× + 5 ms)")),
+                .any(|r| r.starts_with("rtt_p99 is missing from the new report")),
+            "{:?}",
+            c.regressions
+        );
+    }
+
+    #[test]
+    fn a_server_that_was_never_scraped_is_not_compared() {
+        let mut base = run(2.0);
+        let mut new = run(2.0);
+        base.1["server"] = serde_json::json!({"scrapes": 0, "cpu_us_per_bot_s": 0.0});
+        new.1["server"] = serde_json::json!({"scrapes": 30, "cpu_us_per_bot_s": 310.0});
+        let c = cmp(&base, &new, &[]);
+        assert!(c.passed(), "{:?}", c.regressions);
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("base run's server answered 0")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn a_regressed_p99_fails_and_names_itself() {
+        // 2 ms → 30 ms: 15× and 28 ms worse, past 2× + 10 ms.
+        let c = cmp(&run(2.0), &run(30.0), &[]);
+        assert!(!c.passed());
+        assert!(
+            c.regressions
+                .iter()
+                .any(|r| r.starts_with("rtt_p99 2 → 30 ms (15.00×, tolerance ≤ 2× + 10 ms)")),
             "{:?}",
             c.regressions
         );
@@ -654,8 +712,8 @@ mod tests {
             c.verdict()
         );
         // Within a looser tolerance it passes; an improvement is "better".
-        assert!(cmp(&run(2.0), &run(20.0), &["rtt_p99=8", "rtt_p999=8"]).passed());
-        let better = cmp(&run(20.0), &run(2.0), &[]);
+        assert!(cmp(&run(2.0), &run(30.0), &["rtt_p99=12", "rtt_p999=12"]).passed());
+        let better = cmp(&run(30.0), &run(2.0), &[]);
         assert!(better.passed());
         let f = better
             .figures

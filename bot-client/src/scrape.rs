@@ -456,8 +456,31 @@ fn point_between(a: &Scraped, b: &Scraped, clock: Instant, cpu_percent: f64) -> 
 }
 
 /// Scrapes `url` once a second from `clock` (the first right away, before the bots connect)
-/// until `stop` fires, then once more; the figures cover the first to the last answer.
-pub async fn scrape(url: String, clock: Instant, mut stop: oneshot::Receiver<()>) -> ServerReport {
+/// until `stop` fires, then once more; the figures cover the first to the last answer. The
+/// server's CPU comes from `/proc` of the local process listening on the URL's port, when
+/// there is one.
+pub async fn scrape(url: String, clock: Instant, stop: oneshot::Receiver<()>) -> ServerReport {
+    let pid = match split_http_url(&url)
+        .ok()
+        .and_then(|(authority, _)| process::local_port(&authority))
+    {
+        Some(port) => tokio::task::spawn_blocking(move || process::find_listener(port))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    scrape_with(url, clock, stop, pid).await
+}
+
+/// [`scrape`], reading the server's CPU from `/proc/PID` when `pid` is given and from its
+/// metrics otherwise.
+pub async fn scrape_with(
+    url: String,
+    clock: Instant,
+    mut stop: oneshot::Receiver<()>,
+    pid: Option<u32>,
+) -> ServerReport {
     let mut report = ServerReport {
         metrics_url: url.clone(),
         ..ServerReport::default()
@@ -468,13 +491,6 @@ pub async fn scrape(url: String, clock: Instant, mut stop: oneshot::Receiver<()>
             report.error = Some(e);
             return report;
         }
-    };
-    let pid = match process::local_port(&authority) {
-        Some(port) => tokio::task::spawn_blocking(move || process::find_listener(port))
-            .await
-            .ok()
-            .flatten(),
-        None => None,
     };
     report.cpu_source = match pid {
         Some(pid) => format!("/proc/{pid}/stat (the process listening on {authority})"),
@@ -646,7 +662,9 @@ mod tests {
         let url = stand_in().await;
         let (stop, stopped) = oneshot::channel();
         let clock = Instant::now();
-        let task = tokio::spawn(scrape(url, clock, stopped));
+        // The stand-in listens inside this very process: read its CPU from its metrics, not
+        // from /proc of the test binary.
+        let task = tokio::spawn(scrape_with(url, clock, stopped, None));
         tokio::time::sleep(Duration::from_millis(2_300)).await;
         let _ = stop.send(());
         let r = task.await.expect("scrape task");

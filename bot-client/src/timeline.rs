@@ -3,10 +3,10 @@
 //! same task prints the progress line.
 //!
 //! Bounded: a series holds at most [`MAX_POINTS`] points (36,000: ten hours at 1 Hz, about
-//! 12 MB for the whole timeline in memory and 6 MB in the JSON). A longer run halves its
-//! resolution each time it reaches the bound: neighbouring points merge pairwise (counts add up,
-//! rates and medians average, p99s keep the larger) and each point then covers twice as long
-//! (`interval_s`).
+//! 12 MB for the whole timeline in memory and about 9 MB in the JSON, at the 245 bytes a second
+//! measured). A longer run halves its resolution each time it reaches the bound: neighbouring
+//! points merge pairwise (counts add up, rates and medians average, p99s keep the larger) and
+//! each point then covers twice as long (`interval_s`).
 
 use std::sync::Arc;
 use std::time::Duration;
