@@ -99,6 +99,25 @@ impl TicketAuthority {
         Ok(claims)
     }
 
+    /// [`TicketAuthority::check`] for a spectator of `room`: the ticket must grant watching
+    /// that room. A join ticket must not let a player open a second connection that sees the
+    /// whole room.
+    pub fn check_spectator(
+        &self,
+        ticket: &str,
+        room: &str,
+        now: u64,
+    ) -> Result<Claims, TicketError> {
+        let claims = self.check(ticket, now)?;
+        if !claims.spectate {
+            Err(TicketError::NotForSpectating)
+        } else if claims.room.as_deref() != Some(room) {
+            Err(TicketError::WrongRoom)
+        } else {
+            Ok(claims)
+        }
+    }
+
     /// Like [`TicketAuthority::check`], and the ticket must be unused; it is then used up.
     pub fn redeem(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
         let claims = self.check(ticket, now)?;

@@ -450,22 +450,22 @@ impl Room {
         }
     }
 
+    /// Tells every connected player and spectator that the room lets go of them.
+    fn tell_everyone(&self, farewell: &Farewell) {
+        let players = self.seats.values().filter_map(|s| s.link.as_ref());
+        for link in players.chain(self.spectators.values()) {
+            let _ = link.closed.try_send(RoomClosed {
+                farewell: farewell.clone(),
+            });
+        }
+    }
+
     /// The room's game code panicked: tell every player (1011), log it, and stop; the lobby
     /// forgets the room when it stops.
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
         error!(parent: &self.span, tick = self.world.tick(), panic = %why, "room failed; closing it");
         self.settings.metrics.room_panics.inc();
-        let spectators = self.spectators.values();
-        for link in self
-            .seats
-            .values()
-            .filter_map(|s| s.link.as_ref())
-            .chain(spectators)
-        {
-            let _ = link.closed.try_send(RoomClosed {
-                farewell: Farewell::RoomFailed,
-            });
-        }
+        self.tell_everyone(&Farewell::RoomFailed);
         self.settings.metrics.players.sub(self.seats.len() as i64);
         self.seats.clear();
         self.stats.players.store(0, Ordering::Relaxed);
@@ -688,17 +688,7 @@ impl Handler<CloseRoom> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: CloseRoom, ctx: &mut Self::Context) {
-        let spectators = self.spectators.values();
-        for link in self
-            .seats
-            .values()
-            .filter_map(|s| s.link.as_ref())
-            .chain(spectators)
-        {
-            let _ = link.closed.try_send(RoomClosed {
-                farewell: msg.farewell.clone(),
-            });
-        }
+        self.tell_everyone(&msg.farewell);
         ctx.stop();
     }
 }

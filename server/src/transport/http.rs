@@ -336,15 +336,7 @@ fn state_ticket_refusal(req: &HttpRequest, state: &AppState, room: &str) -> Opti
     let Some(ticket) = ticket else {
         return refuse(StatusCode::UNAUTHORIZED, TicketError::Missing);
     };
-    let verdict = authority.check(&ticket, unix_now()).and_then(|claims| {
-        if !claims.spectate {
-            Err(TicketError::NotForSpectating)
-        } else if claims.room.as_deref() != Some(room) {
-            Err(TicketError::WrongRoom)
-        } else {
-            Ok(())
-        }
-    });
+    let verdict = authority.check_spectator(&ticket, room, unix_now());
     verdict.err().and_then(|e| refuse(StatusCode::FORBIDDEN, e))
 }
 

@@ -648,14 +648,9 @@ impl Session {
             .spectate_ticket
             .as_deref()
             .ok_or(TicketError::Missing)?;
-        let claims = authority.check(ticket, unix_now())?;
-        if !claims.spectate {
-            Err(TicketError::NotForSpectating)
-        } else if claims.room.as_deref() != Some(room) {
-            Err(TicketError::WrongRoom)
-        } else {
-            Ok(())
-        }
+        authority
+            .check_spectator(ticket, room, unix_now())
+            .map(drop)
     }
 
     fn on_heartbeat(&mut self, ctx: &mut WebsocketContext<Self>) {
