@@ -6,29 +6,13 @@
 // right while D is held; the bots in the room are drawn; a spectator page draws everyone.
 // Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { check, finish, launch } from './harness.mjs';
 
 const [base, room, out, botsArg] = process.argv.slice(2);
 const bots = Number(botsArg);
 mkdirSync(out, { recursive: true });
 
-const results = [];
-async function check(name, fn) {
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}: ${e.message.split('\n')[0]}`);
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const errors = [];
 const open = async (path) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -67,8 +51,4 @@ await watch.screenshot({ path: `${out}/spectate.png` });
 await check('no script errors', async () => {
   if (errors.length) throw new Error(errors.join('; '));
 });
-await browser.close();
-
-const failed = results.filter((r) => !r.ok).length;
-console.log(`browser: ${results.length - failed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish(browser, 'browser');

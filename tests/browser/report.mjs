@@ -11,22 +11,10 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { check, finish, launch } from './harness.mjs';
 
 const [reportPath, comparePath, out, expected = 'PASS'] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
-
-const results = [];
-async function check(name, fn) {
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}: ${e.message.split('\n')[0]}`);
-  }
-}
 
 // The charts of a run whose server was scraped: the bots' series, the server's, distributions.
 const RUN_CHARTS = [
@@ -36,11 +24,7 @@ const RUN_CHARTS = [
   'chart-server-closed', 'chart-rtt-distribution', 'chart-input-ack-distribution',
 ];
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 // What each chart drew, measured in the browser: its <svg>'s size; lines with three or more
 // points and a length (axes, ticks and legend samples have two); marks (a lone point, an
@@ -133,8 +117,4 @@ await check('compare: the table lists the judged figures', async () => {
     throw new Error(`${rows} rows`);
   }
 });
-await browser.close();
-
-const failed = results.filter((r) => !r.ok).length;
-console.log(`report: ${results.length - failed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish(browser, 'report');
