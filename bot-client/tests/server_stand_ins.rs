@@ -8,7 +8,7 @@ use arena_bot::bot::{BotSpec, run_bot};
 use arena_bot::brain::Behavior;
 use arena_bot::connection::{MAX_REASON_CHARS, http_reason};
 use arena_bot::live::Live;
-use arena_bot::observe::{Transport, run_observer};
+use arena_bot::observe::{ObserverOutcome, Transport, run_observer};
 use arena_bot::ticket::Minter;
 use arena_bot::{ClientError, Connection};
 use arena_shared::protocol::{CLIENT_DECODE_LIMIT, ClientMsg, decode_client};
@@ -144,36 +144,46 @@ async fn a_bot_sends_its_own_join_ticket_in_hello() {
     );
 }
 
-#[tokio::test]
-async fn a_websocket_observer_presents_a_spectator_ticket_and_reports_a_refusal() {
+/// A stand-in that answers the observer's wait for the room with 200, then refuses its next
+/// request with `status` and `body`; the server task returns both request heads.
+async fn room_then_refusal(
+    status: &'static str,
+    body: &'static str,
+) -> (String, tokio::task::JoinHandle<(String, String)>) {
     let (listener, addr) = listen().await;
     let server = tokio::spawn(async move {
-        // The wait for the room: a state request.
         let (mut stream, _) = listener.accept().await.expect("accept");
-        let state = read_head(&mut stream).await;
+        let waited = read_head(&mut stream).await;
         answer(&mut stream, "200 OK", "{}").await;
-        // The spectator upgrade.
         let (mut stream, _) = listener.accept().await.expect("accept");
-        let upgrade = read_head(&mut stream).await;
-        answer(
-            &mut stream,
-            "403 Forbidden",
-            "join ticket refused: ticket expired",
-        )
-        .await;
-        (state, upgrade)
+        let refused = read_head(&mut stream).await;
+        answer(&mut stream, status, body).await;
+        (waited, refused)
     });
+    (addr, server)
+}
+
+/// One ticketed observer of room `duel` on `transport`, for at most 5 s.
+async fn observe(transport: Transport, addr: String, poll_interval: Duration) -> ObserverOutcome {
     let now = Instant::now();
-    let outcome = run_observer(
-        Transport::Ws,
+    run_observer(
+        transport,
         addr,
         "duel".into(),
-        Duration::from_millis(100),
+        poll_interval,
         now,
         now + Duration::from_secs(5),
         Some(Minter::new(SECRET, 60)),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_websocket_observer_presents_a_spectator_ticket_and_reports_a_refusal() {
+    // The wait for the room (a state request), then the spectator upgrade, refused.
+    let (addr, server) =
+        room_then_refusal("403 Forbidden", "join ticket refused: ticket expired").await;
+    let outcome = observe(Transport::Ws, addr, Duration::from_millis(100)).await;
     let failure = outcome.failure.expect("the upgrade was refused");
     assert!(
         failure.contains("403 Forbidden") && failure.contains("ticket expired"),
@@ -193,32 +203,10 @@ async fn a_websocket_observer_presents_a_spectator_ticket_and_reports_a_refusal(
 
 #[tokio::test]
 async fn a_polling_observer_sends_a_bearer_ticket_and_reports_a_refusal() {
-    let (listener, addr) = listen().await;
-    let server = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let waited = read_head(&mut stream).await;
-        answer(&mut stream, "200 OK", "{}").await;
-        let (mut stream, _) = listener.accept().await.expect("accept");
-        let polled = read_head(&mut stream).await;
-        answer(
-            &mut stream,
-            "401 Unauthorized",
-            "this ticket is for another room",
-        )
-        .await;
-        (waited, polled)
-    });
-    let now = Instant::now();
-    let outcome = run_observer(
-        Transport::Poll,
-        addr,
-        "duel".into(),
-        Duration::from_millis(10),
-        now,
-        now + Duration::from_secs(5),
-        Some(Minter::new(SECRET, 60)),
-    )
-    .await;
+    // The wait for the room, then the first poll, refused.
+    let (addr, server) =
+        room_then_refusal("401 Unauthorized", "this ticket is for another room").await;
+    let outcome = observe(Transport::Poll, addr, Duration::from_millis(10)).await;
     let failure = outcome.failure.expect("the poll was refused");
     assert!(
         failure.contains("401 Unauthorized") && failure.contains("another room"),
