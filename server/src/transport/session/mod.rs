@@ -142,10 +142,8 @@ pub fn upgrade(
     let max = deps.config.max_message_bytes;
     let socket = req.conn_data::<ConnectionSocket>().cloned();
     let chosen = purpose.subprotocol.map(Encoding::subprotocol);
-    let oversized = guard::Tripped::default();
-    let mut session = Session::new(id, req.peer_addr(), deps, permits, socket, purpose);
-    session.oversized = oversized.clone();
-    let stream = guard::FrameGuard::new(stream, max, oversized);
+    let session = Session::new(id, req.peer_addr(), deps, permits, socket, purpose);
+    let stream = guard::FrameGuard::new(stream, max, session.oversized.clone());
     let builder = ws::WsResponseBuilder::new(session, req, stream).frame_size(max);
     match chosen {
         Some(name) => builder.protocols(&[name]).start(),
