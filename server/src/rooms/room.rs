@@ -2,11 +2,13 @@
 //!
 //! Tick N is due at `origin + N * period`. Each tick applies at most one queued input per
 //! player (in sequence order; a player with none keeps the last one), steps the world, and,
-//! `snapshot_rate` times a second (see [`schedule::snapshot_due`]), publishes the tick as a shared
-//! [`TickView`] into each player's [`SnapshotSlot`](crate::rooms::slot::SnapshotSlot). A session that has not taken its previous snapshot has it replaced,
-//! never queued, so a client that stopped reading costs the room a counter increment, never a
-//! block or a growing buffer; one that stays behind past `slow_client_timeout` is dropped. The
-//! room touches no bytes: each session cuts its own view out of the shared one and encodes it.
+//! `snapshot_rate` times a second (see [`schedule::snapshot_due`]), publishes the tick as a
+//! shared [`TickView`] into each player's [`SnapshotSlot`](crate::rooms::slot::SnapshotSlot).
+//! A session that has not taken its previous snapshot has it replaced, never queued, so a
+//! client that stopped reading costs the room a counter increment, never a block or a growing
+//! buffer; one that stays behind past `slow_client_timeout` has its connection closed (its
+//! seat waits for a resume). The room touches no bytes: each session cuts its own view out of
+//! the shared one and encodes it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -59,7 +61,7 @@ enum Delivery {
 pub struct RoomSettings {
     /// Ticks per second.
     pub tick_rate: u16,
-    /// Snapshots per second (divides `tick_rate`).
+    /// Snapshots per second, at most `tick_rate` ([`schedule::snapshot_due`]).
     pub snapshot_rate: u16,
     /// The view box players are told about (`None` = whole map, with full snapshots).
     pub view: Option<(f32, f32)>,
@@ -71,7 +73,7 @@ pub struct RoomSettings {
     pub seed: u64,
     /// How long a session may leave a snapshot untaken before its player is dropped.
     pub slow_client_timeout: Duration,
-    /// Mailbox capacity: every player's inputs for a tick must fit.
+    /// Mailbox capacity: joins, leaves, detaches and chat (inputs have their own queues).
     pub mailbox_capacity: usize,
     /// Honour the `/panic` chat command (tests of fault containment only).
     pub fault_injection: bool,
@@ -292,8 +294,7 @@ impl Room {
 
     /// Applies one queued input per player, steps the world, and, on a snapshot tick, returns
     /// what to publish.
-    #[allow(clippy::type_complexity)]
-    fn simulate(&mut self) -> Option<(Arc<TickView>, Option<Arc<[(u64, GameEvent)]>>)> {
+    fn simulate(&mut self) -> Option<(Arc<TickView>, Events)> {
         if std::mem::take(&mut self.panic_requested) {
             panic!("fault injection: room {} asked to panic", self.name);
         }
@@ -325,7 +326,7 @@ impl Room {
     /// Offers the tick to every connected player's and spectator's slot; drops those whose
     /// client has left a snapshot unread for longer than allowed, and detaches players whose
     /// session is gone.
-    fn publish(&mut self, view: Arc<TickView>, events: Option<Arc<[(u64, GameEvent)]>>) {
+    fn publish(&mut self, view: Arc<TickView>, events: Events) {
         let now = Instant::now();
         let mut lost = Vec::new();
         for (&player, seat) in &self.seats {
@@ -363,12 +364,7 @@ impl Room {
     }
 
     /// Shows a snapshot to the spectators and the state endpoint (after the spectator delay).
-    fn publish_to_spectators(
-        &mut self,
-        view: Arc<TickView>,
-        events: Option<Arc<[(u64, GameEvent)]>>,
-        now: Instant,
-    ) {
+    fn publish_to_spectators(&mut self, view: Arc<TickView>, events: Events, now: Instant) {
         *self
             .stats
             .latest
@@ -403,7 +399,7 @@ impl Room {
         link: &SessionLink,
         view: &Arc<TickView>,
         inputs: InputStatus,
-        events: &Option<Arc<[(u64, GameEvent)]>>,
+        events: &Events,
         shared: &Option<Arc<SharedFrame>>,
         now: Instant,
     ) -> Delivery {
