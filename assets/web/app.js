@@ -4,23 +4,28 @@
 // every entity in view) and no delta logic is needed here; bots use the delta path. Rendering
 // runs one snapshot interval behind the newest snapshot and interpolates between the two
 // around that time. `window.arena` exposes what the end-to-end test checks.
+//
+// It plays every game the server hosts that it has a renderer for (`GAMES` below): the engine's
+// messages (Hello, Welcome, Snapshot, Ping, room events) are the same for all; each game brings
+// its settings, its entities, its events and its controls.
 'use strict';
 
 // Must equal arena_shared::PROTOCOL_VERSION (a server unit test holds them together).
-const PROTOCOL_VERSION = 3;
+const PROTOCOL_VERSION = 4;
 const SUBPROTOCOL = 'arena.json.v1';
 const params = new URLSearchParams(location.search);
 
 const arena = {
   mode: null, // 'play' | 'spectate'
+  game: 'shooter',
   connected: false,
   me: null,
   room: null,
   tickRate: 30,
   snapshotRate: 30,
   view: null,
-  rules: null,
-  map: null,
+  settings: null,
+  size: null, // [width, height] of the playing area, world units
   names: new Map(),
   scores: new Map(),
   snapshots: 0,
@@ -29,6 +34,7 @@ const arena = {
   ownPos: null,
   drawnPlayers: 0,
   drawnProjectiles: 0,
+  drawnTrails: 0,
   lastError: null,
   closed: null,
 };
@@ -61,18 +67,154 @@ function nameOf(id) {
   return arena.names.get(id) || `#${id}`;
 }
 
-function start(mode, name, room) {
+// The shooter: move with WASD, aim with the mouse, fire with a click or space.
+const shooter = {
+  size: (settings) => settings.map.size,
+  player: (e) => e.kind.Player,
+  score: (p) => ({ score: p.score, deaths: p.deaths }),
+  controls(own) {
+    let dx = 0;
+    let dy = 0;
+    if (keys.has('a') || keys.has('arrowleft')) dx -= 1;
+    if (keys.has('d') || keys.has('arrowright')) dx += 1;
+    if (keys.has('w') || keys.has('arrowup')) dy -= 1;
+    if (keys.has('s') || keys.has('arrowdown')) dy += 1;
+    const len = Math.hypot(dx, dy) || 1;
+    let aim = [0, 0];
+    if (own) {
+      const [sx, sy] = toScreen(own.pos[0], own.pos[1]);
+      aim = [mouse.x - sx, mouse.y - sy];
+    }
+    return { move_dir: [dx / len, dy / len], aim, fire: mouse.down || keys.has(' ') };
+  },
+  event(ev, ents, now) {
+    if (!ev.Killed) return;
+    const { killer, victim } = ev.Killed;
+    // Players in view carry their own scores; keep the board right for the rest.
+    if (!ents.has(killer)) {
+      const k = arena.scores.get(killer) || { score: 0, deaths: 0 };
+      arena.scores.set(killer, { ...k, score: k.score + 1 });
+    }
+    if (!ents.has(victim)) {
+      const v = arena.scores.get(victim) || { score: 0, deaths: 0 };
+      arena.scores.set(victim, { ...v, deaths: v.deaths + 1 });
+    }
+    feed.push({ text: `${nameOf(killer)} got ${nameOf(victim)}`, until: now + 5000 });
+  },
+  draw(now) {
+    const s = camera.scale;
+    ctx.fillStyle = '#4c566a';
+    for (const wall of arena.settings.map.walls) {
+      const [x, y] = toScreen(wall.min[0], wall.min[1]);
+      ctx.fillRect(x, y, (wall.max[0] - wall.min[0]) * s, (wall.max[1] - wall.min[1]) * s);
+    }
+    const radius = arena.settings.rules.player_radius * s;
+    let players = 0;
+    let projectiles = 0;
+    for (const [id, e] of cur.ents) {
+      const [x, y] = toScreen(...positionOf(id, now));
+      if (e.kind.Projectile) {
+        projectiles += 1;
+        ctx.fillStyle = e.kind.Projectile.owner === arena.me ? '#ebcb8b' : '#d08770';
+        ctx.beginPath();
+        ctx.arc(x, y, Math.max(2, 4 * s), 0, Math.PI * 2);
+        ctx.fill();
+        continue;
+      }
+      const p = e.kind.Player;
+      players += 1;
+      ctx.globalAlpha = p.alive ? 1 : 0.3;
+      ctx.fillStyle = id === arena.me ? '#a3be8c' : '#81a1c1';
+      ctx.beginPath();
+      ctx.arc(x, y, radius, 0, Math.PI * 2);
+      ctx.fill();
+      const angle = (p.aim / 65536) * Math.PI * 2;
+      ctx.strokeStyle = '#eceff4';
+      ctx.lineWidth = Math.max(1, 3 * s);
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      ctx.lineTo(x + Math.cos(angle) * radius * 1.6, y + Math.sin(angle) * radius * 1.6);
+      ctx.stroke();
+      ctx.fillStyle = '#bf616a';
+      ctx.fillRect(x - radius, y - radius - 8, 2 * radius * (p.health / 100), 4);
+      label(id, x, y - radius - 12);
+      ctx.globalAlpha = 1;
+    }
+    arena.drawnPlayers = players;
+    arena.drawnProjectiles = projectiles;
+  },
+};
+
+// Tron: light cycles on a grid; arrows or WASD pick the heading (a reversal is ignored).
+const HEADINGS = { arrowup: 'North', w: 'North', arrowright: 'East', d: 'East', arrowdown: 'South', s: 'South', arrowleft: 'West', a: 'West' };
+const COLOURS = ['#88c0d0', '#bf616a', '#ebcb8b', '#b48ead', '#d08770', '#8fbcbb', '#5e81ac', '#a3be8c'];
+const tron = {
+  size: (settings) => [settings.width * settings.cell, settings.height * settings.cell],
+  player: (e) => e.kind.Cycle,
+  score: (c) => ({ score: c.score, deaths: 0 }),
+  lastHeading: 'Keep',
+  controls() {
+    // The newest key held wins; with none held the cycle keeps going.
+    const held = [...keys].reverse().find((k) => HEADINGS[k]);
+    return { heading: held ? HEADINGS[held] : 'Keep' };
+  },
+  event(ev, ents, now) {
+    if (ev.Crashed) {
+      const { player, into } = ev.Crashed;
+      const why = into === null ? 'the wall' : into === player ? 'their own trail' : nameOf(into);
+      feed.push({ text: `${nameOf(player)} crashed into ${why}`, until: now + 5000 });
+    }
+  },
+  draw(now) {
+    const cell = arena.settings.cell * camera.scale;
+    let cycles = 0;
+    let trails = 0;
+    for (const [id, e] of cur.ents) {
+      const owner = e.kind.Trail ? e.kind.Trail.owner : id;
+      ctx.fillStyle = owner === arena.me ? '#a3be8c' : COLOURS[owner % COLOURS.length];
+      if (e.kind.Trail) {
+        trails += 1;
+        ctx.globalAlpha = 0.55;
+        const [x, y] = toScreen(e.pos[0], e.pos[1]);
+        ctx.fillRect(x - cell / 2, y - cell / 2, cell, cell);
+        ctx.globalAlpha = 1;
+        continue;
+      }
+      const c = e.kind.Cycle;
+      cycles += 1;
+      ctx.globalAlpha = c.alive ? 1 : 0.25;
+      const [x, y] = toScreen(...positionOf(id, now));
+      ctx.fillRect(x - cell * 0.6, y - cell * 0.6, cell * 1.2, cell * 1.2);
+      label(id, x, y - cell);
+      ctx.globalAlpha = 1;
+    }
+    arena.drawnPlayers = cycles;
+    arena.drawnTrails = trails;
+  },
+};
+
+const GAMES = { shooter, tron };
+
+function label(id, x, y) {
+  ctx.fillStyle = '#d8dee9';
+  ctx.font = `${Math.max(10, Math.round(12 * camera.scale))}px system-ui, sans-serif`;
+  ctx.textAlign = 'center';
+  ctx.fillText(nameOf(id), x, y);
+}
+
+function start(mode, name, room, game) {
   arena.mode = mode;
+  arena.game = GAMES[game] ? game : 'shooter';
   $('lobby').style.display = 'none';
   $('game').style.display = 'block';
   resize();
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
   const query = mode === 'spectate' ? `?spectate=${encodeURIComponent(room)}` : '';
-  ws = new WebSocket(`${scheme}${location.host}/ws${query}`, [SUBPROTOCOL]);
+  ws = new WebSocket(`${scheme}${location.host}/ws/${arena.game}${query}`, [SUBPROTOCOL]);
   ws.onopen = () => {
     arena.connected = true;
     if (mode === 'play') {
-      send({ Hello: { protocol_version: PROTOCOL_VERSION, name, room: room || null, ticket: null, resume: null } });
+      send({ Hello: { protocol_version: PROTOCOL_VERSION, name, room: room || null, ticket: null, resume: null, options: null } });
     }
   };
   ws.onmessage = (e) => {
@@ -99,12 +241,15 @@ function handle(msg) {
     const w = msg.Welcome;
     Object.assign(arena, {
       me: w.player_id, room: w.room, tickRate: w.tick_rate, snapshotRate: w.snapshot_rate,
-      view: w.view, rules: w.rules, map: w.map,
+      view: w.view, settings: w.settings, size: GAMES[arena.game].size(w.settings),
     });
     for (const [id, name] of w.players) arena.names.set(id, name);
   } else if (msg.Spectating) {
     const s = msg.Spectating;
-    Object.assign(arena, { room: s.room, tickRate: s.tick_rate, snapshotRate: s.snapshot_rate, map: s.map, view: null });
+    Object.assign(arena, {
+      room: s.room, tickRate: s.tick_rate, snapshotRate: s.snapshot_rate, view: null,
+      settings: s.settings, size: GAMES[arena.game].size(s.settings),
+    });
     for (const [id, name] of s.players) arena.names.set(id, name);
   } else if (msg.Snapshot) {
     onSnapshot(msg.Snapshot);
@@ -121,8 +266,10 @@ function onSnapshot(s) {
   const ents = new Map();
   for (const e of s.created) ents.set(e.id, e);
   for (const [, ev] of s.events) onEvent(ev, ents);
+  const game = GAMES[arena.game];
   for (const e of s.created) {
-    if (e.kind.Player) arena.scores.set(e.id, { score: e.kind.Player.score, deaths: e.kind.Player.deaths });
+    const p = game.player(e);
+    if (p) arena.scores.set(e.id, game.score(p));
   }
   prev = cur;
   cur = { at: performance.now(), tick: s.tick, ents };
@@ -153,41 +300,17 @@ function onEvent(ev, ents) {
   if (ev.Left) {
     arena.scores.delete(ev.Left.player);
   }
-  if (ev.Killed) {
-    const { killer, victim } = ev.Killed;
-    // Players in view carry their own scores; keep the board right for the rest.
-    if (!ents.has(killer)) {
-      const k = arena.scores.get(killer) || { score: 0, deaths: 0 };
-      arena.scores.set(killer, { ...k, score: k.score + 1 });
-    }
-    if (!ents.has(victim)) {
-      const v = arena.scores.get(victim) || { score: 0, deaths: 0 };
-      arena.scores.set(victim, { ...v, deaths: v.deaths + 1 });
-    }
-    feed.push({ text: `${nameOf(killer)} got ${nameOf(victim)}`, until: now + 5000 });
-  }
+  if (ev.Game) GAMES[arena.game].event(ev.Game, ents, now);
   if (ev.Chat) feed.push({ text: `${nameOf(ev.Chat.from)}: ${ev.Chat.text}`, until: now + 8000 });
   while (feed.length > 6) feed.shift();
 }
 
 // One input per tick: `per` ticks until the next snapshot ask for `per`, fewer by what waits.
 function sendInputs(queued, own, per) {
-  let dx = 0;
-  let dy = 0;
-  if (keys.has('a') || keys.has('arrowleft')) dx -= 1;
-  if (keys.has('d') || keys.has('arrowright')) dx += 1;
-  if (keys.has('w') || keys.has('arrowup')) dy -= 1;
-  if (keys.has('s') || keys.has('arrowdown')) dy += 1;
-  const len = Math.hypot(dx, dy) || 1;
-  let aim = [0, 0];
-  if (own) {
-    const [sx, sy] = toScreen(own.pos[0], own.pos[1]);
-    aim = [mouse.x - sx, mouse.y - sy];
-  }
-  const fire = mouse.down || keys.has(' ');
+  const controls = GAMES[arena.game].controls(own);
   for (let i = 0; i < Math.max(0, per - queued); i += 1) {
     seq += 1;
-    send({ Input: { seq, ack: 0, move_dir: [dx / len, dy / len], aim, fire } });
+    send({ Input: { seq, ack: 0, controls } });
   }
 }
 
@@ -212,15 +335,15 @@ function positionOf(id, now) {
 }
 
 function placeCamera(now) {
-  const map = arena.map;
+  const size = arena.size;
   const dpr = window.devicePixelRatio || 1;
-  let [w, h] = map.size;
+  let [w, h] = size;
   let [x, y] = [0, 0];
   if (arena.view && arena.me !== null && cur && cur.ents.has(arena.me)) {
-    [w, h] = [Math.min(arena.view[0], map.size[0]), Math.min(arena.view[1], map.size[1])];
+    [w, h] = [Math.min(arena.view[0], size[0]), Math.min(arena.view[1], size[1])];
     const [px, py] = positionOf(arena.me, now);
-    x = Math.min(Math.max(px - w / 2, 0), map.size[0] - w);
-    y = Math.min(Math.max(py - h / 2, 0), map.size[1] - h);
+    x = Math.min(Math.max(px - w / 2, 0), size[0] - w);
+    y = Math.min(Math.max(py - h / 2, 0), size[1] - h);
   }
   const scale = Math.min(canvas.width / w, canvas.height / h);
   camera = { x: x - (canvas.width / scale - w) / 2, y: y - (canvas.height / scale - h) / 2, scale };
@@ -232,54 +355,13 @@ function frame() {
   const now = performance.now();
   ctx.fillStyle = '#11151c';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  if (!arena.map || !cur) return;
+  if (!arena.size || !cur) return;
   placeCamera(now);
   const s = camera.scale;
   const [ox, oy] = toScreen(0, 0);
   ctx.fillStyle = '#1b2230';
-  ctx.fillRect(ox, oy, arena.map.size[0] * s, arena.map.size[1] * s);
-  ctx.fillStyle = '#4c566a';
-  for (const wall of arena.map.walls) {
-    const [x, y] = toScreen(wall.min[0], wall.min[1]);
-    ctx.fillRect(x, y, (wall.max[0] - wall.min[0]) * s, (wall.max[1] - wall.min[1]) * s);
-  }
-  const radius = (arena.rules ? arena.rules.player_radius : 16) * s;
-  let players = 0;
-  let projectiles = 0;
-  for (const [id, e] of cur.ents) {
-    const [x, y] = toScreen(...positionOf(id, now));
-    if (e.kind.Projectile) {
-      projectiles += 1;
-      ctx.fillStyle = e.kind.Projectile.owner === arena.me ? '#ebcb8b' : '#d08770';
-      ctx.beginPath();
-      ctx.arc(x, y, Math.max(2, 4 * s), 0, Math.PI * 2);
-      ctx.fill();
-      continue;
-    }
-    const p = e.kind.Player;
-    players += 1;
-    ctx.globalAlpha = p.alive ? 1 : 0.3;
-    ctx.fillStyle = id === arena.me ? '#a3be8c' : '#81a1c1';
-    ctx.beginPath();
-    ctx.arc(x, y, radius, 0, Math.PI * 2);
-    ctx.fill();
-    const angle = (p.aim / 65536) * Math.PI * 2;
-    ctx.strokeStyle = '#eceff4';
-    ctx.lineWidth = Math.max(1, 3 * s);
-    ctx.beginPath();
-    ctx.moveTo(x, y);
-    ctx.lineTo(x + Math.cos(angle) * radius * 1.6, y + Math.sin(angle) * radius * 1.6);
-    ctx.stroke();
-    ctx.fillStyle = '#bf616a';
-    ctx.fillRect(x - radius, y - radius - 8, 2 * radius * (p.health / 100), 4);
-    ctx.fillStyle = '#d8dee9';
-    ctx.font = `${Math.max(10, Math.round(12 * s))}px system-ui, sans-serif`;
-    ctx.textAlign = 'center';
-    ctx.fillText(nameOf(id), x, y - radius - 12);
-    ctx.globalAlpha = 1;
-  }
-  arena.drawnPlayers = players;
-  arena.drawnProjectiles = projectiles;
+  ctx.fillRect(ox, oy, arena.size[0] * s, arena.size[1] * s);
+  GAMES[arena.game].draw(now);
   ctx.textAlign = 'left';
   ctx.font = '13px system-ui, sans-serif';
   ctx.fillStyle = '#eceff4';
@@ -319,16 +401,31 @@ window.addEventListener('mouseup', () => { mouse.down = false; });
 
 $('join').addEventListener('submit', (e) => {
   e.preventDefault();
-  start('play', $('name').value.trim(), $('room').value.trim());
+  start('play', $('name').value.trim(), $('room').value.trim(), $('game-choice').value);
 });
 $('watch').addEventListener('click', () => {
   const room = $('room').value.trim();
-  if (room) start('spectate', '', room);
+  if (room) start('spectate', '', room, $('game-choice').value);
 });
 
-// Links: /?spectate=ROOM watches; /?name=NAME[&room=ROOM] joins at once.
+// The games this server hosts that this page can draw (GET /api/games).
+fetch('/api/games')
+  .then((r) => r.json())
+  .then((doc) => {
+    const select = $('game-choice');
+    for (const g of doc.games.filter((g) => GAMES[g.name])) {
+      const option = document.createElement('option');
+      option.value = g.name;
+      option.textContent = `${g.name}: ${g.description}`;
+      option.selected = g.default;
+      select.appendChild(option);
+    }
+  })
+  .catch((err) => { arena.lastError = `cannot list games: ${err}`; });
+
+// Links: /?spectate=ROOM watches; /?name=NAME[&room=ROOM] joins at once; &game=GAME picks one.
 if (params.has('spectate')) {
-  start('spectate', '', params.get('spectate'));
+  start('spectate', '', params.get('spectate'), params.get('game'));
 } else if (params.has('name')) {
-  start('play', params.get('name'), params.get('room') || '');
+  start('play', params.get('name'), params.get('room') || '', params.get('game'));
 }

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use arena_benches::{Game, busy_world, large_map};
 use arena_server::encoder::{InputStatus, SnapshotEncoder};
+use arena_shared::EntityId;
 use arena_shared::encoding::Encoding;
 use arena_shared::interest::TickView;
 use arena_shared::protocol::{
     SERVER_DECODE_LIMIT, SnapshotParts, decode_server, encode_snapshot_into,
 };
-use arena_shared::{Entity, EntityId, Map};
+use arena_shared::shooter::{Entity, GameEvent, Map, ServerMsg, World};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use glam::Vec2;
 
@@ -23,7 +24,7 @@ const VIEW: (f32, f32) = (2048.0, 1280.0);
 /// Consecutive ticks recorded per scenario.
 const TICKS: usize = 60;
 
-fn full(entities: &[Entity]) -> SnapshotParts<'_> {
+fn full(entities: &[Entity]) -> SnapshotParts<'_, Entity, GameEvent> {
     SnapshotParts {
         tick: 1234,
         baseline: 0,
@@ -53,7 +54,11 @@ fn codec(c: &mut Criterion) {
             })
         });
         group.bench_function(BenchmarkId::new("decode", players), |b| {
-            b.iter(|| decode_server(&bytes, SERVER_DECODE_LIMIT).expect("decodes"))
+            b.iter(|| {
+                decode_server::<_, Entity, GameEvent>(&bytes, SERVER_DECODE_LIMIT)
+                    .map(|m: ServerMsg| m)
+                    .expect("decodes")
+            })
         });
     }
     group.finish();
@@ -91,7 +96,7 @@ impl Scenario {
         }
     }
 
-    fn encoders(&self, view: Option<(f32, f32)>) -> Vec<SnapshotEncoder> {
+    fn encoders(&self, view: Option<(f32, f32)>) -> Vec<SnapshotEncoder<World>> {
         self.players
             .iter()
             .map(|&p| SnapshotEncoder::new(p, view, Encoding::Bincode))
@@ -100,7 +105,12 @@ impl Scenario {
 
     /// One snapshot tick of the room: the shared view, then every player's snapshot, each
     /// acknowledged at once (the steady state on a LAN). Returns the bytes written.
-    fn room_tick(&self, i: usize, encoders: &mut [SnapshotEncoder], out: &mut Vec<u8>) -> usize {
+    fn room_tick(
+        &self,
+        i: usize,
+        encoders: &mut [SnapshotEncoder<World>],
+        out: &mut Vec<u8>,
+    ) -> usize {
         let (tick, entities) = &self.ticks[i];
         let view = TickView::new(*tick, entities.clone(), self.size);
         let mut bytes = 0;

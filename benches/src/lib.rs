@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use arena_shared::{Command, EntityId, Map, PlayerInput, Rules, World};
+use arena_shared::EntityId;
+use arena_shared::shooter::{Command, Map, PlayerInput, Rules, World};
 use glam::Vec2;
 
 /// The tick rate benches simulate at (the server's default).

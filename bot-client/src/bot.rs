@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_shared::predict::Predictor;
+use arena_shared::RoomOptions;
+use arena_shared::game::{Brain, Game, Predict, Replicate};
 use arena_shared::protocol::{ClientMsg, Input, ServerMsg};
 use arena_shared::schedule;
 use arena_shared::sync::Replica;
@@ -14,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::brain::{Behavior, Brain};
+use crate::behavior::Behavior;
 use crate::connection::{ClientError, Connection, JoinOptions, Received, Welcome, describe_close};
 use crate::live::{Live, Synced};
 use crate::ticket::Minter;
@@ -30,7 +31,7 @@ const MAX_UNACKED: usize = 256;
 /// What one bot is told to do.
 #[derive(Clone, Debug)]
 pub struct BotSpec {
-    /// `ws://host:port/ws`.
+    /// The game's endpoint, `ws://host:port/ws/GAME`.
     pub url: String,
     /// Bot number in the fleet (names it, and picks its role in `mixed`).
     pub index: usize,
@@ -48,6 +49,8 @@ pub struct BotSpec {
     pub seed: u64,
     /// Mints the bot's join ticket, for servers with `auth = "ticket"`; `None` = join without.
     pub tickets: Option<Minter>,
+    /// How the room is set up if this bot's `Hello` creates it; `None` = the server's defaults.
+    pub room_options: Option<RoomOptions>,
 }
 
 /// What one bot observed.
@@ -73,7 +76,7 @@ pub struct BotOutcome {
     pub bytes_received: u64,
     /// Snapshots received.
     pub snapshots: u64,
-    /// Events received.
+    /// Events received: the room's (joins, leaves, chat) and the game's.
     pub events: u64,
     /// Time spent connected and playing.
     pub played: Duration,
@@ -134,7 +137,7 @@ impl BotOutcome {
         }
     }
 
-    fn tally(&mut self, conn: &Connection) {
+    fn tally<G: Game>(&mut self, conn: &Connection<G>) {
         self.messages_sent += conn.messages_sent;
         self.messages_received += conn.messages_received;
         self.bytes_sent += conn.bytes_sent;
@@ -152,8 +155,9 @@ enum Ended {
     Failed(ClientError),
 }
 
-/// Runs one bot to the end. `clock` is the fleet's common time origin for ping timestamps.
-pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutcome {
+/// Runs one bot of game `G` to the end. `clock` is the fleet's common time origin for ping
+/// timestamps.
+pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutcome {
     let mut out = BotOutcome::new();
     tokio::time::sleep_until(spec.start_at).await;
     let mut rng = StdRng::seed_from_u64(spec.seed);
@@ -162,9 +166,10 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
     let first = JoinOptions {
         room: spec.room.clone(),
         ticket: (spec.tickets.as_ref()).map(|m| m.player(&name, spec.room.as_deref())),
+        options: spec.room_options.clone(),
         ..JoinOptions::default()
     };
-    let (mut conn, mut welcome) = match connect_and_join(&spec.url, &name, first).await {
+    let (mut conn, mut welcome) = match connect_and_join::<G>(&spec.url, &name, first).await {
         Ok(ok) => ok,
         Err(e) => {
             live.error();
@@ -175,7 +180,14 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
     out.connected = true;
     live.connected(1);
     live.joined();
-    let mut brain = Brain::new(spec.behavior, spec.index, &mut rng);
+    let mut brain = G::Brain::new(
+        &welcome.settings,
+        spec.behavior.style(),
+        spec.index,
+        &mut rng,
+    );
+    // The brain's clock: its seconds run from the first join, through churns.
+    let born = Instant::now();
     let mut seq = 0u32;
     // What this connection's counters have already added to the live totals.
     let mut synced = Synced::default();
@@ -185,7 +197,7 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
             &spec,
             &mut conn,
             &welcome,
-            &mut brain,
+            (&mut brain, born),
             &mut seq,
             &mut rng,
             clock,
@@ -253,11 +265,11 @@ pub async fn run_bot(spec: BotSpec, clock: Instant, live: Arc<Live>) -> BotOutco
     out
 }
 
-async fn connect_and_join(
+async fn connect_and_join<G: Game>(
     url: &str,
     name: &str,
     options: JoinOptions,
-) -> Result<(Connection, Welcome), ClientError> {
+) -> Result<(Connection<G>, Welcome<G>), ClientError> {
     let mut conn = tokio::time::timeout(JOIN_TIMEOUT, Connection::connect(url))
         .await
         .map_err(|_| ClientError::Timeout(JOIN_TIMEOUT))??;
@@ -267,11 +279,11 @@ async fn connect_and_join(
 
 /// Plays on one connection until the deadline, a churn, or a failure.
 #[allow(clippy::too_many_arguments)]
-async fn play(
+async fn play<G: Game>(
     spec: &BotSpec,
-    conn: &mut Connection,
-    welcome: &Welcome,
-    brain: &mut Brain,
+    conn: &mut Connection<G>,
+    welcome: &Welcome<G>,
+    (brain, born): (&mut G::Brain, Instant),
     seq: &mut u32,
     rng: &mut StdRng,
     clock: Instant,
@@ -280,8 +292,8 @@ async fn play(
 ) -> Ended {
     let me = welcome.player_id;
     let tick_period = Duration::from_secs(1) / u32::from(welcome.tick_rate.max(1));
-    let mut replica = Replica::new();
-    let mut predictor = Predictor::new(&welcome.map, &welcome.rules, u32::from(welcome.tick_rate));
+    let mut replica = Replica::<G::Entity>::new();
+    let mut predictor = G::Predictor::new(&welcome.settings, welcome.tick_rate, me);
     let mut ping = tokio::time::interval(Duration::from_secs(1));
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut next_chat = Instant::now() + Duration::from_secs(rng.random_range(5..20));
@@ -304,6 +316,8 @@ async fn play(
                 match received {
                     Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
                         out.snapshots += 1;
+                        // Joins, leaves and chat count as events as the game's own do: before
+                        // the engine and the game split, they were all one kind.
                         out.events += snapshot.events.len() as u64;
                         let previous = last_snapshot.replace((now, snapshot.tick));
                         // Measured against the ticks between the two snapshots: gaps alternate
@@ -346,7 +360,7 @@ async fn play(
                             }
                         };
                         let mut predicted = None;
-                        if let Some(own) = view.iter().find(|e| e.id == me)
+                        if let Some(own) = view.iter().find(|e| e.id() == me)
                             && let Some(error) = predictor.reconcile(snapshot.last_input_seq, own)
                         {
                             let milli = ((f64::from(error) * 1000.0).round() as u64).min(1_000_000_000);
@@ -354,18 +368,18 @@ async fn play(
                             predicted = Some(milli);
                         }
                         live.snapshot(jitter, acked, predicted);
-                        let input = brain.decide(me, view, rng);
+                        let input = brain.decide(me, view, born.elapsed().as_secs_f64(), rng);
                         let ack = replica.ack();
                         // Inputs that arrived in a burst wait in the room's queue, a tick of
                         // latency each, until the client sends that many fewer.
                         let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
                         for _ in 0..sends {
                             *seq += 1;
-                            let msg = ClientMsg::Input(Input { seq: *seq, ack, move_dir: input.move_dir, aim: input.aim, fire: input.fire });
+                            let msg = ClientMsg::Input(Input { seq: *seq, ack, controls: input });
                             if let Err(e) = conn.send(&msg).await {
                                 return Ended::Failed(e);
                             }
-                            predictor.input(*seq, input);
+                            predictor.input(*seq, &input);
                             if unacked.len() == MAX_UNACKED {
                                 unacked.pop_front();
                             }
@@ -404,7 +418,7 @@ async fn play(
 }
 
 /// Sends `Leave` and expects the server's normal close.
-async fn leave(conn: &mut Connection, out: &mut BotOutcome) -> bool {
+async fn leave<G: Game>(conn: &mut Connection<G>, out: &mut BotOutcome) -> bool {
     if let Err(e) = conn.send(&ClientMsg::Leave).await {
         out.disconnect = Some(format!("leave: {e}"));
         return false;

@@ -343,8 +343,9 @@ pub fn tolerances(overrides: &[String]) -> Result<BTreeMap<&'static str, f64>, S
     Ok(out)
 }
 
-/// An error unless the two runs ran the same fleet (bots, behaviour, observers, stalled bots):
-/// comparing a 100-bot run with a 1,000-bot one is a mistake more often than not.
+/// An error unless the two runs ran the same fleet (game, bots, behaviour, room options,
+/// observers, stalled bots): comparing a 100-bot run with a 1,000-bot one is a mistake more
+/// often than not, and a shooter run with a tron one always is.
 pub fn same_fleet(base: &Report, new: &Report) -> Result<(), String> {
     let (b, n) = (&base.settings, &new.settings);
     let mut differ = Vec::new();
@@ -353,6 +354,22 @@ pub fn same_fleet(base: &Report, new: &Report) -> Result<(), String> {
     }
     // Settings exist from report version 2 on; a version-1 report has none to differ in.
     if base.report_version >= 2 && new.report_version >= 2 {
+        if b.game != n.game {
+            differ.push(format!("game {} vs {}", b.game, n.game));
+        }
+        if b.room_options != n.room_options {
+            let words = |o: &Option<arena_shared::RoomOptions>| {
+                o.as_ref().map_or(
+                    "the server's defaults".into(),
+                    crate::room_options::describe,
+                )
+            };
+            differ.push(format!(
+                "room options {} vs {}",
+                words(&b.room_options),
+                words(&n.room_options)
+            ));
+        }
         if b.behavior != n.behavior {
             differ.push(format!("behavior {:?} vs {:?}", b.behavior, n.behavior));
         }
@@ -769,6 +786,31 @@ mod tests {
         assert_eq!(same_fleet(&a.0, &b.0), Ok(()));
         b.0.bots = 20;
         assert!(same_fleet(&a.0, &b.0).is_err_and(|e| e.contains("bots 10 vs 20")));
+        let (mut shooter, mut tron, mut faster) = (run(1.0), run(1.0), run(1.0));
+        shooter.0.settings.game = "shooter".into();
+        tron.0.settings.game = "tron".into();
+        assert!(same_fleet(&shooter.0, &tron.0).is_err_and(|e| e.contains("game shooter vs tron")));
+        faster.0.settings.room_options = Some(arena_shared::RoomOptions {
+            tick_rate: Some(60),
+            ..Default::default()
+        });
+        assert!(
+            same_fleet(&a.0, &faster.0)
+                .is_err_and(|e| e.contains("room options the server's defaults vs 60 ticks/s"))
+        );
+    }
+
+    /// Reports written before `--game` existed were all of the shooter.
+    #[test]
+    fn a_report_without_a_game_is_a_shooter_run() {
+        let mut old = serde_json::to_value(run(1.0).0).expect("json");
+        if let Some(settings) = old["settings"].as_object_mut() {
+            settings.remove("game");
+            settings.remove("room_options");
+        }
+        let old: Report = serde_json::from_value(old).expect("reads");
+        assert_eq!(old.settings.game, "shooter");
+        assert_eq!(old.settings.room_options, None);
     }
 
     #[test]

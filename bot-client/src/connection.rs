@@ -1,9 +1,14 @@
-//! One client connection: WebSocket over TCP, one bincode message per binary frame.
+//! One client connection: WebSocket over TCP, one bincode message per binary frame, speaking
+//! one game's messages (the `G` of [`Connection`]; the shooter unless named).
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 
+use arena_shared::game::Game;
 use arena_shared::protocol::{self, ClientMsg, ErrorCode, SERVER_DECODE_LIMIT, ServerMsg};
-use arena_shared::{EntityId, Map, PROTOCOL_VERSION, Rules};
+use arena_shared::shooter::World;
+use arena_shared::{EntityId, PROTOCOL_VERSION, RoomOptions};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -109,38 +114,102 @@ pub fn describe_close(frame: &Option<CloseFrame>) -> String {
     }
 }
 
+/// The server messages of game `G`.
+pub type ServerMsgOf<G> = ServerMsg<<G as Game>::Settings, <G as Game>::Entity, <G as Game>::Event>;
+
+/// The client messages of game `G`.
+pub type ClientMsgOf<G> = ClientMsg<<G as Game>::Input>;
+
 /// What [`Connection::recv`] yields.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Received {
+pub enum Received<G: Game = World> {
     /// A decoded server message.
-    Msg(ServerMsg),
+    Msg(ServerMsgOf<G>),
     /// The server closed the connection (with its close frame, if it sent one).
     Closed(Option<CloseFrame>),
 }
 
+// By hand: derives would demand that the game type itself be Debug, Clone and PartialEq, when
+// only its messages need to be.
+impl<G: Game> fmt::Debug for Received<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Msg(m) => f.debug_tuple("Msg").field(m).finish(),
+            Self::Closed(c) => f.debug_tuple("Closed").field(c).finish(),
+        }
+    }
+}
+
+impl<G: Game> Clone for Received<G> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Msg(m) => Self::Msg(m.clone()),
+            Self::Closed(c) => Self::Closed(c.clone()),
+        }
+    }
+}
+
+impl<G: Game> PartialEq for Received<G> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Msg(a), Self::Msg(b)) => a == b,
+            (Self::Closed(a), Self::Closed(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 /// The `Welcome` of a successful join.
-#[derive(Debug, Clone)]
-pub struct Welcome {
+pub struct Welcome<G: Game = World> {
     /// Own player id.
     pub player_id: EntityId,
     /// Room joined.
     pub room: String,
     /// Server ticks per second: send one input per tick.
     pub tick_rate: u16,
-    /// Snapshots per second (a divisor of `tick_rate`).
+    /// Snapshots per second, at most `tick_rate`.
     pub snapshot_rate: u16,
     /// The view box snapshots cover, `None` = the whole map.
     pub view: Option<(f32, f32)>,
-    /// The server's game tuning, for prediction.
-    pub rules: Rules,
-    /// The map.
-    pub map: Map,
+    /// The room's game settings (map, tuning), for prediction.
+    pub settings: G::Settings,
     /// Players already present, with names.
     pub players: Vec<(EntityId, String)>,
     /// Token to resume this player after a dropped connection (good for one resume).
     pub resume_token: String,
     /// The newest input the server applied for this player; number inputs above it.
     pub last_input_seq: u32,
+}
+
+impl<G: Game> fmt::Debug for Welcome<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Welcome")
+            .field("player_id", &self.player_id)
+            .field("room", &self.room)
+            .field("tick_rate", &self.tick_rate)
+            .field("snapshot_rate", &self.snapshot_rate)
+            .field("view", &self.view)
+            .field("settings", &self.settings)
+            .field("players", &self.players)
+            .field("resume_token", &self.resume_token)
+            .field("last_input_seq", &self.last_input_seq)
+            .finish()
+    }
+}
+
+impl<G: Game> Clone for Welcome<G> {
+    fn clone(&self) -> Self {
+        Self {
+            player_id: self.player_id,
+            room: self.room.clone(),
+            tick_rate: self.tick_rate,
+            snapshot_rate: self.snapshot_rate,
+            view: self.view,
+            settings: self.settings.clone(),
+            players: self.players.clone(),
+            resume_token: self.resume_token.clone(),
+            last_input_seq: self.last_input_seq,
+        }
+    }
 }
 
 /// The optional parts of a `Hello`.
@@ -152,10 +221,12 @@ pub struct JoinOptions {
     pub ticket: Option<String>,
     /// Resume token from an earlier `Welcome`.
     pub resume: Option<String>,
+    /// How the room is set up if this `Hello` creates it; `None` = the server's defaults.
+    pub options: Option<RoomOptions>,
 }
 
-/// A connection to an Arena server.
-pub struct Connection {
+/// A connection to an Arena server's endpoint for game `G`.
+pub struct Connection<G: Game = World> {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Payload bytes of binary frames sent.
     pub bytes_sent: u64,
@@ -165,9 +236,12 @@ pub struct Connection {
     pub messages_sent: u64,
     /// Messages received.
     pub messages_received: u64,
+    /// Which game's messages this connection decodes; `fn() -> G` so the connection is `Send`
+    /// and `Sync` whatever the game type is.
+    game: PhantomData<fn() -> G>,
 }
 
-impl Connection {
+impl<G: Game> Connection<G> {
     /// tungstenite zeroes its whole read buffer before each read; the 128 KiB default made that
     /// ~45% of a load generator's CPU (shared/ACTIX-FACTS.md). 8 KiB fits a snapshot.
     fn client_config() -> WebSocketConfig {
@@ -181,10 +255,11 @@ impl Connection {
             bytes_received: 0,
             messages_sent: 0,
             messages_received: 0,
+            game: PhantomData,
         }
     }
 
-    /// Opens a WebSocket to `url` (`ws://host:port/ws`) with Nagle off.
+    /// Opens a WebSocket to `url` (`ws://host:port/ws/GAME`) with Nagle off.
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         let (ws, _) =
             tokio_tungstenite::connect_async_with_config(url, Some(Self::client_config()), true)
@@ -205,7 +280,7 @@ impl Connection {
     }
 
     /// Sends one message.
-    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ClientError> {
+    pub async fn send(&mut self, msg: &ClientMsgOf<G>) -> Result<(), ClientError> {
         let bytes = protocol::encode(msg)?;
         self.bytes_sent += bytes.len() as u64;
         self.messages_sent += 1;
@@ -220,7 +295,7 @@ impl Connection {
     }
 
     /// The next server message, or the close. Control frames are handled underneath.
-    pub async fn recv(&mut self) -> Result<Received, ClientError> {
+    pub async fn recv(&mut self) -> Result<Received<G>, ClientError> {
         loop {
             match self.ws.next().await {
                 None => return Ok(Received::Closed(None)),
@@ -241,7 +316,7 @@ impl Connection {
     }
 
     /// Like [`Connection::recv`], failing after `limit`.
-    pub async fn recv_timeout(&mut self, limit: Duration) -> Result<Received, ClientError> {
+    pub async fn recv_timeout(&mut self, limit: Duration) -> Result<Received<G>, ClientError> {
         tokio::time::timeout(limit, self.recv())
             .await
             .map_err(|_| ClientError::Timeout(limit))?
@@ -254,7 +329,7 @@ impl Connection {
         name: &str,
         room: Option<&str>,
         limit: Duration,
-    ) -> Result<Welcome, ClientError> {
+    ) -> Result<Welcome<G>, ClientError> {
         let options = JoinOptions {
             room: room.map(str::to_owned),
             ..JoinOptions::default()
@@ -262,19 +337,20 @@ impl Connection {
         self.join_with(name, options, limit).await
     }
 
-    /// Sends `Hello` with a ticket or resume token and waits for `Welcome`.
+    /// Sends `Hello` with a ticket, resume token or room options and waits for `Welcome`.
     pub async fn join_with(
         &mut self,
         name: &str,
         options: JoinOptions,
         limit: Duration,
-    ) -> Result<Welcome, ClientError> {
+    ) -> Result<Welcome<G>, ClientError> {
         self.send(&ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.to_owned(),
             room: options.room,
             ticket: options.ticket,
             resume: options.resume,
+            options: options.options,
         })
         .await?;
         match self.recv_timeout(limit).await? {
@@ -284,8 +360,7 @@ impl Connection {
                 tick_rate,
                 snapshot_rate,
                 view,
-                rules,
-                map,
+                settings,
                 players,
                 resume_token,
                 last_input_seq,
@@ -295,8 +370,7 @@ impl Connection {
                 tick_rate,
                 snapshot_rate,
                 view,
-                rules,
-                map,
+                settings,
                 players,
                 resume_token,
                 last_input_seq,
@@ -313,7 +387,7 @@ impl Connection {
     pub async fn wait_for<T>(
         &mut self,
         limit: Duration,
-        mut pick: impl FnMut(&ServerMsg) -> Option<T>,
+        mut pick: impl FnMut(&ServerMsgOf<G>) -> Option<T>,
     ) -> Result<T, ClientError> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {

@@ -1,16 +1,20 @@
 //! Many bots as tasks on one async runtime, merged into one report; beside them the 1 Hz
 //! sampler (per-second series and the progress line on stderr) and the server's `/metrics`
-//! scraper.
+//! scraper. A fleet plays one game, named in its spec ([`crate::games`] turns the name into
+//! the game's type).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use arena_shared::RoomOptions;
+use arena_shared::game::Game;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::behavior::Behavior;
 use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run_bot};
-use crate::brain::Behavior;
+use crate::games::{self, game_url};
 use crate::live::Live;
 use crate::observe::{Transport, run_observer};
 use crate::report::{
@@ -27,7 +31,10 @@ const MAX_PROBLEMS: usize = 20;
 /// What a fleet run is asked to do.
 #[derive(Clone, Debug)]
 pub struct FleetSpec {
-    /// `ws://host:port/ws`.
+    /// The game to play: one of [`games::NAMES`].
+    pub game: String,
+    /// The server: `ws://host:port/ws`, which becomes the game's endpoint `/ws/GAME`
+    /// ([`game_url`]), or any other URL, used as it is.
     pub url: String,
     /// Number of bots.
     pub bots: usize,
@@ -39,6 +46,9 @@ pub struct FleetSpec {
     pub churn_per_min: f64,
     /// Room for all bots; `None` = quick-play.
     pub room: Option<String>,
+    /// How the room is set up when the bots' `Hello` creates it; `None` = the server's
+    /// defaults.
+    pub room_options: Option<RoomOptions>,
     /// Play style.
     pub behavior: Behavior,
     /// Base seed; bot `i` uses `seed + i`.
@@ -63,15 +73,17 @@ pub struct FleetSpec {
 }
 
 impl FleetSpec {
-    /// A quiet fleet with no ramp or churn.
+    /// A quiet fleet of the default game with no ramp or churn.
     pub fn simple(url: String, bots: usize, duration: Duration) -> Self {
         Self {
+            game: games::DEFAULT.to_owned(),
             url,
             bots,
             duration,
             ramp: Duration::ZERO,
             churn_per_min: 0.0,
             room: None,
+            room_options: None,
             behavior: Behavior::Mixed,
             seed: 1,
             progress: None,
@@ -84,15 +96,22 @@ impl FleetSpec {
         }
     }
 
+    /// The game's endpoint: where the bots play and the observers watch.
+    pub fn game_url(&self) -> String {
+        game_url(&self.url, &self.game)
+    }
+
     /// The settings part of the report, started now on this machine.
     pub fn settings(&self) -> Settings {
         Settings {
-            url: self.url.clone(),
+            game: self.game.clone(),
+            url: self.game_url(),
             bots: self.bots,
             duration_s: self.duration.as_secs_f64(),
             ramp_s: self.ramp.as_secs_f64(),
             churn_per_min: self.churn_per_min,
             room: self.room.clone(),
+            room_options: self.room_options.clone(),
             behavior: Some(self.behavior),
             seed: self.seed,
             stall: self.stalled,
@@ -106,10 +125,28 @@ impl FleetSpec {
     }
 }
 
-/// Runs the fleet to completion and reports.
+/// Runs the fleet to completion and reports. A game this arena-bot does not know fails every
+/// bot, with the games it knows in the report's problems.
 pub async fn run_fleet(spec: FleetSpec) -> Report {
+    let settings = spec.settings();
+    match games::run_fleet(spec).await {
+        Ok(report) => report,
+        Err(unknown) => Report {
+            report_version: REPORT_VERSION,
+            bots: settings.bots,
+            failed: settings.bots,
+            problems: vec![unknown.to_string()],
+            settings,
+            ..Report::default()
+        },
+    }
+}
+
+/// Runs the fleet on game `G` (which `spec.game` names) to completion and reports.
+pub(crate) async fn run_game<G: Game>(spec: FleetSpec) -> Report {
     let clock = Instant::now();
     let started = spec.settings();
+    let url = spec.game_url();
     let live = Arc::new(Live::new());
     let end_at = clock + spec.ramp + spec.duration;
     let churn_per_s = spec.churn_per_min / 60.0 / spec.bots.max(1) as f64;
@@ -117,9 +154,10 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
     for index in 0..spec.bots {
         let offset = spec.ramp.mul_f64(index as f64 / spec.bots.max(1) as f64);
         let bot = BotSpec {
-            url: spec.url.clone(),
+            url: url.clone(),
             index,
             room: spec.room.clone(),
+            room_options: spec.room_options.clone(),
             behavior: spec.behavior,
             start_at: clock + offset,
             end_at,
@@ -127,30 +165,28 @@ pub async fn run_fleet(spec: FleetSpec) -> Report {
             seed: spec.seed.wrapping_add(index as u64),
             tickets: spec.tickets.clone(),
         };
-        tasks.spawn(run_bot(bot, clock, live.clone()));
+        tasks.spawn(run_bot::<G>(bot, clock, live.clone()));
     }
     let mut stalled = JoinSet::new();
     for i in 0..spec.stalled {
-        let (url, room, tickets) = (spec.url.clone(), spec.room.clone(), spec.tickets.clone());
+        let (url, room, tickets) = (url.clone(), spec.room.clone(), spec.tickets.clone());
+        let options = spec.room_options.clone();
         let start_at = clock + spec.ramp;
         stalled.spawn(async move {
             let name = format!("stalled-{i}");
             let (room, tickets) = (room.as_deref(), tickets.as_ref());
-            run_stalled_bot(&url, &name, room, tickets, start_at, end_at).await
+            run_stalled_bot::<G>(&url, &name, room, options, tickets, start_at, end_at).await
         });
     }
     let mut observers = JoinSet::new();
-    let base = crate::connection::authority(&spec.url)
-        .unwrap_or_default()
-        .to_owned();
     let room = spec.room.clone().unwrap_or_default();
     // Observers stop a second before the players leave, so the room is still there for all of
     // them (the last player out closes it).
     let watch_until = (end_at - Duration::from_secs(1)).max(clock + spec.ramp);
     for _ in 0..spec.observers {
-        observers.spawn(run_observer(
+        observers.spawn(run_observer::<G>(
             spec.transport,
-            base.clone(),
+            url.clone(),
             room.clone(),
             spec.poll_interval,
             clock + spec.ramp,

@@ -539,6 +539,7 @@ pub fn distribution_charts(runs: &[Run]) -> Vec<Drawn> {
 fn settings_rows(r: &Report) -> Vec<(&'static str, String)> {
     let s = &r.settings;
     let mut rows = vec![
+        ("game", s.game.clone()),
         ("server", s.url.clone()),
         ("bots", r.bots.to_string()),
         (
@@ -557,6 +558,9 @@ fn settings_rows(r: &Report) -> Vec<(&'static str, String)> {
         ("churn", format!("{} cuts per minute", s.churn_per_min)),
         ("seed / threads", format!("{} / {}", s.seed, s.threads)),
     ];
+    if let Some(options) = &s.room_options {
+        rows.push(("room options", crate::room_options::describe(options)));
+    }
     if s.stall > 0 {
         rows.push(("stalled bots", s.stall.to_string()));
     }
@@ -761,8 +765,10 @@ pub fn report_page(r: &Report) -> String {
     let mut body = String::new();
     let _ = writeln!(
         body,
-        "<header>\n<h1>arena-bot report: {} bots, {:.1} s</h1>",
-        r.bots, r.duration_s
+        "<header>\n<h1>arena-bot report ({}): {} bots, {:.1} s</h1>",
+        escape(&r.settings.game),
+        r.bots,
+        r.duration_s
     );
     verdict_html(
         pass,

@@ -1,12 +1,17 @@
 //! # arena-bot
 //!
 //! Headless Arena clients on the real wire protocol, for soak tests, load and reports; and the
-//! client the server's integration tests use to talk to a real server.
+//! client the server's integration tests use to talk to a real server. Everything that speaks
+//! to a server is generic over the game ([`arena_shared::Game`]); how a bot plays is the
+//! game's own brain and prediction, from `arena-shared`.
 //!
 //! # Layout
-//! - [`connection`]: one WebSocket connection speaking Arena's protocol, with byte and message
-//!   counters.
-//! - [`brain`]: how a bot chooses its input from a snapshot (wander, chase).
+//! - [`games`]: the games `--game` names, the one place a name becomes a game type, and each
+//!   game's endpoint (`/ws/GAME`).
+//! - [`connection`]: one WebSocket connection speaking one game's messages, with byte and
+//!   message counters.
+//! - [`behavior`]: the fleet's play style (wander, chase, mixed), handed to the game's brain.
+//! - [`room_options`]: `--room-option`, how a room the bots create is set up.
 //! - [`bot`]: one bot's life: connect, join, play for a duration, leave; what it observed.
 //! - [`fleet`]: many bots as tasks on one async runtime, merged into a [`report::Report`].
 //! - [`stall`]: a bot that joins and stops reading, to prove the server cuts slow clients off.
@@ -25,23 +30,26 @@
 //! - [`compare`]: two reports figure by figure, with a verdict against tolerances.
 //! - [`sweep`]: the benchmark scripts' tables (one JSON object per run) as a page of charts.
 
+pub mod behavior;
 pub mod bot;
-pub mod brain;
 pub mod chart;
 pub mod compare;
 pub mod connection;
 pub mod exposition;
 pub mod fleet;
+pub mod games;
 pub mod html;
 pub mod json;
 pub mod live;
 pub mod observe;
 pub mod process;
 pub mod report;
+pub mod room_options;
 pub mod scrape;
 pub mod stall;
 pub mod sweep;
 pub mod ticket;
 pub mod timeline;
 
+pub use behavior::Behavior;
 pub use connection::{ClientError, Connection, JoinOptions, Received, Welcome};

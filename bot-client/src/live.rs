@@ -8,6 +8,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use arena_shared::game::Game;
 use hdrhistogram::Histogram;
 
 use crate::bot::{distance_histogram, latency_histogram};
@@ -165,7 +166,7 @@ impl Live {
 
     /// Adds what `conn` sent and received since the last sync (`synced`, which starts at
     /// `Synced::default()` for each new connection).
-    pub fn traffic(&self, conn: &Connection, synced: &mut Synced) {
+    pub fn traffic<G: Game>(&self, conn: &Connection<G>, synced: &mut Synced) {
         let add = |counter: &AtomicU64, now: u64, seen: &mut u64| {
             if now > *seen {
                 counter.fetch_add(now - *seen, Ordering::Relaxed);

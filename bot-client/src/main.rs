@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use arena_bot::brain::Behavior;
+use arena_bot::behavior::Behavior;
 use arena_bot::fleet::{FleetSpec, run_fleet};
 use arena_bot::observe::Transport;
 use arena_bot::report::Thresholds;
 use arena_bot::sweep::SweepSpec;
 use arena_bot::ticket::{DEFAULT_SECRET_ENV, DEFAULT_TTL_S, Minter};
-use arena_bot::{compare, html, json, scrape, sweep};
+use arena_bot::{compare, games, html, json, room_options, scrape, sweep};
 use arena_shared::ticket::MIN_SECRET_LEN;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -25,7 +25,11 @@ struct Cli {
     /// Instead of a run: compare two reports, draw one, or draw a sweep.
     #[command(subcommand)]
     command: Option<Command>,
-    /// Server WebSocket URL.
+    /// The game to play.
+    #[arg(long, default_value = games::DEFAULT, value_parser = clap::builder::PossibleValuesParser::new(games::NAMES))]
+    game: String,
+    /// Server WebSocket URL. A path ending in `/ws` gets the game's name appended
+    /// (`/ws/shooter`); any other URL is used as it is.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
     /// Number of bots.
@@ -58,6 +62,10 @@ struct Cli {
     /// Room for every bot; omit for quick-play.
     #[arg(long)]
     room: Option<String>,
+    /// How the room is set up if the bots create it (repeatable, or comma-separated): `map=NAME`,
+    /// `max_players=N`, `tick_rate=HZ`, `snapshot_rate=HZ`, within the server's limits.
+    #[arg(long, value_name = "KEY=VALUE", value_delimiter = ',')]
+    room_option: Vec<String>,
     /// Play style.
     #[arg(long, value_enum, default_value_t = Behavior::Mixed)]
     behavior: Behavior,
@@ -425,6 +433,13 @@ fn main() -> ExitCode {
         },
         None => scrape::metrics_url_for(&cli.url),
     };
+    let room_options = match room_options::parse(&cli.room_option) {
+        Ok(o) => o,
+        Err(why) => {
+            eprintln!("arena-bot: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let tickets = match ticket_minter(&cli) {
         Ok(t) => t,
         Err(why) => {
@@ -444,12 +459,14 @@ fn main() -> ExitCode {
         }
     };
     let spec = FleetSpec {
+        game: cli.game,
         url: cli.url,
         bots: cli.bots,
         duration: Duration::from_secs_f64(cli.duration),
         ramp: Duration::from_secs_f64(cli.ramp),
         churn_per_min: cli.churn,
         room: cli.room,
+        room_options,
         behavior: cli.behavior,
         seed: cli.seed,
         progress: (cli.progress > 0.0).then(|| Duration::from_secs_f64(cli.progress)),

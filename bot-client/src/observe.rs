@@ -10,8 +10,12 @@
 //! a poller that skips ticks learns of them late, through a newer state, and that counts. The
 //! bots and the server share this machine's clock.
 //!
+//! A WebSocket observer watches on the endpoint of the game the bots play
+//! (`/ws/GAME?spectate=ROOM`) and decodes that game's messages; a poller reads the state
+//! document, which is the same for every game.
+//!
 //! On a server with `auth = "ticket"`, observers given a [`Minter`] carry a spectator ticket:
-//! WebSocket spectators in the upgrade's query (`/ws?spectate=ROOM&ticket=...`), pollers as
+//! WebSocket spectators in the upgrade's query (`/ws/GAME?spectate=ROOM&ticket=...`), pollers as
 //! `Authorization: Bearer ...` on every request (one ticket, reused, renewed halfway through
 //! its life).
 
@@ -22,9 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use arena_shared::ServerMsg;
 use arena_shared::encoding::Encoding;
-use arena_shared::protocol::SERVER_DECODE_LIMIT;
+use arena_shared::game::Game;
+use arena_shared::protocol::{SERVER_DECODE_LIMIT, ServerMsg};
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -36,7 +40,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::bot::latency_histogram;
-use crate::connection::{describe_status, describe_ws_error, http_reason};
+use crate::connection::{ServerMsgOf, authority, describe_status, describe_ws_error, http_reason};
 use crate::ticket::{Minter, SpectatorPass};
 
 /// How observers watch.
@@ -127,11 +131,12 @@ pub struct ObserverOutcome {
     pub observed: Duration,
 }
 
-/// Watches `room` on the server at `base` (`host:port`) until `end_at`, with spectator
-/// tickets from `tickets` when given.
-pub async fn run_observer(
+/// Watches `room` of game `G` until `end_at`, with spectator tickets from `tickets` when
+/// given. `url` is the game's WebSocket endpoint (`ws://host:port/ws/GAME`, what the bots
+/// play on); pollers ask its `host:port`.
+pub async fn run_observer<G: Game>(
     transport: Transport,
-    base: String,
+    url: String,
     room: String,
     poll_interval: Duration,
     start_at: Instant,
@@ -149,6 +154,10 @@ pub async fn run_observer(
         update_latency_us: latency_histogram(),
         observed: Duration::ZERO,
     };
+    let Some(base) = authority(&url).map(str::to_owned) else {
+        out.failure = Some(format!("not a ws:// URL: {url}"));
+        return out;
+    };
     let mut pass = tickets.clone().map(|m| SpectatorPass::new(m, &room));
     if let Err(e) = wait_for_room(&base, &room, &mut pass).await {
         out.failure = Some(e);
@@ -164,7 +173,8 @@ pub async fn run_observer(
                 _ => Encoding::Bincode,
             };
             let ticket = tickets.as_ref().map(|m| m.spectator(&room));
-            watch(&base, &room, ticket, encoding, &tally, end_at, &mut out).await
+            let to = spectate_url(&url, &room, ticket.as_deref());
+            watch::<G>(&base, &to, encoding, &tally, end_at, &mut out).await
         }
         Transport::Poll => {
             poll(
@@ -276,19 +286,26 @@ async fn connect(base: &str, tally: &Arc<Tally>) -> Result<Counted, String> {
     })
 }
 
-async fn watch(
+/// The spectator URL of `room` on the game endpoint `url`, with `ticket` when given.
+pub fn spectate_url(url: &str, room: &str, ticket: Option<&str>) -> String {
+    let join = if url.contains('?') { '&' } else { '?' };
+    // Base64url and '.': a ticket needs no escaping in a query; nor does a room name, which
+    // the server allows only in `[A-Za-z0-9_-]`.
+    let ticket = ticket.map_or(String::new(), |t| format!("&ticket={t}"));
+    format!("{url}{join}spectate={room}{ticket}")
+}
+
+/// Spectates at `url` (on the server at `base`, `host:port`) until `end_at`.
+async fn watch<G: Game>(
     base: &str,
-    room: &str,
-    ticket: Option<String>,
+    url: &str,
     encoding: Encoding,
     tally: &Arc<Tally>,
     end_at: Instant,
     out: &mut ObserverOutcome,
 ) -> Result<(), String> {
     let stream = connect(base, tally).await?;
-    // Base64url and '.': a ticket needs no escaping in a query.
-    let ticket = ticket.map_or(String::new(), |t| format!("&ticket={t}"));
-    let mut request = format!("ws://{base}/ws?spectate={room}{ticket}")
+    let mut request = url
         .into_client_request()
         .map_err(|e| format!("request: {e}"))?;
     if encoding == Encoding::Json {
@@ -316,7 +333,8 @@ async fn watch(
             Some(Ok(_)) => continue,
         };
         out.requests_or_messages += 1;
-        match encoding.decode_server(&bytes, SERVER_DECODE_LIMIT) {
+        let msg: Result<ServerMsgOf<G>, _> = encoding.decode_server(&bytes, SERVER_DECODE_LIMIT);
+        match msg {
             Ok(ServerMsg::Spectating {
                 origin_unix_ms,
                 tick_rate,
@@ -463,4 +481,21 @@ fn parse_head(buf: &[u8]) -> Result<Option<(u16, Option<String>, usize, usize)>,
         head_len,
         len,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spectator_watches_on_the_games_endpoint() {
+        assert_eq!(
+            spectate_url("ws://h:1/ws/shooter", "duel", None),
+            "ws://h:1/ws/shooter?spectate=duel"
+        );
+        assert_eq!(
+            spectate_url("ws://h:1/ws/tron?x=1", "duel", Some("v2.a.b")),
+            "ws://h:1/ws/tron?x=1&spectate=duel&ticket=v2.a.b"
+        );
+    }
 }

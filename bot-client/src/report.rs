@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use std::time::Duration;
 
+use arena_shared::RoomOptions;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::behavior::Behavior;
 use crate::bot::latency_histogram;
-use crate::brain::Behavior;
 use crate::observe::{ObserverOutcome, Transport};
 use crate::scrape::ServerReport;
 use crate::timeline::Timeline;
@@ -132,7 +133,11 @@ pub struct Distributions {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Settings {
-    /// Server WebSocket URL.
+    /// The game played (`--game`). Reports from before there was a choice say nothing, and
+    /// were all of the shooter.
+    #[serde(default = "shooter")]
+    pub game: String,
+    /// The WebSocket URL the bots played on (the game's endpoint).
     pub url: String,
     /// Bots asked for.
     pub bots: usize,
@@ -144,6 +149,8 @@ pub struct Settings {
     pub churn_per_min: f64,
     /// The room, or `None` for quick-play.
     pub room: Option<String>,
+    /// How the bots asked for the room to be set up (`--room-option`), if they did.
+    pub room_options: Option<RoomOptions>,
     /// Play style.
     pub behavior: Option<Behavior>,
     /// Base seed.
@@ -355,6 +362,10 @@ fn version_one() -> u32 {
     1
 }
 
+fn shooter() -> String {
+    <arena_shared::shooter::World as arena_shared::Game>::NAME.to_owned()
+}
+
 /// Limits a run must stay within to pass (`--max-p99-rtt-ms` and friends).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -471,8 +482,8 @@ impl Report {
         let secs = self.duration_s.max(1e-9);
         let _ = writeln!(
             s,
-            "arena-bot report: {} bots, {:.1} s",
-            self.bots, self.duration_s
+            "arena-bot report ({}): {} bots, {:.1} s",
+            self.settings.game, self.bots, self.duration_s
         );
         let _ = writeln!(
             s,

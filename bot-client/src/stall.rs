@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use arena_shared::RoomOptions;
+use arena_shared::game::Game;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
@@ -31,19 +33,20 @@ pub struct StallOutcome {
     pub failure: Option<String>,
 }
 
-/// Joins as `name` (into `room`, or quick-play; with a ticket from `tickets` when given) at
-/// `start_at`, stops reading until `end_at`, then reports whether the server cut the
-/// connection off.
-pub async fn run_stalled_bot(
+/// Joins a room of game `G` as `name` (into `room`, or quick-play; with a ticket from
+/// `tickets` and `room_options` when given) at `start_at`, stops reading until `end_at`, then
+/// reports whether the server cut the connection off.
+pub async fn run_stalled_bot<G: Game>(
     url: &str,
     name: &str,
     room: Option<&str>,
+    room_options: Option<RoomOptions>,
     tickets: Option<&Minter>,
     start_at: Instant,
     end_at: Instant,
 ) -> StallOutcome {
     tokio::time::sleep_until(start_at).await;
-    let mut conn = match connect_small(url).await {
+    let mut conn = match connect_small::<G>(url).await {
         Ok(c) => c,
         Err(e) => {
             return StallOutcome {
@@ -55,6 +58,7 @@ pub async fn run_stalled_bot(
     let options = JoinOptions {
         room: room.map(str::to_owned),
         ticket: tickets.map(|m| m.player(name, room)),
+        options: room_options,
         ..JoinOptions::default()
     };
     if let Err(e) = conn.join_with(name, options, JOIN_TIMEOUT).await {
@@ -80,7 +84,7 @@ pub async fn run_stalled_bot(
 }
 
 /// A WebSocket over a TCP connection with a small receive buffer.
-async fn connect_small(url: &str) -> Result<Connection, ClientError> {
+async fn connect_small<G: Game>(url: &str) -> Result<Connection<G>, ClientError> {
     let io = |e: std::io::Error| ClientError::Connect(e.into());
     let authority = crate::connection::authority(url)
         .ok_or_else(|| ClientError::Unexpected(format!("not a ws:// URL: {url}")))?;

@@ -1,23 +1,32 @@
 //! The bots against tiny stand-in servers on `127.0.0.1:0`, over real TCP: what the bots say
-//! when the server refuses them at the HTTP level, and the tickets they present.
+//! when the server refuses them at the HTTP level, the tickets and room options they present,
+//! the game endpoint they ask for, and one bot's play against a room of one, for each game.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_bot::bot::{BotSpec, run_bot};
-use arena_bot::brain::Behavior;
+use arena_bot::Behavior;
+use arena_bot::bot::{BotOutcome, BotSpec, run_bot};
 use arena_bot::connection::{MAX_REASON_CHARS, http_reason};
 use arena_bot::live::Live;
 use arena_bot::observe::{ObserverOutcome, Transport, run_observer};
 use arena_bot::ticket::Minter;
 use arena_bot::{ClientError, Connection};
-use arena_shared::protocol::{CLIENT_DECODE_LIMIT, ClientMsg, decode_client};
+use arena_shared::protocol::{self, CLIENT_DECODE_LIMIT, decode_client, encode};
+use arena_shared::shooter::{
+    ClientMsg, Entity, EntityKind, GameEvent, Map, RoomEvent, Rules, Settings, World,
+};
 use arena_shared::ticket::{self, Claims};
-use futures_util::StreamExt;
+use arena_shared::tron::{self, Tron};
+use arena_shared::{EntityId, Game, RoomOptions};
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::Request;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const SECRET: &[u8] = b"an-arena-test-secret-of-32-bytes!!";
 const WAIT: Duration = Duration::from_secs(10);
@@ -75,7 +84,7 @@ async fn an_http_refusal_of_the_upgrade_is_shown_with_the_servers_reason() {
         read_head(&mut stream).await;
         answer(&mut stream, "429 Too Many Requests", REASON).await;
     });
-    let result = Connection::connect(&format!("ws://{addr}/ws")).await;
+    let result = Connection::<World>::connect(&format!("ws://{addr}/ws")).await;
     let Err(e @ ClientError::Connect(_)) = result else {
         panic!("expected a refused connect");
     };
@@ -100,25 +109,38 @@ fn a_refusal_body_is_quoted_as_one_bounded_line() {
 }
 
 #[tokio::test]
-async fn a_bot_sends_its_own_join_ticket_in_hello() {
+async fn a_bot_sends_its_own_join_ticket_and_room_options_in_hello() {
     let (listener, addr) = listen().await;
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.expect("accept");
-        let mut ws = tokio_tungstenite::accept_async(stream)
+        let mut path = String::new();
+        // The result type is tungstenite's callback signature, not this test's to shrink.
+        #[allow(clippy::result_large_err)]
+        let note_path = |request: &Request, response| {
+            path = request.uri().to_string();
+            Ok(response)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(stream, note_path)
             .await
             .expect("upgrade");
-        match ws.next().await {
+        let hello: ClientMsg = match ws.next().await {
             Some(Ok(Message::Binary(bytes))) => {
                 decode_client(&bytes, CLIENT_DECODE_LIMIT).expect("a client message")
             }
             other => panic!("expected Hello, got {other:?}"),
-        }
+        };
+        (path, hello)
     });
     let now = Instant::now();
+    let options = RoomOptions {
+        tick_rate: Some(60),
+        ..RoomOptions::default()
+    };
     let spec = BotSpec {
-        url: format!("ws://{addr}/ws"),
+        url: format!("ws://{addr}/ws/shooter"),
         index: 7,
         room: Some("duel".into()),
+        room_options: Some(options.clone()),
         behavior: Behavior::Wander,
         start_at: now,
         end_at: now + Duration::from_secs(2),
@@ -127,11 +149,20 @@ async fn a_bot_sends_its_own_join_ticket_in_hello() {
         tickets: Some(Minter::new(SECRET, 60)),
     };
     // The stand-in never welcomes the bot: its run fails, after sending Hello.
-    let outcome = run_bot(spec, now, Arc::new(Live::new())).await;
+    let outcome = run_bot::<World>(spec, now, Arc::new(Live::new())).await;
     assert!(!outcome.connected);
-    let ClientMsg::Hello { name, ticket, .. } = server.await.expect("stand-in server") else {
+    let (path, hello) = server.await.expect("stand-in server");
+    assert_eq!(path, "/ws/shooter");
+    let ClientMsg::Hello {
+        name,
+        ticket,
+        options: sent,
+        ..
+    } = hello
+    else {
         panic!("the first message is not Hello");
     };
+    assert_eq!(sent, Some(options));
     let claims = ticket::verify(SECRET, &ticket.expect("a ticket")).expect("signed");
     assert_eq!(claims.name, name);
     assert_eq!(
@@ -163,12 +194,12 @@ async fn room_then_refusal(
     (addr, server)
 }
 
-/// One ticketed observer of room `duel` on `transport`, for at most 5 s.
+/// One ticketed shooter observer of room `duel` on `transport`, for at most 5 s.
 async fn observe(transport: Transport, addr: String, poll_interval: Duration) -> ObserverOutcome {
     let now = Instant::now();
-    run_observer(
+    run_observer::<World>(
         transport,
-        addr,
+        format!("ws://{addr}/ws/shooter"),
         "duel".into(),
         poll_interval,
         now,
@@ -191,7 +222,7 @@ async fn a_websocket_observer_presents_a_spectator_ticket_and_reports_a_refusal(
     );
     let (state, upgrade) = server.await.expect("stand-in server");
     assert!(
-        upgrade.starts_with("GET /ws?spectate=duel&ticket=v2."),
+        upgrade.starts_with("GET /ws/shooter?spectate=duel&ticket=v2."),
         "{upgrade}"
     );
     for head in [&state, &upgrade] {
@@ -241,9 +272,9 @@ async fn observers_without_a_minter_send_no_ticket_and_stop_at_a_refusal() {
         }
     });
     let now = Instant::now();
-    let outcome = run_observer(
+    let outcome = run_observer::<World>(
         Transport::Poll,
-        addr,
+        format!("ws://{addr}/ws/shooter"),
         "duel".into(),
         Duration::from_millis(10),
         now,
@@ -263,4 +294,259 @@ async fn observers_without_a_minter_send_no_ticket_and_stop_at_a_refusal() {
         heads.last()
     );
     assert!(!heads[0].contains("Authorization"), "{}", heads[0]);
+}
+
+/// A shooter player standing still at `pos`.
+fn player(id: EntityId, pos: glam::Vec2) -> Entity {
+    Entity {
+        id,
+        pos,
+        vel: glam::Vec2::ZERO,
+        kind: EntityKind::Player {
+            aim: 0,
+            health: 100,
+            score: 0,
+            deaths: 0,
+            alive: true,
+        },
+    }
+}
+
+/// A living tron cycle facing east in cell `(x, y)` of the default grid.
+fn cycle(id: EntityId, (x, y): (f32, f32)) -> tron::Entity {
+    let cell = tron::Settings::default().cell;
+    tron::Entity {
+        id,
+        pos: glam::Vec2::new((x + 0.5) * cell, (y + 0.5) * cell),
+        kind: tron::EntityKind::Cycle {
+            heading: 1,
+            alive: true,
+            score: 0,
+            phase: 0,
+        },
+    }
+}
+
+/// What the playing stand-in saw of its one bot.
+struct Played<G: Game> {
+    path: String,
+    inputs: Vec<protocol::Input<G::Input>>,
+    pings: usize,
+    left: bool,
+}
+
+/// A room of game `G` with one bot in it: welcomes the first client with `settings`, sends it
+/// `view` as a complete snapshot every tick (the first carrying `events`), answers its pings,
+/// and closes normally when it leaves. The bot is entity 1.
+async fn one_player_room<G: Game>(
+    listener: TcpListener,
+    settings: G::Settings,
+    view: Vec<G::Entity>,
+    mut events: Vec<(u64, protocol::RoomEvent<G::Event>)>,
+) -> Played<G> {
+    type Msg<G> =
+        protocol::ServerMsg<<G as Game>::Settings, <G as Game>::Entity, <G as Game>::Event>;
+    let (stream, _) = listener.accept().await.expect("accept");
+    let mut path = String::new();
+    #[allow(clippy::result_large_err)]
+    let note_path = |request: &Request, response| {
+        path = request.uri().to_string();
+        Ok(response)
+    };
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, note_path)
+        .await
+        .expect("upgrade");
+    let send = |msg: &Msg<G>| Message::Binary(encode(msg).expect("encodes").into());
+    let decode = |bytes: &[u8]| -> protocol::ClientMsg<G::Input> {
+        decode_client(bytes, CLIENT_DECODE_LIMIT).expect("a message of the game")
+    };
+    let Some(Ok(Message::Binary(hello))) = ws.next().await else {
+        panic!("expected Hello");
+    };
+    let protocol::ClientMsg::Hello { name, .. } = decode(&hello) else {
+        panic!("the first message is not Hello");
+    };
+    let me = EntityId(1);
+    let welcome = Msg::<G>::Welcome {
+        player_id: me,
+        room: "duel".into(),
+        tick_rate: 30,
+        snapshot_rate: 30,
+        view: None,
+        settings,
+        players: vec![(me, name)],
+        resume_token: "token".into(),
+        last_input_seq: 0,
+    };
+    ws.send(send(&welcome)).await.expect("send Welcome");
+    let mut played = Played {
+        path,
+        inputs: Vec::new(),
+        pings: 0,
+        left: false,
+    };
+    let mut tick = 0;
+    let mut timer = tokio::time::interval(Duration::from_millis(33));
+    loop {
+        tokio::select! {
+            _ = timer.tick() => {
+                tick += 1;
+                let snapshot = protocol::Snapshot {
+                    tick,
+                    last_input_seq: played.inputs.last().map_or(0, |i| i.seq),
+                    created: view.clone(),
+                    events: std::mem::take(&mut events),
+                    ..protocol::Snapshot::default()
+                };
+                ws.send(send(&Msg::<G>::Snapshot(snapshot))).await.expect("send Snapshot");
+            }
+            msg = ws.next() => {
+                let Some(Ok(Message::Binary(bytes))) = msg else {
+                    return played;
+                };
+                match decode(&bytes) {
+                    protocol::ClientMsg::Input(input) => played.inputs.push(input),
+                    protocol::ClientMsg::Chat { .. } => {}
+                    protocol::ClientMsg::Ping { client_time } => {
+                        played.pings += 1;
+                        let pong = Msg::<G>::Pong { client_time, server_tick: tick };
+                        ws.send(send(&pong)).await.expect("send Pong");
+                    }
+                    protocol::ClientMsg::Leave => {
+                        played.left = true;
+                        let bye = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
+                        ws.close(Some(bye)).await.expect("close");
+                        // Until the bot's answer to the close.
+                        while let Some(Ok(_)) = ws.next().await {}
+                        return played;
+                    }
+                    protocol::ClientMsg::Hello { .. } => panic!("a second Hello"),
+                }
+            }
+        }
+    }
+}
+
+/// One `G` bot (chasing) for 1.5 s against `room`, on `/ws/GAME`; what both sides saw.
+async fn play_one<G: Game>(
+    room: impl FnOnce(TcpListener) -> tokio::task::JoinHandle<Played<G>>,
+) -> (BotOutcome, Played<G>) {
+    let (listener, addr) = listen().await;
+    let server = room(listener);
+    let now = Instant::now();
+    let spec = BotSpec {
+        url: format!("ws://{addr}/ws/{}", G::NAME),
+        index: 0,
+        room: Some("duel".into()),
+        room_options: None,
+        behavior: Behavior::Chase,
+        start_at: now,
+        end_at: now + Duration::from_millis(1500),
+        churn_per_s: 0.0,
+        seed: 1,
+        tickets: None,
+    };
+    let outcome = run_bot::<G>(spec, now, Arc::new(Live::new())).await;
+    let played = tokio::time::timeout(WAIT, server)
+        .await
+        .expect("the stand-in ends")
+        .expect("stand-in server");
+    assert_eq!(played.path, format!("/ws/{}", G::NAME));
+    assert!(outcome.connected && outcome.completed, "{outcome:?}");
+    assert_eq!(outcome.protocol_error, None);
+    assert_eq!(outcome.desyncs, 0);
+    assert!(played.left);
+    assert!(outcome.snapshots >= 20, "{} snapshots", outcome.snapshots);
+    assert!(played.pings >= 1 && !outcome.rtt_us.is_empty());
+    assert!(outcome.input_ack_us.len() >= 10);
+    // One input per snapshot at 30/30 Hz, numbered from 1 without gaps, each acknowledging a
+    // snapshot the bot holds.
+    assert!(played.inputs.len() >= 20, "{} inputs", played.inputs.len());
+    for (n, input) in played.inputs.iter().enumerate() {
+        assert_eq!(input.seq, n as u32 + 1);
+        assert!(input.ack >= 1);
+    }
+    (outcome, played)
+}
+
+#[tokio::test]
+async fn a_shooter_bot_plays_counts_every_event_and_leaves_cleanly() {
+    let (me, other) = (EntityId(1), EntityId(2));
+    let events = vec![
+        (
+            1,
+            RoomEvent::Joined {
+                player: other,
+                name: "ann".into(),
+            },
+        ),
+        (
+            1,
+            RoomEvent::Chat {
+                from: other,
+                text: "hi".into(),
+            },
+        ),
+        (
+            1,
+            RoomEvent::Game(GameEvent::Hit {
+                shooter: other,
+                victim: me,
+                damage: 10,
+                health: 90,
+            }),
+        ),
+    ];
+    let settings = Settings {
+        rules: Rules::default(),
+        map: Map::default_map(),
+    };
+    let view = vec![
+        player(me, glam::Vec2::new(400.0, 400.0)),
+        player(other, glam::Vec2::new(600.0, 400.0)),
+    ];
+    let (outcome, played) = play_one::<World>(|listener| {
+        tokio::spawn(one_player_room::<World>(listener, settings, view, events))
+    })
+    .await;
+    // Joins and chat are room events now, the hit the game's: all three are counted.
+    assert_eq!(outcome.events, 3);
+    // A chaser 200 units from its target walks at it and fires.
+    for input in &played.inputs {
+        assert_eq!(input.controls.move_dir, glam::Vec2::X);
+        assert!(input.controls.fire);
+    }
+}
+
+#[tokio::test]
+async fn a_tron_bot_plays_on_its_own_endpoint() {
+    let (me, other) = (EntityId(1), EntityId(2));
+    let events = vec![
+        (
+            1,
+            protocol::RoomEvent::Joined {
+                player: other,
+                name: "ann".into(),
+            },
+        ),
+        (1, protocol::RoomEvent::Left { player: other }),
+        (
+            1,
+            protocol::RoomEvent::Game(tron::TronEvent::Crashed {
+                player: other,
+                into: None,
+            }),
+        ),
+    ];
+    let view = vec![cycle(me, (10.0, 10.0)), cycle(other, (30.0, 10.0))];
+    let (outcome, _) = play_one::<Tron>(|listener| {
+        tokio::spawn(one_player_room::<Tron>(
+            listener,
+            tron::Settings::default(),
+            view,
+            events,
+        ))
+    })
+    .await;
+    assert_eq!(outcome.events, 3);
 }

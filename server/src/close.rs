@@ -65,6 +65,10 @@ pub enum Farewell {
     ServerFull,
     /// This address already holds as many named rooms as it may create.
     RoomQuota(usize),
+    /// The room options of a `Hello` are outside the server's limits or name no map.
+    BadOptions(String),
+    /// The named room plays another game than this connection's.
+    WrongGame(String),
     /// No `Hello` in time.
     HelloTimeout,
     /// The client kept sending faster than the message rate.
@@ -113,7 +117,9 @@ impl Farewell {
             | Self::HelloTimeout
             | Self::Flood
             | Self::TooManyFragments(_)
-            | Self::TooSlow => code::POLICY,
+            | Self::TooSlow
+            | Self::BadOptions(_)
+            | Self::WrongGame(_) => code::POLICY,
             Self::RoomFull(_) | Self::ServerFull | Self::RoomQuota(_) => code::TRY_AGAIN,
             Self::HeartbeatTimeout | Self::ConnectionLost(_) | Self::ShuttingDown => {
                 code::GOING_AWAY
@@ -152,6 +158,8 @@ impl Farewell {
             Self::RoomQuota(max) => {
                 format!("your address already holds {max} named rooms, the most it may create")
             }
+            Self::BadOptions(why) => format!("bad room options: {why}"),
+            Self::WrongGame(why) => format!("wrong game: {why}"),
             Self::HelloTimeout => "no Hello within the hello timeout".into(),
             Self::Flood => "message flood: sustained sending above the rate limit".into(),
             Self::TooManyFragments(max) => {
@@ -194,6 +202,8 @@ impl Farewell {
             Self::BadRoomName(_) => ErrorCode::BadRoomName,
             Self::RoomFull(_) => ErrorCode::RoomFull,
             Self::ServerFull | Self::RoomQuota(_) => ErrorCode::ServerFull,
+            Self::BadOptions(_) => ErrorCode::BadOptions,
+            Self::WrongGame(_) => ErrorCode::WrongGame,
             Self::HelloTimeout => ErrorCode::HelloTimeout,
             Self::Flood => ErrorCode::RateLimited,
             Self::RoomClosed | Self::RoomFailed => ErrorCode::Internal,
@@ -226,6 +236,8 @@ impl Farewell {
             Self::RoomFull(_) => "room_full",
             Self::ServerFull => "server_full",
             Self::RoomQuota(_) => "room_quota",
+            Self::BadOptions(_) => "bad_options",
+            Self::WrongGame(_) => "wrong_game",
             Self::HelloTimeout => "hello_timeout",
             Self::Flood => "flood",
             Self::TooManyFragments(_) => "too_many_fragments",

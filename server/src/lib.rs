@@ -1,14 +1,16 @@
 //! # arena-server
 //!
-//! Arena's authoritative game server: actix-web serves HTTP and upgrades `/ws` to a session
-//! actor per connection; a lobby actor places players into room actors, each running one
-//! deterministic [`arena_shared::World`] at a fixed tick rate.
+//! Arena's authoritative game server, an engine for any fixed-tick game: actix-web serves HTTP
+//! and upgrades `/ws/{game}` to a session actor per connection; a lobby actor places players
+//! into room actors, each running one deterministic [`arena_shared::Game`] at a fixed tick rate.
 //!
 //! # Layout
 //! Requests flow one way: [`transport`] (bytes, frames, sessions) → [`rooms`] (lobby, rooms,
 //! ticks, snapshots) → the simulation in `arena-shared`. Rooms reach sessions and the lobby only
 //! through `Recipient`s and shared slots they were handed, never by naming their types.
-//! - [`server`]: `run(listener, config, shutdown)`, the one way to start and drain the server.
+//! - [`server`]: `run(listener, config, shutdown)` (Arena's games) and `run_with(.., games, ..)`
+//!   (yours), the one way to start and drain the server.
+//! - [`games`]: which games a server hosts, with their maps; the only module naming a game.
 //! - [`transport`]: HTTP routes, the per-connection session actor and its frame layer,
 //!   connection limits, rate limits, names and chat text.
 //! - [`rooms`]: the lobby and room actors, the messages between them and the sessions, each
@@ -18,6 +20,7 @@
 //! - [`socket`]: a handle on each connection's socket, to close connections whose actor froze.
 
 pub mod close;
+pub mod games;
 pub mod operations;
 pub mod rooms;
 pub mod server;
@@ -30,4 +33,5 @@ pub use rooms::{encoder, lobby, room};
 pub use transport::{http, session, text};
 
 pub use config::Config;
-pub use server::{ServerError, run};
+pub use games::Games;
+pub use server::{ServerError, run, run_with};

@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::watch;
 use tracing::info;
 
+use crate::games::Games;
 use crate::operations::config::{Auth, Config, ConfigError};
 use crate::operations::metrics::Metrics;
 use crate::operations::ticket::TicketAuthority;
@@ -33,20 +34,33 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves Arena on `listener` until `shutdown` resolves, then drains: new connections are
-/// refused, every session is closed with 1001 "server shutting down", rooms close after their
-/// current tick, and the call returns once connections are gone or `shutdown_timeout` passed.
-/// Must run inside an actix system (`actix_rt::System`).
+/// Serves Arena's own games ([`Games::builtin`]) on `listener` until `shutdown` resolves; see
+/// [`run_with`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     config.validate()?;
-    let map = config.load_map()?;
+    let games = Games::builtin(&config)?;
+    run_with(listener, config, games, shutdown).await
+}
+
+/// Serves `games` on `listener` until `shutdown` resolves, then drains: new connections are
+/// refused, every session is closed with 1001 "server shutting down", rooms close after their
+/// current tick, and the call returns once connections are gone or `shutdown_timeout` passed.
+/// Must run inside an actix system (`actix_rt::System`).
+pub async fn run_with(
+    listener: TcpListener,
+    config: Config,
+    games: Games,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    config.validate()?;
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
-    let lobby = Lobby::new(config.clone(), map, metrics.clone()).start();
+    let catalog = Arc::new(games.catalog);
+    let lobby = Lobby::new(config.clone(), catalog.clone(), metrics.clone()).start();
     let (drain_tx, draining) = watch::channel(false);
     let tickets = (config.auth == Auth::Ticket).then(|| {
         Arc::new(TicketAuthority::new(
@@ -64,6 +78,8 @@ pub async fn run(
             metrics,
         },
         next_session: Arc::new(AtomicU64::new(1)),
+        endpoints: Arc::new(games.endpoints),
+        catalog,
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),
         spectator_limits: ConnectionLimits::new(
             config.max_connections,

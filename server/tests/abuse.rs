@@ -5,8 +5,10 @@ mod common;
 
 use arena_bot::{Connection, Received};
 use arena_server::Config;
-use arena_shared::GameEvent;
-use arena_shared::protocol::{ClientMsg, ErrorCode, ServerMsg};
+use arena_shared::protocol::ErrorCode;
+use arena_shared::shooter::RoomEvent;
+use arena_shared::shooter::World;
+use arena_shared::shooter::{ClientMsg, ServerMsg};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 /// Receives until the connection closes: (the `Error` code if any, the close code).
@@ -101,7 +103,7 @@ async fn chat_beyond_the_per_player_rate_is_dropped() {
     listener
         .wait_for(WAIT, |m| {
             for e in common::events(m) {
-                if let GameEvent::Chat { text, .. } = e {
+                if let RoomEvent::Chat { text, .. } = e {
                     heard.push(text.clone());
                 }
             }
@@ -251,7 +253,7 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
     socket.connect(&server.addr.into()).expect("connect");
     socket.set_nonblocking(true).expect("nonblocking");
     let stream = tokio::net::TcpStream::from_std(socket.into()).expect("tokio stream");
-    let mut stalled = Connection::connect_stream(&server.url(), stream)
+    let mut stalled = Connection::<World>::connect_stream(&server.url(), stream)
         .await
         .expect("upgrade");
     let stalled_id = stalled
@@ -275,7 +277,7 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
                 ticks.push(s.tick);
             }
             common::events(m).find_map(|e| match e {
-                GameEvent::Left { player } => Some(*player),
+                RoomEvent::Left { player } => Some(*player),
                 _ => None,
             })
         })

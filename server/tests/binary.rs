@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use arena_bot::brain::Behavior;
+use arena_bot::Behavior;
 use arena_bot::fleet::{FleetSpec, run_fleet};
 
 /// How long the bots may take, over as many fleets as needed, to measure what a test asks for.

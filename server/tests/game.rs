@@ -5,14 +5,21 @@ mod common;
 
 use arena_bot::{ClientError, Connection, Received};
 use arena_server::Config;
-use arena_shared::protocol::{ClientMsg, ErrorCode, Input, ServerMsg};
-use arena_shared::{EntityId, EntityKind, GameEvent};
+use arena_shared::EntityId;
+use arena_shared::protocol::ErrorCode;
+use arena_shared::shooter::PlayerInput;
+use arena_shared::shooter::RoomEvent;
+use arena_shared::shooter::{ClientMsg, Input, ServerMsg};
+use arena_shared::shooter::{EntityKind, GameEvent};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config, eventually, map_file};
 use glam::Vec2;
 
 /// Waits for a snapshot in which every one of `ids` is present. These test clients never
 /// acknowledge a snapshot (`Input::ack` 0), so every snapshot is complete: `created` is the view.
-async fn snapshot_with(conn: &mut Connection, ids: &[EntityId]) -> Vec<arena_shared::Entity> {
+async fn snapshot_with(
+    conn: &mut Connection,
+    ids: &[EntityId],
+) -> Vec<arena_shared::shooter::Entity> {
     conn.wait_for(WAIT, |msg| match msg {
         ServerMsg::Snapshot(s) if ids.iter().all(|id| s.created.iter().any(|e| e.id == *id)) => {
             Some(s.created.clone())
@@ -41,7 +48,7 @@ async fn two_players_join_a_room_and_see_each_other() {
     let joined = ann
         .wait_for(WAIT, |m| {
             common::events(m).find_map(|e| match e {
-                GameEvent::Joined { player, name } if *player == bob_w.player_id => {
+                RoomEvent::Joined { player, name } if *player == bob_w.player_id => {
                     Some(name.clone())
                 }
                 _ => None,
@@ -72,6 +79,9 @@ async fn hunt(conn: &mut Connection, me: EntityId, target: EntityId) -> Vec<Game
         match conn.recv_timeout(left).await.expect("shooter receives") {
             Received::Msg(ServerMsg::Snapshot(s)) => {
                 for (_, event) in &s.events {
+                    let RoomEvent::Game(event) = event else {
+                        continue;
+                    };
                     let done = matches!(event, GameEvent::Killed { .. });
                     seen.push(event.clone());
                     if done {
@@ -84,9 +94,11 @@ async fn hunt(conn: &mut Connection, me: EntityId, target: EntityId) -> Vec<Game
                     let input = Input {
                         seq,
                         ack: 0,
-                        move_dir: Vec2::ZERO,
-                        aim: to - from,
-                        fire: true,
+                        controls: PlayerInput {
+                            move_dir: Vec2::ZERO,
+                            aim: to - from,
+                            fire: true,
+                        },
                     };
                     conn.send(&ClientMsg::Input(input))
                         .await
@@ -103,6 +115,9 @@ async fn events_until_killed(conn: &mut Connection) -> Vec<GameEvent> {
     let mut seen = Vec::new();
     conn.wait_for(WAIT, |m| {
         for event in common::events(m) {
+            let RoomEvent::Game(event) = event else {
+                continue;
+            };
             seen.push(event.clone());
             if matches!(event, GameEvent::Killed { .. }) {
                 return Some(());
@@ -297,7 +312,7 @@ async fn chat_reaches_the_room_stripped_of_control_characters() {
     let heard = b
         .wait_for(WAIT, |m| {
             common::events(m).find_map(|e| match e {
-                GameEvent::Chat { from, text } => Some((*from, text.clone())),
+                RoomEvent::Chat { from, text } => Some((*from, text.clone())),
                 _ => None,
             })
         })

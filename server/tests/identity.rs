@@ -6,8 +6,12 @@ use arena_bot::{ClientError, Connection, JoinOptions};
 use arena_server::Config;
 use arena_server::config::Auth;
 use arena_server::ticket::{Claims, TicketAuthority, unix_now};
-use arena_shared::protocol::{ErrorCode, ServerMsg};
-use arena_shared::{Entity, EntityId, GameEvent};
+use arena_shared::EntityId;
+use arena_shared::protocol::ErrorCode;
+use arena_shared::shooter::Entity;
+use arena_shared::shooter::RoomEvent;
+use arena_shared::shooter::ServerMsg;
+use arena_shared::shooter::World;
 use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 const SECRET: &str = "an-arena-test-secret-of-32-bytes!!";
@@ -180,7 +184,7 @@ async fn a_player_cut_off_mid_game_resumes_with_the_same_id_and_state() {
     assert!(
         !seen
             .iter()
-            .any(|e| matches!(e, GameEvent::Left { .. } | GameEvent::Joined { .. })),
+            .any(|e| matches!(e, RoomEvent::Left { .. } | RoomEvent::Joined { .. })),
         "{seen:?}"
     );
 }
@@ -227,7 +231,7 @@ async fn leave_is_final_even_with_a_resume_token() {
     let server = TestServer::start(config());
     let (_keep, _) = server.player("keep", Some("r")).await;
     let (mut gone, welcome) = server.player("gone", Some("r")).await;
-    gone.send(&arena_shared::ClientMsg::Leave)
+    gone.send(&arena_shared::shooter::ClientMsg::Leave)
         .await
         .expect("leave");
     gone.wait_for_close(WAIT).await.expect("close");
@@ -257,10 +261,12 @@ async fn a_resume_whose_welcome_was_lost_can_be_retried_with_the_same_token() {
     let again = again.expect("resume with the original token");
     assert_eq!(again.player_id, welcome.player_id);
     // Once the new connection is heard from, the old token is spent.
-    back.send(&arena_shared::ClientMsg::Input(arena_shared::Input {
-        seq: again.last_input_seq + 1,
-        ..arena_shared::Input::default()
-    }))
+    back.send(&arena_shared::shooter::ClientMsg::Input(
+        arena_shared::shooter::Input {
+            seq: again.last_input_seq + 1,
+            ..arena_shared::shooter::Input::default()
+        },
+    ))
     .await
     .expect("input");
     back.wait_for(WAIT, |m| match m {
@@ -295,11 +301,11 @@ async fn a_spectator_ticket_is_not_spent_on_a_room_that_does_not_exist() {
         spectate: true,
     });
     let url = format!("ws://{}/ws?spectate=vip&ticket={watch}", server.addr);
-    let mut early = Connection::connect(&url).await.expect("upgrade");
+    let mut early = Connection::<World>::connect(&url).await.expect("upgrade");
     assert_eq!(first_answer(&mut early).await, Err(ErrorCode::NoSuchRoom));
     let (_player, result) =
         join_with_ticket(&server, Some(ticket(SECRET, "p", unix_now() + 60, 1))).await;
     result.expect("join");
-    let mut watching = Connection::connect(&url).await.expect("upgrade");
+    let mut watching = Connection::<World>::connect(&url).await.expect("upgrade");
     assert_eq!(first_answer(&mut watching).await, Ok(()));
 }

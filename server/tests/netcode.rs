@@ -5,10 +5,11 @@ mod common;
 
 use arena_bot::{Connection, Received, Welcome};
 use arena_server::Config;
-use arena_shared::predict::Predictor;
-use arena_shared::protocol::{ClientMsg, Input, Snapshot};
+use arena_shared::EntityId;
+use arena_shared::shooter::Predictor;
+use arena_shared::shooter::{ClientMsg, Input, Snapshot};
+use arena_shared::shooter::{PlayerInput, Rules, ServerMsg};
 use arena_shared::sync::{HISTORY_LEN, Replica};
-use arena_shared::{EntityId, PlayerInput, Rules, ServerMsg};
 use common::{TestServer, WAIT, config, map_file};
 use glam::Vec2;
 
@@ -45,7 +46,7 @@ async fn next_snapshot(conn: &mut Connection) -> Snapshot {
 struct Client {
     conn: Connection,
     me: EntityId,
-    replica: Replica,
+    replica: Replica<arena_shared::shooter::Entity>,
     seq: u32,
 }
 
@@ -69,9 +70,11 @@ impl Client {
         let input = Input {
             seq: self.seq,
             ack: self.replica.ack(),
-            move_dir,
-            aim: Vec2::X,
-            fire: false,
+            controls: PlayerInput {
+                move_dir,
+                aim: Vec2::X,
+                fire: false,
+            },
         };
         self.conn
             .send(&ClientMsg::Input(input))
@@ -143,9 +146,11 @@ async fn acknowledged_snapshots_become_deltas_and_only_the_view_box_is_sent() {
         let input = ClientMsg::Input(Input {
             seq: ann.seq + 1000,
             ack: 0,
-            move_dir: toward_ann,
-            aim: toward_ann,
-            fire: false,
+            controls: PlayerInput {
+                move_dir: toward_ann,
+                aim: toward_ann,
+                fire: false,
+            },
         });
         bob.send(&input).await.expect("bob moves");
         let s = ann.step(Vec2::ZERO).await;
@@ -195,9 +200,11 @@ async fn the_room_applies_one_input_per_tick_in_order() {
         let input = Input {
             seq,
             ack: 0,
-            move_dir: Vec2::X,
-            aim: Vec2::X,
-            fire: false,
+            controls: PlayerInput {
+                move_dir: Vec2::X,
+                aim: Vec2::X,
+                fire: false,
+            },
         };
         conn.send(&ClientMsg::Input(input)).await.expect("send");
     }
@@ -305,7 +312,11 @@ async fn a_rate_that_does_not_divide_the_tick_rate_follows_the_shared_schedule()
 async fn prediction_with_the_shared_mover_matches_the_server() {
     let server = TestServer::start(config());
     let (conn, welcome) = server.player("ann", Some("r")).await;
-    let mut predictor = Predictor::new(&welcome.map, &welcome.rules, u32::from(welcome.tick_rate));
+    let mut predictor = Predictor::new(
+        &welcome.settings.map,
+        &welcome.settings.rules,
+        u32::from(welcome.tick_rate),
+    );
     let mut ann = Client::new(conn, &welcome);
     // The predictor records inputs once it holds a state: the first input goes unpredicted.
     let mut first_predicted = None;

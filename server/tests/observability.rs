@@ -3,7 +3,7 @@
 mod common;
 
 use arena_server::Config;
-use arena_shared::protocol::ClientMsg;
+use arena_shared::shooter::ClientMsg;
 use common::metrics::{Metrics, Sample};
 use common::{ConnectionExt, TestServer, WAIT, config, eventually};
 use tokio_tungstenite::tungstenite::Message;
@@ -30,7 +30,7 @@ async fn metrics_count_players_rooms_traffic_and_every_abuse() {
     let (mut player, _) = server.player("p", Some("r")).await;
     player
         .wait_for(WAIT, |m| {
-            matches!(m, arena_shared::ServerMsg::Snapshot(_)).then_some(())
+            matches!(m, arena_shared::shooter::ServerMsg::Snapshot(_)).then_some(())
         })
         .await
         .expect("tick");
@@ -91,7 +91,7 @@ async fn per_room_series_exist_while_the_room_is_open_and_go_with_it() {
     let (mut player, _) = server.player("p", Some("measured")).await;
     player
         .wait_for(WAIT, |m| {
-            matches!(m, arena_shared::ServerMsg::Snapshot(_)).then_some(())
+            matches!(m, arena_shared::shooter::ServerMsg::Snapshot(_)).then_some(())
         })
         .await
         .expect("tick");

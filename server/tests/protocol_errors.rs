@@ -6,7 +6,8 @@ mod common;
 use arena_bot::{ClientError, Received};
 use arena_server::Config;
 use arena_shared::PROTOCOL_VERSION;
-use arena_shared::protocol::{self, ClientMsg, ErrorCode, ServerMsg};
+use arena_shared::protocol::{self, ErrorCode};
+use arena_shared::shooter::{ClientMsg, ServerMsg};
 use common::{
     ConnectionExt, TestServer, WAIT, close_code, config, http_request, raw_frame, read_close_code,
 };
@@ -40,6 +41,7 @@ async fn a_wrong_protocol_version_is_refused_clearly() {
         room: None,
         ticket: None,
         resume: None,
+        options: None,
     })
     .await
     .expect("send");
@@ -179,6 +181,7 @@ async fn fragmented_messages_are_reassembled_up_to_the_limit() {
         room: None,
         ticket: None,
         resume: None,
+        options: None,
     })
     .expect("encode");
     send_fragmented(&mut conn, &hello, 3).await;

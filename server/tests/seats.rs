@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use arena_bot::{Connection, JoinOptions, Received, Welcome};
 use arena_server::Config;
-use arena_shared::{ClientMsg, EntityId, GameEvent, Input, ServerMsg};
+use arena_shared::EntityId;
+use arena_shared::shooter::RoomEvent;
+use arena_shared::shooter::World;
+use arena_shared::shooter::{ClientMsg, Input, ServerMsg};
 use common::{ConnectionExt, TestServer, WAIT, config};
 use tokio::sync::watch;
 
@@ -27,7 +30,7 @@ async fn small_buffer_connection(server: &TestServer) -> (Connection, socket2::S
     socket.set_nonblocking(true).expect("nonblocking");
     let handle = socket.try_clone().expect("second handle");
     let stream = tokio::net::TcpStream::from_std(socket.into()).expect("tokio stream");
-    let conn = Connection::connect_stream(&server.url(), stream)
+    let conn = Connection::<World>::connect_stream(&server.url(), stream)
         .await
         .expect("upgrade");
     (conn, handle)
@@ -81,7 +84,7 @@ fn read_in_background(mut conn: Connection) -> watch::Receiver<Seen> {
         while let Ok(Received::Msg(m)) = conn.recv().await {
             seen.send_modify(|seen| {
                 seen.left.extend(common::events(&m).filter_map(|e| match e {
-                    GameEvent::Left { player } => Some(*player),
+                    RoomEvent::Left { player } => Some(*player),
                     _ => None,
                 }));
                 if let ServerMsg::Snapshot(s) = &m {

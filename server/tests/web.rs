@@ -5,8 +5,12 @@ mod common;
 
 use arena_bot::Connection;
 use arena_server::Config;
-use arena_shared::protocol::{ClientMsg, ErrorCode, Input};
-use arena_shared::{PROTOCOL_VERSION, ServerMsg};
+use arena_shared::PROTOCOL_VERSION;
+use arena_shared::protocol::ErrorCode;
+use arena_shared::shooter::PlayerInput;
+use arena_shared::shooter::ServerMsg;
+use arena_shared::shooter::World;
+use arena_shared::shooter::{ClientMsg, Input};
 use common::{TestServer, WAIT, close_code, config, http_request};
 use futures_util::{SinkExt, StreamExt};
 use glam::Vec2;
@@ -89,7 +93,7 @@ async fn a_browser_plays_over_json_text_frames() {
     let welcome = next_of(&mut ws, "Welcome").await;
     let me = welcome["player_id"].as_u64().expect("player id");
     assert_eq!(welcome["room"], "r");
-    assert_eq!(welcome["map"]["name"], "default");
+    assert_eq!(welcome["settings"]["map"]["name"], "default");
 
     // Move right for a while: the player's x grows in the complete snapshots it receives.
     let x_of = |snap: &Value| {
@@ -103,8 +107,8 @@ async fn a_browser_plays_over_json_text_frames() {
     let start = x_of(&first).expect("own player in view");
     let mut last = start;
     for seq in 1..=15 {
-        let input = json!({"Input": {"seq": seq, "ack": 0, "move_dir": [1.0, 0.0],
-            "aim": [1.0, 0.0], "fire": false}});
+        let input = json!({"Input": {"seq": seq, "ack": 0, "controls": {"move_dir": [1.0, 0.0],
+            "aim": [1.0, 0.0], "fire": false}}});
         ws.send(Message::text(input.to_string()))
             .await
             .expect("send");
@@ -173,7 +177,8 @@ async fn a_spectator_sees_the_whole_room_and_may_not_play() {
     assert_eq!(rooms[0]["spectators"], 1);
 
     // Spectators only watch.
-    let input = json!({"Input": {"seq": 1, "ack": 0, "move_dir": [1.0, 0.0], "aim": [1.0, 0.0], "fire": true}});
+    let input = json!({"Input": {"seq": 1, "ack": 0,
+        "controls": {"move_dir": [1.0, 0.0], "aim": [1.0, 0.0], "fire": true}}});
     ws.send(Message::text(input.to_string()))
         .await
         .expect("send");
@@ -190,9 +195,10 @@ async fn a_spectator_sees_the_whole_room_and_may_not_play() {
 #[tokio::test]
 async fn spectating_a_room_that_does_not_exist_is_refused() {
     let server = TestServer::start(config());
-    let mut conn = Connection::connect(&format!("ws://{}/ws?spectate=nowhere", server.addr))
-        .await
-        .expect("upgrade");
+    let mut conn =
+        Connection::<World>::connect(&format!("ws://{}/ws?spectate=nowhere", server.addr))
+            .await
+            .expect("upgrade");
     let refused = conn
         .wait_for(WAIT, |m| match m {
             ServerMsg::Error { code, .. } => Some(*code),
@@ -215,7 +221,10 @@ async fn the_state_endpoint_serves_json_with_an_etag() {
     let (mut player, welcome) = server.player("ann", Some("polled")).await;
     let input = Input {
         seq: 1,
-        move_dir: Vec2::X,
+        controls: PlayerInput {
+            move_dir: Vec2::X,
+            ..PlayerInput::default()
+        },
         ..Input::default()
     };
     player.send(&ClientMsg::Input(input)).await.expect("send");

@@ -8,10 +8,12 @@
 //! Both carry the same [`ClientMsg`] and [`ServerMsg`] values. JSON uses serde's externally
 //! tagged form (`{"Input":{"seq":1,...}}`, `"Leave"`); positions and velocities are plain
 //! numbers already rounded to wire precision, aim is the wire's angle, and an
-//! [`crate::sync::EntityDelta`] is an array `[id, mask, fields...]`.
+//! entity delta ([`crate::replicate!`]) is an array `[id, mask, fields...]`.
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use crate::game::Replicate;
 use crate::protocol::{self, ClientMsg, DecodeError, EncodeError, ServerMsg, SnapshotParts};
 
 /// How one connection's messages travel.
@@ -73,9 +75,9 @@ impl Encoding {
 
     /// Appends the encoding of `ServerMsg::Snapshot` with these parts to `out`; the same as
     /// encoding the owned message.
-    pub fn encode_snapshot_into(
+    pub fn encode_snapshot_into<E: Replicate, V: Serialize>(
         self,
-        parts: SnapshotParts<'_>,
+        parts: SnapshotParts<'_, E, V>,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         match self {
@@ -91,7 +93,11 @@ impl Encoding {
     }
 
     /// Decodes one client message from a frame of at most `max_len` bytes.
-    pub fn decode_client(self, bytes: &[u8], max_len: usize) -> Result<ClientMsg, DecodeError> {
+    pub fn decode_client<I: DeserializeOwned>(
+        self,
+        bytes: &[u8],
+        max_len: usize,
+    ) -> Result<ClientMsg<I>, DecodeError> {
         match self {
             Self::Bincode => protocol::decode_client(bytes, max_len),
             Self::Json => decode_json(bytes, max_len),
@@ -99,7 +105,11 @@ impl Encoding {
     }
 
     /// Decodes one server message (clients' side).
-    pub fn decode_server(self, bytes: &[u8], max_len: usize) -> Result<ServerMsg, DecodeError> {
+    pub fn decode_server<S: DeserializeOwned, E: Replicate, V: DeserializeOwned>(
+        self,
+        bytes: &[u8],
+        max_len: usize,
+    ) -> Result<ServerMsg<S, E, V>, DecodeError> {
         match self {
             Self::Bincode => protocol::decode_server(bytes, max_len),
             Self::Json => decode_json(bytes, max_len),
@@ -146,7 +156,7 @@ fn json_encode_error(e: serde_json::Error) -> EncodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Input, Snapshot};
+    use crate::shooter::{ClientMsg, Input, PlayerInput, ServerMsg, Snapshot};
     use glam::Vec2;
 
     #[test]
@@ -170,9 +180,11 @@ mod tests {
         let input = ClientMsg::Input(Input {
             seq: 3,
             ack: 2,
-            move_dir: Vec2::new(1.0, 0.0),
-            aim: Vec2::new(0.0, -1.0),
-            fire: true,
+            controls: PlayerInput {
+                move_dir: Vec2::new(1.0, 0.0),
+                aim: Vec2::new(0.0, -1.0),
+                fire: true,
+            },
         });
         let mut out = Vec::new();
         Encoding::Json
@@ -181,9 +193,9 @@ mod tests {
         let text = String::from_utf8(out.clone()).expect("utf-8");
         assert_eq!(
             text,
-            r#"{"Input":{"seq":3,"ack":2,"move_dir":[1.0,0.0],"aim":[0.0,-1.0],"fire":true}}"#
+            r#"{"Input":{"seq":3,"ack":2,"controls":{"move_dir":[1.0,0.0],"aim":[0.0,-1.0],"fire":true}}}"#
         );
-        let back = Encoding::Json.decode_client(&out, 1024).expect("decodes");
+        let back: ClientMsg = Encoding::Json.decode_client(&out, 1024).expect("decodes");
         assert_eq!(back, input);
         assert_eq!(
             Encoding::Json
@@ -196,39 +208,40 @@ mod tests {
             Some(9)
         );
         assert!(matches!(
-            Encoding::Json.decode_client(b"{\"Input\":", 1024),
+            Encoding::Json.decode_client::<PlayerInput>(b"{\"Input\":", 1024),
             Err(DecodeError::Json(_))
         ));
         assert!(matches!(
-            Encoding::Json.decode_client(&[b' '; 2000], 1024),
+            Encoding::Json.decode_client::<PlayerInput>(&[b' '; 2000], 1024),
             Err(DecodeError::TooLarge { .. })
         ));
     }
 
     #[test]
     fn a_borrowed_json_snapshot_matches_the_owned_message() {
-        let snap = Snapshot {
+        let snap: Snapshot = Snapshot {
             tick: 5,
             baseline: 0,
             ..Snapshot::default()
         };
-        let parts = SnapshotParts {
-            tick: 5,
-            baseline: 0,
-            last_input_seq: 0,
-            queued_inputs: 0,
-            created: &[],
-            changed: &[],
-            removed: &[],
-            events: &[],
-        };
+        let parts: SnapshotParts<'_, crate::shooter::Entity, crate::shooter::GameEvent> =
+            SnapshotParts {
+                tick: 5,
+                baseline: 0,
+                last_input_seq: 0,
+                queued_inputs: 0,
+                created: &[],
+                changed: &[],
+                removed: &[],
+                events: &[],
+            };
         let mut borrowed = Vec::new();
         Encoding::Json
             .encode_snapshot_into(parts, &mut borrowed)
             .expect("encodes");
         let mut owned = Vec::new();
         Encoding::Json
-            .encode_into(&ServerMsg::Snapshot(snap), &mut owned)
+            .encode_into(&ServerMsg::Snapshot(snap) as &ServerMsg, &mut owned)
             .expect("encodes");
         assert_eq!(
             String::from_utf8(borrowed).expect("utf-8"),

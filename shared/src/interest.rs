@@ -7,34 +7,33 @@
 
 use glam::Vec2;
 
+use crate::game::{EntityId, Game, Replicate};
 use crate::grid::SpatialGrid;
-use crate::snapshot::Entity;
-use crate::world::{EntityId, World};
 
 /// Grid cell for view queries, units: a view box spans a handful of cells.
 const VIEW_CELL: f32 = 128.0;
 
 /// One tick's entities, queryable by area.
 #[derive(Clone, Debug)]
-pub struct TickView {
+pub struct TickView<E> {
     tick: u64,
-    entities: Vec<Entity>,
+    entities: Vec<E>,
     grid: SpatialGrid,
 }
 
-impl TickView {
-    /// The world's entities after its latest tick.
-    pub fn of(world: &World) -> Self {
-        let mut entities = Vec::with_capacity(world.entity_count());
-        world.snapshot_into(&mut entities);
-        Self::new(world.tick(), entities, world.map().size)
+impl<E: Replicate> TickView<E> {
+    /// The game's entities after its latest tick.
+    pub fn of<G: Game<Entity = E>>(game: &G) -> Self {
+        let mut entities = Vec::new();
+        game.entities(&mut entities);
+        Self::new(game.tick(), entities, game.area())
     }
 
     /// A view over `entities` (any order) on an arena of `size`.
-    pub fn new(tick: u64, mut entities: Vec<Entity>, size: Vec2) -> Self {
-        entities.sort_unstable_by_key(|e| e.id);
+    pub fn new(tick: u64, mut entities: Vec<E>, size: Vec2) -> Self {
+        entities.sort_unstable_by_key(|e| e.id());
         let mut grid = SpatialGrid::new(size, VIEW_CELL);
-        grid.rebuild(entities.iter().map(|e| e.pos));
+        grid.rebuild(entities.iter().map(|e| e.position()));
         Self {
             tick,
             entities,
@@ -48,14 +47,14 @@ impl TickView {
     }
 
     /// Every entity, sorted by id.
-    pub fn entities(&self) -> &[Entity] {
+    pub fn entities(&self) -> &[E] {
         &self.entities
     }
 
     /// One entity by id.
-    pub fn entity(&self, id: EntityId) -> Option<&Entity> {
+    pub fn entity(&self, id: EntityId) -> Option<&E> {
         self.entities
-            .binary_search_by_key(&id, |e| e.id)
+            .binary_search_by_key(&id, |e| e.id())
             .ok()
             .map(|i| &self.entities[i])
     }
@@ -68,17 +67,17 @@ impl TickView {
         half_extents: Vec2,
         always: EntityId,
         scratch: &mut Vec<usize>,
-        out: &mut Vec<Entity>,
+        out: &mut Vec<E>,
     ) {
         let (min, max) = (centre - half_extents, centre + half_extents);
         scratch.clear();
         self.grid.query(min, max, |i| {
-            let p = self.entities[i].pos;
+            let p = self.entities[i].position();
             if p.cmpge(min).all() && p.cmple(max).all() {
                 scratch.push(i);
             }
         });
-        if let Ok(me) = self.entities.binary_search_by_key(&always, |e| e.id)
+        if let Ok(me) = self.entities.binary_search_by_key(&always, |e| e.id())
             && !scratch.contains(&me)
         {
             scratch.push(me);

@@ -4,49 +4,49 @@
 //! actors, so that all three run the very same code.
 //!
 //! # Layout
-//! - [`protocol`]: the wire messages ([`ClientMsg`], [`ServerMsg`]), one per WebSocket binary
-//!   frame, bincode 2 encoded, and the bounded decoder that turns untrusted bytes into them.
+//! The engine's half, which names no game:
+//! - [`game`]: the seam. A [`Game`] is a state, an input type, entities declared once with
+//!   [`replicate!`], events, a step, and (for clients) a [`game::Predict`] and a [`game::Brain`].
+//! - [`protocol`]: the wire envelope ([`ClientMsg`], [`ServerMsg`]: hello, welcome, snapshot,
+//!   ping, errors) around the game's payloads, bincode 2 encoded, and the bounded decoder that
+//!   turns untrusted bytes into them.
 //! - [`encoding`]: the two encodings of those messages (`arena.bincode.v1` binary frames,
 //!   `arena.json.v1` text frames) and their negotiation.
-//! - [`world`]: the pure, deterministic simulation. A [`World`] is stepped at a fixed `dt` and
-//!   changed only through [`Command`]s, so a room is reproducible from its seed and command log.
-//! - [`quant`]: the precision of positions, velocities and angles on the wire, which the
-//!   simulation snaps to every tick so client prediction is exact.
-//! - [`rules`]: the tuning of the game (speeds, damage, cooldowns), in seconds and world units.
-//! - [`collision`]: circle, segment and axis-aligned-box geometry used by the simulation.
-//! - [`grid`]: a uniform spatial grid, so finding what is near a point costs what is there, not
-//!   what is in the whole arena.
+//! - [`sync`]: delta snapshots: the diff a server sends against a view the client acknowledged,
+//!   and the [`sync::Replica`] that applies it on the client, for any game's entities.
 //! - [`interest`]: a tick's entities with a grid over them, so each player's snapshot holds only
 //!   what is within its view box.
-//! - [`sync`]: delta snapshots: the diff a server sends against a view the client acknowledged,
-//!   and the [`sync::Replica`] that applies it on the client.
-//! - [`predict`]: client-side prediction and reconciliation of the client's own player.
+//! - [`grid`]: a uniform spatial grid, so finding what is near a point costs what is there, not
+//!   what is in the whole arena.
+//! - [`quant`]: the precision of positions, velocities and angles on the wire, which games
+//!   snap their state to every tick so client prediction is exact.
 //! - [`schedule`]: when snapshots go out (`snapshot_rate` of every `tick_rate` ticks), computed
 //!   the same way by the server and its clients.
-//! - [`map`]: the arena map text format, its parser and validator, and the embedded default map.
 //! - [`ticket`]: the signed join-ticket format (play or spectate), so a server, a matchmaker
 //!   and the bots mint and read the very same tickets.
-//! - [`event`] and [`snapshot`]: what the simulation reports each tick, as sent on the wire.
+//!
+//! The games, each the same shape (simulation, entities, events, settings, prediction, bot
+//! brain), here rather than in crates of their own because server, bots and benches must all
+//! run the very same code, which is what this crate is for:
+//! - [`shooter`]: the top-down arena shooter.
+//! - [`tron`]: light cycles on a grid, steered by absolute heading (discrete input).
 
-pub mod collision;
 pub mod encoding;
-pub mod event;
+pub mod game;
 pub mod grid;
 pub mod interest;
-pub mod map;
-pub mod predict;
 pub mod protocol;
 pub mod quant;
-pub mod rules;
 pub mod schedule;
-pub mod snapshot;
+pub mod shooter;
 pub mod sync;
 pub mod ticket;
-pub mod world;
+pub mod tron;
 
-pub use event::GameEvent;
-pub use map::{Map, MapError};
-pub use protocol::{ClientMsg, DecodeError, ErrorCode, Input, PROTOCOL_VERSION, ServerMsg};
-pub use rules::Rules;
-pub use snapshot::{Entity, EntityKind};
-pub use world::{Command, EntityId, Mover, PlayerInput, World};
+pub use game::{EntityId, Game, Replicate};
+pub use protocol::{DecodeError, ErrorCode, PROTOCOL_VERSION, RoomOptions};
+
+#[doc(hidden)]
+pub use glam as __glam;
+#[doc(hidden)]
+pub use serde as __serde;

@@ -10,19 +10,13 @@
 //! prefix inside a message can make the decoder reserve.
 
 use bincode::config::{Configuration, Limit, LittleEndian, Varint};
-use glam::Vec2;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::event::GameEvent;
-use crate::map::Map;
-use crate::rules::Rules;
-use crate::snapshot::Entity;
-use crate::sync::EntityDelta;
-use crate::world::{EntityId, PlayerInput};
+use crate::game::{EntityId, Replicate};
 
 /// The protocol version this build speaks. Bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 /// Longest player name, in characters.
 pub const MAX_NAME_CHARS: usize = 24;
 /// Longest room name, in characters.
@@ -45,9 +39,9 @@ const fn wire<const N: usize>() -> WireConfig<N> {
     bincode::config::standard().with_limit::<N>()
 }
 
-/// A message from a client to the server.
+/// A message from a client to the server; `I` is the game's input type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ClientMsg {
+pub enum ClientMsg<I> {
     /// The first message on every connection: who the client is and where it wants to play.
     /// Must stay variant 0 with `protocol_version` first (see the module docs).
     Hello {
@@ -62,10 +56,13 @@ pub enum ClientMsg {
         /// The `resume_token` of an earlier `Welcome`: take that player back within the grace
         /// period after a dropped connection, instead of joining as a new one.
         resume: Option<String>,
+        /// How a room this `Hello` creates is set up (within the server's limits); ignored when
+        /// the room exists. `None`: the server's defaults.
+        options: Option<RoomOptions>,
     },
     /// The player's controls; send one per server tick (`tick_rate` a second), which is one or
     /// more per snapshot.
-    Input(Input),
+    Input(Input<I>),
     /// A chat line for the room, at most [`MAX_CHAT_CHARS`] characters.
     Chat {
         /// The text.
@@ -80,37 +77,41 @@ pub enum ClientMsg {
     Leave,
 }
 
-/// One input sample, for one server tick.
+/// How a room is created: each `None` takes the server's default. The server refuses values
+/// outside its limits with [`ErrorCode::BadOptions`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomOptions {
+    /// One of the game's maps (`GET /api/games` lists them).
+    pub map: Option<String>,
+    /// Seats, at most the server's `max_players`.
+    pub max_players: Option<u16>,
+    /// Ticks per second, at most the server's `max_tick_rate`.
+    pub tick_rate: Option<u16>,
+    /// Snapshots per second, at most the tick rate (it need not divide it).
+    pub snapshot_rate: Option<u16>,
+}
+
+/// One input sample, for one server tick: the engine's sequencing around the game's controls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Input {
+pub struct Input<I> {
     /// Increases by one per input; snapshots echo the last applied one. The server applies at
     /// most one input per tick, in this order, and repeats the last one when none arrived.
     pub seq: u32,
     /// The newest snapshot tick the client holds (`Replica::ack`), 0 for none: the server
     /// encodes the next snapshot as a delta against it.
     pub ack: u64,
-    /// Desired direction of travel (length <= 1).
-    pub move_dir: Vec2,
-    /// Aim direction (any length; zero keeps the previous aim).
-    pub aim: Vec2,
-    /// Trigger held.
-    pub fire: bool,
+    /// The game's controls for this tick.
+    pub controls: I,
 }
 
-impl Input {
-    /// The simulation's view of this input.
-    pub fn player_input(&self) -> PlayerInput {
-        PlayerInput {
-            move_dir: self.move_dir,
-            aim: self.aim,
-            fire: self.fire,
-        }
-    }
-}
-
-/// A message from the server to a client.
+/// A message from the server to a client: `S` is the game's settings, `E` its entity and `V`
+/// its event type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ServerMsg {
+#[serde(bound(
+    serialize = "S: Serialize, E: Replicate, V: Serialize",
+    deserialize = "S: serde::de::DeserializeOwned, E: Replicate, V: serde::de::DeserializeOwned"
+))]
+pub enum ServerMsg<S, E: Replicate, V> {
     /// The answer to a successful `Hello`.
     Welcome {
         /// The client's own player entity.
@@ -119,15 +120,14 @@ pub enum ServerMsg {
         room: String,
         /// Simulation ticks per second: send one `Input` per tick.
         tick_rate: u16,
-        /// Snapshots per second (a divisor of `tick_rate`).
+        /// Snapshots per second, at most `tick_rate` ([`crate::schedule`]).
         snapshot_rate: u16,
         /// Width and height of the box around the player whose entities a snapshot carries;
         /// `None` = the whole map.
         view: Option<(f32, f32)>,
-        /// The game's tuning, so the client predicts with the server's numbers.
-        rules: Rules,
-        /// The map, so the client can draw and predict.
-        map: Map,
+        /// The game's settings (map, tuning), so the client draws and predicts with the
+        /// server's numbers.
+        settings: S,
         /// Who is already in the room, with names (snapshots carry ids only).
         players: Vec<(EntityId, String)>,
         /// Present this in `Hello::resume` to get this player back after a dropped connection.
@@ -138,7 +138,7 @@ pub enum ServerMsg {
         last_input_seq: u32,
     },
     /// The world after a tick, with the events since the previous snapshot.
-    Snapshot(Snapshot),
+    Snapshot(Snapshot<E, V>),
     /// Answer to a spectator's connection (`GET /ws?spectate=ROOM`, no `Hello`): what it
     /// watches. Complete snapshots of the whole room and all its events follow.
     Spectating {
@@ -151,8 +151,8 @@ pub enum ServerMsg {
         /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate` (Unix time, ms): lets an
         /// observer on a synchronised clock measure how old each snapshot is.
         origin_unix_ms: u64,
-        /// The map.
-        map: Map,
+        /// The game's settings.
+        settings: S,
         /// Who is in the room, with names.
         players: Vec<(EntityId, String)>,
     },
@@ -172,10 +172,41 @@ pub enum ServerMsg {
     },
 }
 
+/// What happened in a room, as snapshots carry it: the engine's own events (who came, who
+/// left, what was said) around the game's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RoomEvent<V> {
+    /// A player entered the room.
+    Joined {
+        /// The new player's entity.
+        player: EntityId,
+        /// The name they will be shown with.
+        name: String,
+    },
+    /// A player left the room (on purpose, by disconnecting past the resume grace period).
+    Left {
+        /// The departed player's entity.
+        player: EntityId,
+    },
+    /// A chat line, already length-limited and stripped of control characters by the server.
+    Chat {
+        /// The speaker.
+        from: EntityId,
+        /// The text.
+        text: String,
+    },
+    /// The game's own event.
+    Game(V),
+}
+
 /// The entities a client can see after a tick, as a change to a view it already holds
 /// (`baseline`) or complete (`baseline == 0`). Apply it with [`crate::sync::Replica`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "E: Replicate, V: Serialize",
+    deserialize = "E: Replicate, V: serde::de::DeserializeOwned"
+))]
+pub struct Snapshot<E: Replicate, V> {
     /// The tick this state is the result of.
     pub tick: u64,
     /// The tick of the view this is a delta against (one the client acknowledged); 0 =
@@ -188,16 +219,32 @@ pub struct Snapshot {
     /// inputs arrived in a burst, until the client sends that many fewer.
     pub queued_inputs: u8,
     /// Entities new to the view, in full, by ascending id.
-    pub created: Vec<Entity>,
+    pub created: Vec<E>,
     /// Changed fields of entities in both views, by ascending id.
-    pub changed: Vec<EntityDelta>,
+    pub changed: Vec<E::Delta>,
     /// Entities that left the view (gone from the world or out of range), ascending.
     pub removed: Vec<EntityId>,
     /// What happened since the previous snapshot, `(tick, event)`, oldest first: every join,
-    /// leave, kill and chat line in the room, and the hits and respawns this client can see.
-    /// Events ride in the snapshot rather than in messages of their own because a message's
-    /// fixed cost (a frame, a wake-up, a syscall) dwarfs an event's few bytes in big rooms.
-    pub events: Vec<(u64, GameEvent)>,
+    /// leave and chat line in the room, and the game's events this client should hear of
+    /// ([`crate::game::Game::event_relevant`]). Events ride in the snapshot rather than in
+    /// messages of their own because a message's fixed cost (a frame, a wake-up, a syscall)
+    /// dwarfs an event's few bytes in big rooms.
+    pub events: Vec<(u64, RoomEvent<V>)>,
+}
+
+impl<E: Replicate, V> Default for Snapshot<E, V> {
+    fn default() -> Self {
+        Self {
+            tick: 0,
+            baseline: 0,
+            last_input_seq: 0,
+            queued_inputs: 0,
+            created: Vec::new(),
+            changed: Vec::new(),
+            removed: Vec::new(),
+            events: Vec::new(),
+        }
+    }
 }
 
 /// Why the server refused or ended something.
@@ -231,6 +278,10 @@ pub enum ErrorCode {
     ResumeFailed,
     /// There is no room of that name to spectate.
     NoSuchRoom,
+    /// The room options are outside the server's limits or name an unknown map.
+    BadOptions,
+    /// The named room plays another game than the one this connection speaks.
+    WrongGame,
 }
 
 /// Why bytes did not decode into a message.
@@ -281,8 +332,8 @@ pub fn encode<M: Serialize>(msg: &M) -> Result<Vec<u8>, EncodeError> {
 /// A snapshot's parts, borrowed: serialises to the same bytes as [`ServerMsg::Snapshot`] without
 /// owning the entities, so a session encodes the lists it reuses every tick without copying them
 /// into a message.
-#[derive(Clone, Copy, Debug)]
-pub struct SnapshotParts<'a> {
+#[derive(Debug)]
+pub struct SnapshotParts<'a, E: Replicate, V> {
     /// See [`Snapshot::tick`].
     pub tick: u64,
     /// See [`Snapshot::baseline`].
@@ -292,16 +343,24 @@ pub struct SnapshotParts<'a> {
     /// See [`Snapshot::queued_inputs`].
     pub queued_inputs: u8,
     /// See [`Snapshot::created`].
-    pub created: &'a [Entity],
+    pub created: &'a [E],
     /// See [`Snapshot::changed`].
-    pub changed: &'a [EntityDelta],
+    pub changed: &'a [E::Delta],
     /// See [`Snapshot::removed`].
     pub removed: &'a [EntityId],
     /// See [`Snapshot::events`].
-    pub events: &'a [&'a (u64, GameEvent)],
+    pub events: &'a [&'a (u64, RoomEvent<V>)],
 }
 
-impl<'a> SnapshotParts<'a> {
+impl<E: Replicate, V> Clone for SnapshotParts<'_, E, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E: Replicate, V> Copy for SnapshotParts<'_, E, V> {}
+
+impl<'a, E: Replicate, V: Serialize> SnapshotParts<'a, E, V> {
     /// A value that serialises as [`Snapshot`] does (for encoders other than bincode).
     pub fn as_serializable(&self) -> impl Serialize + 'a {
         SnapshotRef {
@@ -318,21 +377,22 @@ impl<'a> SnapshotParts<'a> {
 }
 
 #[derive(Serialize)]
-struct SnapshotRef<'a> {
+#[serde(bound(serialize = "E: Replicate, V: Serialize"))]
+struct SnapshotRef<'a, E: Replicate, V> {
     tick: u64,
     baseline: u64,
     last_input_seq: u32,
     queued_inputs: u8,
-    created: &'a [Entity],
-    changed: &'a [EntityDelta],
+    created: &'a [E],
+    changed: &'a [E::Delta],
     removed: &'a [EntityId],
-    events: &'a [&'a (u64, GameEvent)],
+    events: &'a [&'a (u64, RoomEvent<V>)],
 }
 
 /// Appends the encoding of `ServerMsg::Snapshot` with these parts to `out`; identical to
 /// encoding the owned message (a unit test holds the two together).
-pub fn encode_snapshot_into(
-    parts: SnapshotParts<'_>,
+pub fn encode_snapshot_into<E: Replicate, V: Serialize>(
+    parts: SnapshotParts<'_, E, V>,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     // bincode writes an enum variant as its index (varint u32); Snapshot is variant 1.
@@ -379,13 +439,19 @@ fn decode_bounded<T: DeserializeOwned, const N: usize>(
 }
 
 /// Decodes one client message from a frame of at most `max_len` bytes.
-pub fn decode_client(bytes: &[u8], max_len: usize) -> Result<ClientMsg, DecodeError> {
-    decode_bounded::<ClientMsg, CLIENT_DECODE_LIMIT>(bytes, max_len)
+pub fn decode_client<I: DeserializeOwned>(
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<ClientMsg<I>, DecodeError> {
+    decode_bounded::<ClientMsg<I>, CLIENT_DECODE_LIMIT>(bytes, max_len)
 }
 
 /// Decodes one server message from a frame of at most `max_len` bytes.
-pub fn decode_server(bytes: &[u8], max_len: usize) -> Result<ServerMsg, DecodeError> {
-    decode_bounded::<ServerMsg, SERVER_DECODE_LIMIT>(bytes, max_len)
+pub fn decode_server<S: DeserializeOwned, E: Replicate, V: DeserializeOwned>(
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<ServerMsg<S, E, V>, DecodeError> {
+    decode_bounded::<ServerMsg<S, E, V>, SERVER_DECODE_LIMIT>(bytes, max_len)
 }
 
 /// The protocol version of a `Hello` frame from any protocol version, read without decoding the
@@ -394,238 +460,4 @@ pub fn peek_hello_version(bytes: &[u8]) -> Option<u16> {
     let ((tag, version), _): ((u32, u16), usize) =
         bincode::serde::decode_from_slice(bytes, wire::<16>()).ok()?;
     (tag == 0).then_some(version)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::snapshot::EntityKind;
-
-    fn samples() -> (Vec<ClientMsg>, Vec<ServerMsg>) {
-        let clients = vec![
-            ClientMsg::Hello {
-                protocol_version: PROTOCOL_VERSION,
-                name: "ann".into(),
-                room: Some("r1".into()),
-                ticket: Some("v1.a.b".into()),
-                resume: None,
-            },
-            ClientMsg::Hello {
-                protocol_version: 7,
-                name: "bob".into(),
-                room: None,
-                ticket: None,
-                resume: Some("1.2.3".into()),
-            },
-            ClientMsg::Input(Input {
-                seq: 42,
-                ack: 9,
-                move_dir: Vec2::new(0.5, -1.0),
-                aim: Vec2::X,
-                fire: true,
-            }),
-            ClientMsg::Chat {
-                text: "gg ✓".into(),
-            },
-            ClientMsg::Ping {
-                client_time: u64::MAX,
-            },
-            ClientMsg::Leave,
-        ];
-        let id = EntityId(3);
-        let events = [
-            GameEvent::Joined {
-                player: id,
-                name: "ann".into(),
-            },
-            GameEvent::Left { player: id },
-            GameEvent::Hit {
-                shooter: id,
-                victim: EntityId(4),
-                damage: 25,
-                health: 75,
-            },
-            GameEvent::Killed {
-                killer: id,
-                victim: EntityId(4),
-            },
-            GameEvent::Respawned {
-                player: id,
-                pos: Vec2::new(1.0, 2.0),
-            },
-            GameEvent::Chat {
-                from: id,
-                text: "hi".into(),
-            },
-        ];
-        let mut servers = vec![
-            ServerMsg::Welcome {
-                player_id: id,
-                room: "r1".into(),
-                tick_rate: 30,
-                snapshot_rate: 30,
-                view: Some((1600.0, 1000.0)),
-                rules: Rules::default(),
-                map: Map::default_map(),
-                players: vec![(id, "ann".into())],
-                resume_token: "1.3.abc".into(),
-                last_input_seq: 41,
-            },
-            ServerMsg::Snapshot(Snapshot {
-                tick: 9,
-                baseline: 7,
-                last_input_seq: 42,
-                queued_inputs: 2,
-                changed: vec![
-                    EntityDelta {
-                        id: EntityId(2),
-                        pos: Some((-3, 100)),
-                        alive: Some(false),
-                        ..EntityDelta::default()
-                    },
-                    EntityDelta {
-                        id: EntityId(5),
-                        ..EntityDelta::default()
-                    },
-                ],
-                removed: vec![EntityId(6)],
-                events: Vec::new(),
-                created: vec![
-                    Entity {
-                        id,
-                        pos: Vec2::new(1.5, 2.5),
-                        vel: Vec2::ZERO,
-                        kind: EntityKind::Player {
-                            // Snapped, as everything the simulation produces.
-                            aim: crate::quant::aim_to_wire(Vec2::Y),
-                            health: 100,
-                            score: 2,
-                            deaths: 1,
-                            alive: true,
-                        },
-                    },
-                    Entity {
-                        id: EntityId(8),
-                        pos: Vec2::ONE,
-                        vel: Vec2::X,
-                        kind: EntityKind::Projectile { owner: id },
-                    },
-                ],
-            }),
-            ServerMsg::Pong {
-                client_time: 5,
-                server_tick: 6,
-            },
-            ServerMsg::Error {
-                code: ErrorCode::RoomFull,
-                message: "room r1 is full (8/8)".into(),
-            },
-        ];
-        if let Some(ServerMsg::Snapshot(s)) = servers.get_mut(1) {
-            s.events = events.into_iter().map(|e| (1, e)).collect();
-        }
-        (clients, servers)
-    }
-
-    #[test]
-    fn every_message_round_trips() {
-        let (clients, servers) = samples();
-        for msg in clients {
-            let bytes = encode(&msg).expect("encodes");
-            assert_eq!(decode_client(&bytes, 1 << 16).expect("decodes"), msg);
-        }
-        for msg in servers {
-            let bytes = encode(&msg).expect("encodes");
-            assert_eq!(decode_server(&bytes, 1 << 20).expect("decodes"), msg);
-        }
-    }
-
-    #[test]
-    fn borrowed_snapshot_encoding_matches_the_owned_message() {
-        let (_, servers) = samples();
-        let Some(ServerMsg::Snapshot(snap)) = servers
-            .into_iter()
-            .find(|m| matches!(m, ServerMsg::Snapshot(_)))
-        else {
-            panic!("samples hold a snapshot");
-        };
-        let mut borrowed = Vec::new();
-        let parts = SnapshotParts {
-            tick: snap.tick,
-            baseline: snap.baseline,
-            last_input_seq: snap.last_input_seq,
-            queued_inputs: snap.queued_inputs,
-            created: &snap.created,
-            changed: &snap.changed,
-            removed: &snap.removed,
-            events: &snap.events.iter().collect::<Vec<_>>(),
-        };
-        encode_snapshot_into(parts, &mut borrowed).expect("encodes");
-        assert_eq!(
-            borrowed,
-            encode(&ServerMsg::Snapshot(snap)).expect("encodes")
-        );
-    }
-
-    #[test]
-    fn truncated_messages_give_typed_errors() {
-        let (clients, _) = samples();
-        for msg in clients {
-            let bytes = encode(&msg).expect("encodes");
-            for cut in 0..bytes.len() {
-                let err = decode_client(&bytes[..cut], 1 << 16).expect_err("truncated must fail");
-                assert!(
-                    matches!(err, DecodeError::Empty | DecodeError::Malformed(_)),
-                    "{err}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn oversized_and_padded_frames_are_refused() {
-        let bytes = encode(&ClientMsg::Leave).expect("encodes");
-        let mut padded = bytes.clone();
-        padded.push(0);
-        assert!(matches!(
-            decode_client(&padded, 64),
-            Err(DecodeError::TrailingBytes { extra: 1 })
-        ));
-        let chat = encode(&ClientMsg::Chat {
-            text: "x".repeat(100),
-        })
-        .expect("encodes");
-        assert!(matches!(
-            decode_client(&chat, 64),
-            Err(DecodeError::TooLarge { max: 64, .. })
-        ));
-    }
-
-    #[test]
-    fn a_length_prefix_cannot_claim_more_than_the_decode_limit() {
-        // Chat (variant 2) whose string claims u32::MAX bytes: varint marker 252 + 4 bytes.
-        let hostile = [2u8, 252, 0xff, 0xff, 0xff, 0xff];
-        let err = decode_client(&hostile, 1 << 16).expect_err("must fail");
-        assert!(matches!(err, DecodeError::Malformed(_)), "{err}");
-    }
-
-    #[test]
-    fn hello_version_is_readable_across_versions() {
-        let future = ClientMsg::Hello {
-            protocol_version: 99,
-            name: "x".into(),
-            room: None,
-            ticket: None,
-            resume: None,
-        };
-        assert_eq!(
-            peek_hello_version(&encode(&future).expect("encodes")),
-            Some(99)
-        );
-        assert_eq!(
-            peek_hello_version(&encode(&ClientMsg::Leave).expect("encodes")),
-            None
-        );
-        assert_eq!(peek_hello_version(&[]), None);
-    }
 }

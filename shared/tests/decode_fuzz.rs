@@ -2,7 +2,16 @@
 //! accepts non-canonical varints, so a decoded message need not re-encode to the same bytes;
 //! what must hold is that whatever decodes re-encodes stably.
 
-use arena_shared::protocol::{decode_client, decode_server, encode, peek_hello_version};
+use arena_shared::protocol::{encode, peek_hello_version};
+use arena_shared::shooter::{ClientMsg, ServerMsg};
+
+fn decode_client(bytes: &[u8], max: usize) -> Result<ClientMsg, arena_shared::DecodeError> {
+    arena_shared::protocol::decode_client(bytes, max)
+}
+
+fn decode_server(bytes: &[u8], max: usize) -> Result<ServerMsg, arena_shared::DecodeError> {
+    arena_shared::protocol::decode_server(bytes, max)
+}
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
@@ -31,7 +40,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_messages_never_panic(seed in any::<u64>(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
-        let msg = arena_shared::ClientMsg::Hello { protocol_version: 1, name: format!("n{seed}"), room: Some("room".into()), ticket: None, resume: None };
+        let msg = ClientMsg::Hello { protocol_version: 1, name: format!("n{seed}"), room: Some("room".into()), ticket: None, resume: None, options: None };
         let mut bytes = encode(&msg).expect("encodes");
         for (at, byte) in flips {
             let i = at % bytes.len();

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
+use arena_shared::EntityId;
 use arena_shared::interest::TickView;
-use arena_shared::predict::Predictor;
-use arena_shared::protocol::{self, Snapshot};
+use arena_shared::protocol;
 use arena_shared::quant::{pos_from_wire, vel_from_wire};
-use arena_shared::sync::{self, Replica, SyncError};
-use arena_shared::{
-    Command, Entity, EntityId, EntityKind, Map, PlayerInput, Rules, ServerMsg, World,
+use arena_shared::shooter::Predictor;
+use arena_shared::shooter::{
+    Command, Entity, EntityDelta, EntityKind, Map, PlayerInput, Rules, ServerMsg, Snapshot, World,
 };
+use arena_shared::sync::{self, Replica, SyncError};
 use glam::Vec2;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -141,7 +142,7 @@ fn inconsistent_deltas_are_errors_not_panics() {
         kind: EntityKind::Projectile { owner: EntityId(1) },
     };
     let base = vec![e(1), e(3)];
-    let unknown = sync::EntityDelta {
+    let unknown = EntityDelta {
         id: EntityId(2),
         pos: Some((1, 1)),
         ..Default::default()
@@ -153,7 +154,7 @@ fn inconsistent_deltas_are_errors_not_panics() {
         sync::apply(&base, &[e(5), e(4)], &[], &[]).is_err(),
         "unsorted"
     );
-    let player_field_on_projectile = sync::EntityDelta {
+    let player_field_on_projectile = EntityDelta {
         id: EntityId(1),
         health: Some(3),
         ..Default::default()

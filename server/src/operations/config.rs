@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_shared::{Map, Rules};
+use arena_shared::shooter::{Map, Rules};
 use serde::{Deserialize, Serialize};
 
 /// The configuration file shipped as documentation of every key and its default.
@@ -46,8 +46,12 @@ pub struct Config {
     pub bind: SocketAddr,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
-    /// Simulation ticks per second (and inputs per second a client sends).
+    /// Simulation ticks per second (and inputs per second a client sends), for rooms created
+    /// without a `tick_rate` option.
     pub tick_rate: u16,
+    /// The highest tick rate a room option may ask for (at least `tick_rate`, and below
+    /// `msg_rate` whatever this says, since a client sends one input per tick).
+    pub max_tick_rate: u16,
     /// Snapshots per second, at most `tick_rate`; 0 = one per tick. A rate that does not
     /// divide the tick rate alternates gaps (20 Hz at 30 Hz: one tick, then two).
     pub snapshot_rate: u16,
@@ -65,7 +69,8 @@ pub struct Config {
     /// Named rooms one address (IPv4, or IPv6 /64) may have created and still open; more are
     /// refused (1013), so a few sockets cannot hold every room of the server.
     pub max_named_rooms_per_ip: usize,
-    /// Map file; empty = embedded default map.
+    /// The shooter's map file; empty = its embedded default map. The file's stem names it in
+    /// room options (`GET /api/games`).
     pub map: PathBuf,
     /// Seed for every room's RNG; 0 = random per room.
     pub room_seed: u64,
@@ -137,7 +142,7 @@ pub struct Config {
     /// Test-only: a `/panic` chat line makes its room panic, to prove fault containment.
     /// Never enable in production.
     pub fault_injection: bool,
-    /// Game tuning.
+    /// The shooter's tuning.
     pub rules: Rules,
 }
 
@@ -147,6 +152,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: 0,
             tick_rate: 30,
+            max_tick_rate: 60,
             snapshot_rate: 0,
             view_width: 2048.0,
             view_height: 1280.0,
@@ -215,7 +221,7 @@ pub enum ConfigError {
     Invalid(String),
     /// The map file is bad.
     #[error(transparent)]
-    Map(#[from] arena_shared::MapError),
+    Map(#[from] arena_shared::shooter::MapError),
 }
 
 impl Config {
@@ -247,6 +253,10 @@ impl Config {
         check(
             (1..=240).contains(&self.tick_rate),
             "tick_rate must be 1..=240",
+        );
+        check(
+            self.max_tick_rate <= 240,
+            "max_tick_rate must be at most 240",
         );
         check(
             (1..=1024).contains(&self.max_players),
@@ -394,6 +404,13 @@ impl Config {
         Duration::from_millis(self.slow_client_timeout_ms)
     }
 
+    /// The highest tick rate a room may be created with: `max_tick_rate`, but never below
+    /// `tick_rate`, and below `msg_rate`, since each client sends one input per tick.
+    pub fn effective_max_tick_rate(&self) -> u16 {
+        let below_msg_rate = (self.msg_rate.ceil() - 1.0).clamp(0.0, 240.0) as u16;
+        self.max_tick_rate.min(below_msg_rate).max(self.tick_rate)
+    }
+
     /// Snapshots per second in effect (`snapshot_rate`, or the tick rate when that is 0).
     pub fn effective_snapshot_rate(&self) -> u16 {
         match self.snapshot_rate {
@@ -484,13 +501,29 @@ mod tests {
             room: Some(widest.repeat(MAX_ROOM_NAME_CHARS)),
             ticket: Some("t".repeat(crate::operations::ticket::MAX_TICKET_LEN)),
             resume: Some(format!("{}.{}.{}", u64::MAX, u32::MAX, "f".repeat(32))),
+            options: Some(arena_shared::RoomOptions {
+                map: Some(widest.repeat(MAX_ROOM_NAME_CHARS)),
+                max_players: Some(u16::MAX),
+                tick_rate: Some(u16::MAX),
+                snapshot_rate: Some(u16::MAX),
+            }),
         };
+        let hello: ClientMsg<arena_shared::shooter::PlayerInput> = hello;
         // Control characters are stripped from chat by the server, but a client may send them:
         // JSON escapes each as six bytes.
         let chat = ClientMsg::Chat {
             text: "\u{1}".repeat(MAX_CHAT_CHARS),
         };
-        for msg in [hello, chat] {
+        let input = ClientMsg::Input(arena_shared::protocol::Input {
+            seq: u32::MAX,
+            ack: u64::MAX,
+            controls: arena_shared::shooter::PlayerInput {
+                move_dir: glam::Vec2::splat(f32::MIN),
+                aim: glam::Vec2::splat(f32::MIN),
+                fire: true,
+            },
+        });
+        for msg in [hello, chat, input] {
             for encoding in [Encoding::Bincode, Encoding::Json] {
                 let mut out = Vec::new();
                 encoding.encode_into(&msg, &mut out).expect("encodes");

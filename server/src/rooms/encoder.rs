@@ -6,11 +6,10 @@
 //! costs nothing here. The room builds one [`TickView`] per snapshot for all of them.
 
 use arena_shared::encoding::Encoding;
+use arena_shared::game::{EntityId, Game, Replicate, RoomEventOf};
 use arena_shared::interest::TickView;
-use arena_shared::protocol::{EncodeError, SnapshotParts};
-use arena_shared::snapshot::Entity;
-use arena_shared::sync::{self, EntityDelta, History};
-use arena_shared::{EntityId, GameEvent};
+use arena_shared::protocol::{EncodeError, RoomEvent, SnapshotParts};
+use arena_shared::sync::{self, History};
 use glam::Vec2;
 
 /// Where one player's inputs stand when a snapshot is taken.
@@ -32,42 +31,36 @@ pub struct Encoded {
 }
 
 /// Whether a client whose player is `me` and who sees `visible` (sorted by id) should hear of
-/// `event`. Joins, leaves, kills and chat concern the whole room (roster, kill feed, scores); a
-/// hit or a respawn only where the client can see it, or when it is the client's own.
-fn wants(me: EntityId, visible: &[Entity], event: &GameEvent) -> bool {
-    let sees = |id: EntityId| id == me || visible.binary_search_by_key(&id, |e| e.id).is_ok();
+/// `event`. Joins, leaves and chat concern the whole room (roster, chat log); the game decides
+/// for its own events ([`Game::event_relevant`]).
+fn wants<G: Game>(me: EntityId, visible: &[G::Entity], event: &RoomEventOf<G>) -> bool {
     match event {
-        GameEvent::Joined { .. }
-        | GameEvent::Left { .. }
-        | GameEvent::Killed { .. }
-        | GameEvent::Chat { .. } => true,
-        GameEvent::Hit {
-            shooter, victim, ..
-        } => *shooter == me || sees(*victim),
-        GameEvent::Respawned { player, .. } => sees(*player),
+        RoomEvent::Joined { .. } | RoomEvent::Left { .. } | RoomEvent::Chat { .. } => true,
+        RoomEvent::Game(e) => G::event_relevant(e, me, &|id| {
+            visible.binary_search_by_key(&id, |e| e.id()).is_ok()
+        }),
     }
 }
 
 /// Encodes one client's snapshots.
-#[derive(Debug)]
-pub struct SnapshotEncoder {
+pub struct SnapshotEncoder<G: Game> {
     player: EntityId,
     /// bincode or JSON.
     encoding: Encoding,
     /// Half the view box; `None` = full snapshots (every entity, no deltas).
     half_view: Option<Vec2>,
     /// Views sent and not yet superseded by an acknowledgement: the possible baselines.
-    history: History,
+    history: History<G::Entity>,
     /// The newest tick the client said it holds; 0 = none.
     acked: u64,
     /// Reused between snapshots, so a steady state allocates only the view it keeps.
     scratch: Vec<usize>,
-    created: Vec<Entity>,
-    changed: Vec<EntityDelta>,
+    created: Vec<G::Entity>,
+    changed: Vec<<G::Entity as Replicate>::Delta>,
     removed: Vec<EntityId>,
 }
 
-impl SnapshotEncoder {
+impl<G: Game> SnapshotEncoder<G> {
     /// An encoder for `player`, whose view is a `view` (width, height) box around it, or the
     /// whole world in full every time when `None` (also spectators: player 0).
     pub fn new(player: EntityId, view: Option<(f32, f32)>, encoding: Encoding) -> Self {
@@ -98,9 +91,9 @@ impl SnapshotEncoder {
     /// respawns out of sight are left out; with full snapshots, every event goes to everyone.
     pub fn encode<'e>(
         &mut self,
-        view: &TickView,
+        view: &TickView<G::Entity>,
         inputs: InputStatus,
-        events: impl IntoIterator<Item = &'e (u64, GameEvent)>,
+        events: impl IntoIterator<Item = &'e (u64, RoomEventOf<G>)>,
         out: &mut Vec<u8>,
     ) -> Result<Encoded, EncodeError> {
         let Some(half) = self.half_view else {
@@ -123,7 +116,9 @@ impl SnapshotEncoder {
             });
         };
         // Dead players keep their entity, so the view follows them where they fell.
-        let centre = view.entity(self.player).map_or(Vec2::ZERO, |e| e.pos);
+        let centre = view
+            .entity(self.player)
+            .map_or(Vec2::ZERO, |e| e.position());
         let mut visible = Vec::with_capacity(self.history.newest().map_or(16, |(_, v)| v.len()));
         view.in_view(centre, half, self.player, &mut self.scratch, &mut visible);
         let (baseline, base) = match self.history.get(self.acked) {
@@ -142,7 +137,7 @@ impl SnapshotEncoder {
         );
         let events: Vec<_> = events
             .into_iter()
-            .filter(|(_, e)| wants(self.player, &visible, e))
+            .filter(|(_, e)| wants::<G>(self.player, &visible, e))
             .collect();
         let parts = SnapshotParts {
             tick: view.tick(),
@@ -168,8 +163,8 @@ impl SnapshotEncoder {
 mod tests {
     use super::*;
     use arena_shared::protocol::{SERVER_DECODE_LIMIT, decode_server};
+    use arena_shared::shooter::{Entity, EntityKind, GameEvent, ServerMsg, World};
     use arena_shared::sync::Replica;
-    use arena_shared::{EntityKind, ServerMsg};
 
     fn status(last_seq: u32) -> InputStatus {
         InputStatus {
@@ -193,14 +188,15 @@ mod tests {
         }
     }
 
-    fn tick(t: u64, me_x: f32) -> TickView {
+    fn tick(t: u64, me_x: f32) -> TickView<Entity> {
         // Player 1 moves; 2 is near it, 3 far away.
         let entities = vec![player(1, me_x), player(2, 150.0), player(3, 3900.0)];
         TickView::new(t, entities, Vec2::new(4000.0, 1000.0))
     }
 
-    fn receive(replica: &mut Replica, bytes: &[u8]) -> (u64, Vec<EntityId>) {
-        let Ok(ServerMsg::Snapshot(s)) = decode_server(bytes, SERVER_DECODE_LIMIT) else {
+    fn receive(replica: &mut Replica<Entity>, bytes: &[u8]) -> (u64, Vec<EntityId>) {
+        let decoded: Result<ServerMsg, _> = decode_server(bytes, SERVER_DECODE_LIMIT);
+        let Ok(ServerMsg::Snapshot(s)) = decoded else {
             panic!("a snapshot");
         };
         let baseline = s.baseline;
@@ -210,7 +206,8 @@ mod tests {
 
     #[test]
     fn deltas_follow_acknowledgements_and_the_view_box() {
-        let mut enc = SnapshotEncoder::new(EntityId(1), Some((1000.0, 1000.0)), Encoding::Bincode);
+        let mut enc =
+            SnapshotEncoder::<World>::new(EntityId(1), Some((1000.0, 1000.0)), Encoding::Bincode);
         let mut client = Replica::new();
         let mut out = Vec::new();
 
@@ -248,22 +245,26 @@ mod tests {
 
     #[test]
     fn hits_and_respawns_out_of_view_are_left_out() {
-        let hit = |shooter, victim| GameEvent::Hit {
-            shooter: EntityId(shooter),
-            victim: EntityId(victim),
-            damage: 10,
-            health: 90,
+        let hit = |shooter, victim| {
+            RoomEvent::Game(GameEvent::Hit {
+                shooter: EntityId(shooter),
+                victim: EntityId(victim),
+                damage: 10,
+                health: 90,
+            })
         };
-        let respawn = |p| GameEvent::Respawned {
-            player: EntityId(p),
-            pos: Vec2::ZERO,
+        let respawn = |p| {
+            RoomEvent::Game(GameEvent::Respawned {
+                player: EntityId(p),
+                pos: Vec2::ZERO,
+            })
         };
-        let killed = GameEvent::Killed {
+        let killed = RoomEvent::Game(GameEvent::Killed {
             killer: EntityId(3),
             victim: EntityId(4),
-        };
+        });
         // Player 1 sees 2, not 3.
-        let events: Vec<(u64, GameEvent)> = [
+        let events: Vec<(u64, RoomEventOf<World>)> = [
             hit(2, 1),  // on me
             hit(1, 3),  // my own shot, even out of view
             hit(3, 2),  // on someone I see
@@ -276,11 +277,12 @@ mod tests {
         .map(|e| (1, e))
         .collect();
         let sent = |view| {
-            let mut enc = SnapshotEncoder::new(EntityId(1), view, Encoding::Bincode);
+            let mut enc = SnapshotEncoder::<World>::new(EntityId(1), view, Encoding::Bincode);
             let mut out = Vec::new();
             enc.encode(&tick(1, 100.0), status(0), &events, &mut out)
                 .expect("encodes");
-            match decode_server(&out, SERVER_DECODE_LIMIT) {
+            let decoded: Result<ServerMsg, _> = decode_server(&out, SERVER_DECODE_LIMIT);
+            match decoded {
                 Ok(ServerMsg::Snapshot(s)) => s.events,
                 other => panic!("a snapshot: {other:?}"),
             }
@@ -295,7 +297,7 @@ mod tests {
 
     #[test]
     fn full_mode_sends_every_entity_complete() {
-        let mut enc = SnapshotEncoder::new(EntityId(1), None, Encoding::Bincode);
+        let mut enc = SnapshotEncoder::<World>::new(EntityId(1), None, Encoding::Bincode);
         enc.acknowledge(1);
         let mut out = Vec::new();
         let sent = enc

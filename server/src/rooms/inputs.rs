@@ -46,8 +46,8 @@ impl InputDrop {
 }
 
 #[derive(Debug)]
-struct State {
-    pending: VecDeque<Input>,
+struct State<I> {
+    pending: VecDeque<Input<I>>,
     /// The newest sequence number queued or applied: anything not above it is stale.
     newest: u32,
     /// Set when the room lets go of the connection.
@@ -56,12 +56,12 @@ struct State {
 
 /// A bounded queue of one connection's inputs, shared by its session and its room.
 #[derive(Debug)]
-pub struct InputQueue {
-    state: Mutex<State>,
+pub struct InputQueue<I> {
+    state: Mutex<State<I>>,
     capacity: usize,
 }
 
-impl InputQueue {
+impl<I> InputQueue<I> {
     /// An empty, open queue holding at most `capacity` inputs (at least one).
     pub fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
@@ -74,14 +74,14 @@ impl InputQueue {
         })
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State<I>> {
         // Every update is a plain push, pop or assignment, so a poisoned lock is consistent.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Queues an input (session side). `Ok(())` = queued; `Err(Overflow)` = queued, but the
     /// oldest input was dropped for it; any other `Err` = this input was dropped.
-    pub fn push(&self, input: Input) -> Result<(), InputDrop> {
+    pub fn push(&self, input: Input<I>) -> Result<(), InputDrop> {
         let mut state = self.state();
         if state.closed {
             return Err(InputDrop::NotSeated);
@@ -103,7 +103,7 @@ impl InputQueue {
     }
 
     /// The oldest queued input (room side, once per tick).
-    pub fn pop(&self) -> Option<Input> {
+    pub fn pop(&self) -> Option<Input<I>> {
         self.state().pending.pop_front()
     }
 
@@ -136,7 +136,7 @@ impl InputQueue {
 mod tests {
     use super::*;
 
-    fn input(seq: u32) -> Input {
+    fn input(seq: u32) -> Input<u8> {
         Input {
             seq,
             ..Input::default()

@@ -1,11 +1,13 @@
-//! The lobby actor: owns the rooms. It places players (a named room, or quick-play into the
-//! fullest room with space), creates rooms on demand up to `max_rooms`, enforces `max_players`,
-//! and disposes of a room when its last player leaves.
+//! The lobby actor: owns the rooms of every game. It places players (a named room, or
+//! quick-play into the fullest room of their game with space), creates rooms on demand up to
+//! `max_rooms` with the options a `Hello` asks for (within the server's limits), enforces each
+//! room's `max_players`, and disposes of a room when its last player leaves.
 //!
 //! The lobby's count for a room includes seats reserved for joins still in flight, and a room is
 //! disposed only when that count reaches zero, so a join can never land in a room being torn
 //! down.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,37 +15,63 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use actix::prelude::*;
-use arena_shared::Map;
+use arena_shared::{Game, RoomOptions};
 use tracing::info;
 
 use crate::close::Farewell;
 use crate::operations::config::Config;
 use crate::operations::metrics::Metrics;
+use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{
-    Admission, CloseRoom, FindRoom, JoinRequest, ListRooms, LobbyLink, PlayerJoining, PlayerLeft,
-    PlayerResuming, ResumeRequest, RoomHandle, RoomId, RoomInfo, RoomStats, RoomStopped, Shutdown,
-    SpectateRequest, SpectatorAdmission, SpectatorJoining,
+    Admission, CloseRoom, FindRoom, FoundRoom, JoinRequest, ListRooms, LobbyLink, PlayerJoining,
+    PlayerLeft, PlayerResuming, ResumeRequest, RoomHandle, RoomId, RoomInfo, RoomStats,
+    RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission, SpectatorJoining,
 };
 use crate::rooms::room::{Room, RoomSettings, parse_resume_token};
 
+/// How one room is set up: the server's defaults and the `Hello`'s options, checked.
+struct Setup {
+    map: String,
+    max_players: usize,
+    tick_rate: u16,
+    snapshot_rate: u16,
+}
+
 struct RoomEntry {
     name: String,
+    /// The game it plays ([`Game::NAME`]).
+    game: &'static str,
+    setup: Setup,
     /// Quick-play rooms are public; a room created by name is private: quick-play never
     /// places anyone in it.
     public: bool,
     /// Who created a named room (address key), for `max_named_rooms_per_ip`.
     creator: Option<IpAddr>,
-    addr: Addr<Room>,
+    /// The room's `Addr<Room<G>>` for its game `G`: each handler takes it back with its own
+    /// game's type, so a connection of one game can never be seated in another's room.
+    addr: Box<dyn Any + Send>,
+    /// Where the room is told to close, whatever its game.
+    close: Recipient<CloseRoom>,
     /// Seated players plus reservations for joins in flight.
     occupancy: usize,
     stats: Arc<RoomStats>,
     opened: Instant,
 }
 
+impl RoomEntry {
+    /// The room's address, if it plays `G`.
+    fn addr<G: Game>(&self) -> Result<Addr<Room<G>>, Farewell> {
+        self.addr
+            .downcast_ref::<Addr<Room<G>>>()
+            .cloned()
+            .ok_or_else(|| Farewell::WrongGame(format!("room {} plays {}", self.name, self.game)))
+    }
+}
+
 /// The lobby actor.
 pub struct Lobby {
     config: Arc<Config>,
-    map: Arc<Map>,
+    catalog: Arc<Catalog>,
     metrics: Arc<Metrics>,
     rooms: BTreeMap<RoomId, RoomEntry>,
     by_name: HashMap<String, RoomId>,
@@ -53,10 +81,10 @@ pub struct Lobby {
 
 impl Lobby {
     /// A lobby with no rooms.
-    pub fn new(config: Arc<Config>, map: Arc<Map>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: Arc<Config>, catalog: Arc<Catalog>, metrics: Arc<Metrics>) -> Self {
         Self {
             config,
-            map,
+            catalog,
             metrics,
             rooms: BTreeMap::new(),
             by_name: HashMap::new(),
@@ -66,33 +94,41 @@ impl Lobby {
     }
 
     /// The room a join should go to, reserving a seat in it; creating it when needed.
-    fn place(
+    fn place<G: Game>(
         &mut self,
         wanted: Option<&str>,
+        options: Option<&RoomOptions>,
         creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
-    ) -> Result<RoomId, Farewell> {
+    ) -> Result<(RoomId, Addr<Room<G>>), Farewell> {
         if self.shutting_down {
             return Err(Farewell::ShuttingDown);
         }
-        let max = self.config.max_players;
+        let map = options.and_then(|o| o.map.as_deref());
         let existing = match wanted {
             Some(name) => self.by_name.get(name).copied(),
-            // Fullest public room with space; the oldest among equals, so rooms fill in a
-            // stable order.
+            // Fullest public room of the game with space (on the asked-for map, if any); the
+            // oldest among equals, so rooms fill in a stable order.
             None => self
                 .rooms
                 .iter()
-                .filter(|(_, r)| r.public && r.occupancy < max)
+                .filter(|(_, r)| {
+                    r.public
+                        && r.game == G::NAME
+                        && r.occupancy < r.setup.max_players
+                        && map.is_none_or(|m| m == r.setup.map)
+                })
                 .max_by(|a, b| a.1.occupancy.cmp(&b.1.occupancy).then(b.0.cmp(a.0)))
                 .map(|(id, _)| *id),
         };
         let id = match existing {
             Some(id) => id,
-            None => self.open_room(wanted, creator, arbiter, ctx)?,
+            None => self.open_room::<G>(wanted, options, creator, arbiter, ctx)?,
         };
         let entry = self.rooms.get_mut(&id).ok_or(Farewell::RoomClosed)?;
+        let addr = entry.addr::<G>()?;
+        let max = entry.setup.max_players;
         if entry.occupancy >= max {
             return Err(Farewell::RoomFull(format!(
                 "{} ({}/{max})",
@@ -100,12 +136,47 @@ impl Lobby {
             )));
         }
         entry.occupancy += 1;
-        Ok(id)
+        Ok((id, addr))
     }
 
-    fn open_room(
+    /// The server's defaults with `options` applied, refused when outside the server's limits.
+    fn setup(&self, options: Option<&RoomOptions>) -> Result<Setup, Farewell> {
+        let c = &self.config;
+        let o = options.cloned().unwrap_or_default();
+        let tick_rate = o.tick_rate.unwrap_or(c.tick_rate);
+        if !(1..=c.effective_max_tick_rate()).contains(&tick_rate) {
+            return Err(Farewell::BadOptions(format!(
+                "tick_rate {tick_rate} is outside 1..={}",
+                c.effective_max_tick_rate()
+            )));
+        }
+        let snapshot_rate = o
+            .snapshot_rate
+            .unwrap_or_else(|| c.effective_snapshot_rate().min(tick_rate));
+        if !(1..=tick_rate).contains(&snapshot_rate) {
+            return Err(Farewell::BadOptions(format!(
+                "snapshot_rate {snapshot_rate} is outside 1..={tick_rate} (the tick rate)"
+            )));
+        }
+        let max_players = o.max_players.map_or(c.max_players, usize::from);
+        if !(1..=c.max_players).contains(&max_players) {
+            return Err(Farewell::BadOptions(format!(
+                "max_players {max_players} is outside 1..={}",
+                c.max_players
+            )));
+        }
+        Ok(Setup {
+            map: o.map.unwrap_or_default(),
+            max_players,
+            tick_rate,
+            snapshot_rate,
+        })
+    }
+
+    fn open_room<G: Game>(
         &mut self,
         wanted: Option<&str>,
+        options: Option<&RoomOptions>,
         creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
@@ -113,6 +184,13 @@ impl Lobby {
         if self.rooms.len() >= self.config.max_rooms {
             return Err(Farewell::ServerFull);
         }
+        let mut setup = self.setup(options)?;
+        let map = (!setup.map.is_empty()).then_some(setup.map.as_str());
+        let (map, game_settings) = self
+            .catalog
+            .settings::<G>(map)
+            .map_err(Farewell::BadOptions)?;
+        setup.map = map;
         // Only named rooms count against their creator: quick-play rooms are the server's
         // choice, and each needs a full room of players from that address first.
         let creator = wanted.and(creator);
@@ -143,16 +221,15 @@ impl Lobby {
             0 => rand::random(),
             s => s,
         };
-        let settings = RoomSettings {
-            tick_rate: self.config.tick_rate,
-            snapshot_rate: self.config.effective_snapshot_rate(),
+        let settings = RoomSettings::<G> {
+            tick_rate: setup.tick_rate,
+            snapshot_rate: setup.snapshot_rate,
             view: (!self.config.full_snapshots)
                 .then_some((self.config.view_width, self.config.view_height)),
-            map: self.map.clone(),
-            rules: self.config.rules.clone(),
+            settings: game_settings,
             seed,
             slow_client_timeout: self.config.slow_client_timeout(),
-            mailbox_capacity: self.config.max_players * 4 + 16,
+            mailbox_capacity: setup.max_players * 4 + 16,
             fault_injection: self.config.fault_injection,
             max_spectators: self.config.max_spectators,
             spectator_delay: self.config.spectator_delay(),
@@ -171,14 +248,18 @@ impl Lobby {
         let addr = Room::start_in_arbiter(arbiter, move |_| {
             Room::new(id, room_name, settings, lobby, room_stats)
         });
+        info!(room = %name, game = G::NAME, map = %setup.map, tick_rate = setup.tick_rate, snapshot_rate = setup.snapshot_rate, max_players = setup.max_players, "room created");
         self.by_name.insert(name.clone(), id);
         self.rooms.insert(
             id,
             RoomEntry {
                 name,
+                game: G::NAME,
+                setup,
                 public: wanted.is_none(),
                 creator,
-                addr,
+                close: addr.clone().recipient(),
+                addr: Box::new(addr),
                 occupancy: 0,
                 stats,
                 opened: Instant::now(),
@@ -190,13 +271,13 @@ impl Lobby {
     fn dispose(&mut self, id: RoomId, farewell: Farewell) {
         if let Some(entry) = self.rooms.remove(&id) {
             self.by_name.remove(&entry.name);
-            entry.addr.do_send(CloseRoom { farewell });
+            entry.close.do_send(CloseRoom { farewell });
         }
     }
 }
 
 /// The recipients a session uses to talk to `room`.
-fn handle_of(room: &Addr<Room>) -> RoomHandle {
+fn handle_of<G: Game>(room: &Addr<Room<G>>) -> RoomHandle {
     RoomHandle {
         detached: room.clone().recipient(),
         leaving: room.clone().recipient(),
@@ -209,20 +290,19 @@ impl Actor for Lobby {
     type Context = Context<Self>;
 }
 
-impl Handler<JoinRequest> for Lobby {
-    type Result = ResponseFuture<Result<Admission, Farewell>>;
+impl<G: Game> Handler<JoinRequest<G>> for Lobby {
+    type Result = ResponseFuture<Result<Admission<G>, Farewell>>;
 
-    fn handle(&mut self, msg: JoinRequest, ctx: &mut Self::Context) -> Self::Result {
-        let placed = self
-            .place(msg.room.as_deref(), msg.creator, &msg.arbiter, ctx)
-            .and_then(|id| {
-                self.rooms
-                    .get(&id)
-                    .map(|r| r.addr.clone())
-                    .ok_or(Farewell::RoomClosed)
-            });
+    fn handle(&mut self, msg: JoinRequest<G>, ctx: &mut Self::Context) -> Self::Result {
+        let placed = self.place::<G>(
+            msg.room.as_deref(),
+            msg.options.as_ref(),
+            msg.creator,
+            &msg.arbiter,
+            ctx,
+        );
         Box::pin(async move {
-            let room = placed?;
+            let (_, room) = placed?;
             // A room that died between the reservation and here has already told the lobby
             // (RoomStopped), which forgot it: nothing to undo.
             let seated = room
@@ -240,15 +320,15 @@ impl Handler<JoinRequest> for Lobby {
     }
 }
 
-impl Handler<ResumeRequest> for Lobby {
-    type Result = ResponseFuture<Result<Admission, Farewell>>;
+impl<G: Game> Handler<ResumeRequest<G>> for Lobby {
+    type Result = ResponseFuture<Result<Admission<G>, Farewell>>;
 
-    fn handle(&mut self, msg: ResumeRequest, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: ResumeRequest<G>, _: &mut Self::Context) -> Self::Result {
         let target = parse_resume_token(&msg.token)
             .ok_or_else(|| Farewell::ResumeFailed("malformed resume token".into()))
             .and_then(|(room, player, secret)| match self.rooms.get(&room) {
                 Some(entry) if !self.shutting_down => {
-                    Ok((entry.addr.clone(), player, secret.to_owned()))
+                    Ok((entry.addr::<G>()?, player, secret.to_owned()))
                 }
                 _ => Err(Farewell::ResumeFailed("that room is gone".into())),
             });
@@ -270,16 +350,16 @@ impl Handler<ResumeRequest> for Lobby {
     }
 }
 
-impl Handler<SpectateRequest> for Lobby {
-    type Result = ResponseFuture<Result<SpectatorAdmission, Farewell>>;
+impl<G: Game> Handler<SpectateRequest<G>> for Lobby {
+    type Result = ResponseFuture<Result<SpectatorAdmission<G>, Farewell>>;
 
-    fn handle(&mut self, msg: SpectateRequest, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: SpectateRequest<G>, _: &mut Self::Context) -> Self::Result {
         let room = match self
             .by_name
             .get(&msg.room)
             .and_then(|id| self.rooms.get(id))
         {
-            Some(entry) if !self.shutting_down => Ok(entry.addr.clone()),
+            Some(entry) if !self.shutting_down => entry.addr::<G>(),
             Some(_) => Err(Farewell::ShuttingDown),
             None => Err(Farewell::NoSuchRoom(msg.room)),
         };
@@ -298,11 +378,16 @@ impl Handler<SpectateRequest> for Lobby {
 }
 
 impl Handler<FindRoom> for Lobby {
-    type Result = Option<(String, Arc<RoomStats>)>;
+    type Result = Option<FoundRoom>;
 
     fn handle(&mut self, msg: FindRoom, _: &mut Self::Context) -> Self::Result {
         let entry = self.rooms.get(self.by_name.get(&msg.name)?)?;
-        Some((entry.name.clone(), entry.stats.clone()))
+        Some(FoundRoom {
+            name: entry.name.clone(),
+            game: entry.game,
+            tick_rate: entry.setup.tick_rate,
+            stats: entry.stats.clone(),
+        })
     }
 }
 
@@ -341,11 +426,14 @@ impl Handler<ListRooms> for Lobby {
                 .values()
                 .map(|r| RoomInfo {
                     name: r.name.clone(),
+                    game: r.game,
+                    map: r.setup.map.clone(),
                     public: r.public,
                     players: r.stats.players.load(Ordering::Relaxed),
                     detached_players: r.stats.detached.load(Ordering::Relaxed),
-                    max_players: self.config.max_players,
-                    tick_rate: self.config.tick_rate,
+                    max_players: r.setup.max_players,
+                    tick_rate: r.setup.tick_rate,
+                    snapshot_rate: r.setup.snapshot_rate,
                     uptime_s: (now - r.opened).as_secs_f64(),
                     ticks: r.stats.ticks.load(Ordering::Relaxed),
                     tick_overruns: r.stats.overruns.load(Ordering::Relaxed),

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
+use arena_shared::RoomOptions;
+use arena_shared::game::{EntityId, Game, Replicate};
 use arena_shared::interest::TickView;
-use arena_shared::{EntityId, Map};
 use serde::Serialize;
 
 use crate::close::Farewell;
@@ -26,11 +27,55 @@ use crate::socket::ConnectionSocket;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RoomId(pub u64);
 
+/// A room's newest published state, whatever its game: what `GET /api/rooms/{name}/state`
+/// serves.
+pub trait PublishedState: Send + Sync {
+    /// The tick it is the result of.
+    fn tick(&self) -> u64;
+    /// The state as a JSON document: `header`'s fields plus every entity, by id, in the JSON
+    /// subprotocol's form.
+    fn to_json(&self, header: StateHeader<'_>) -> serde_json::Result<Vec<u8>>;
+}
+
+/// What a state document says about its room.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StateHeader<'a> {
+    /// The room.
+    pub room: &'a str,
+    /// Its game.
+    pub game: &'a str,
+    /// The tick this state is the result of (also the `ETag`).
+    pub tick: u64,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
+    pub origin_unix_ms: u64,
+}
+
+impl<E: Replicate> PublishedState for TickView<E> {
+    fn tick(&self) -> u64 {
+        TickView::tick(self)
+    }
+
+    fn to_json(&self, header: StateHeader<'_>) -> serde_json::Result<Vec<u8>> {
+        #[derive(Serialize)]
+        struct Doc<'a, E> {
+            #[serde(flatten)]
+            header: StateHeader<'a>,
+            entities: &'a [E],
+        }
+        serde_json::to_vec(&Doc {
+            header,
+            entities: self.entities(),
+        })
+    }
+}
+
 /// Counters a room updates and the lobby reads for `/api/rooms` without messaging the room.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RoomStats {
     /// The newest snapshot's entities, for `GET /api/rooms/{name}/state`.
-    pub latest: Mutex<Option<Arc<TickView>>>,
+    pub latest: Mutex<Option<Arc<dyn PublishedState>>>,
     /// That state's JSON, built by the first request for a tick and shared by the rest.
     pub latest_json: Mutex<Option<(u64, bytes::Bytes)>>,
     /// Spectators watching now.
@@ -52,23 +97,35 @@ pub struct RoomStats {
 }
 
 /// The handles a room uses to reach one player's session.
-#[derive(Clone)]
-pub struct SessionLink {
+pub struct SessionLink<G: Game> {
     /// The connection (its session's id, unique in the process). Everything a session says
     /// about a seat names it, and the room ignores what comes from a connection that no longer
     /// holds the seat: a frozen session's late detach must not unseat the connection that
     /// resumed it (shared/ACTIX-FACTS.md).
     pub id: u64,
     /// The connection's inputs, drained one per tick.
-    pub inputs: Arc<InputQueue>,
+    pub inputs: Arc<InputQueue<G::Input>>,
     /// Holds the session's next snapshot.
-    pub slot: Arc<SnapshotSlot>,
+    pub slot: Arc<SnapshotSlot<G>>,
     /// Wakes the session when its slot is filled.
     pub snapshots: Recipient<SnapshotReady>,
     /// Where the room says it is dropping the player.
     pub closed: Recipient<RoomClosed>,
     /// The connection's socket, to shut down a session that froze (stopped being polled).
     pub socket: Option<ConnectionSocket>,
+}
+
+impl<G: Game> Clone for SessionLink<G> {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id,
+            inputs: self.inputs.clone(),
+            slot: self.slot.clone(),
+            snapshots: self.snapshots.clone(),
+            closed: self.closed.clone(),
+            socket: self.socket.clone(),
+        }
+    }
 }
 
 /// How a room reaches its lobby, without naming the lobby's type.
@@ -99,20 +156,24 @@ pub struct RoomClosed {
 
 // Sessions and the HTTP API → lobby, and room → lobby.
 
-/// A session has a valid `Hello` and wants a seat.
-#[derive(Message)]
-#[rtype(result = "Result<Admission, Farewell>")]
-pub struct JoinRequest {
+/// A session has a valid `Hello` and wants a seat in a room of its game.
+pub struct JoinRequest<G: Game> {
     /// Validated player name.
     pub name: String,
     /// Validated room name, or `None` for quick-play.
     pub room: Option<String>,
+    /// How a room this join creates is set up (checked by the lobby).
+    pub options: Option<RoomOptions>,
     /// How the room reaches the session.
-    pub link: SessionLink,
+    pub link: SessionLink<G>,
     /// The session's thread, where a new room is started.
     pub arbiter: ArbiterHandle,
     /// The client's address, charged for a named room this join creates.
     pub creator: Option<IpAddr>,
+}
+
+impl<G: Game> Message for JoinRequest<G> {
+    type Result = Result<Admission<G>, Farewell>;
 }
 
 /// How a session reaches the room it joined or watches: one recipient per message it may send,
@@ -130,49 +191,63 @@ pub struct RoomHandle {
 }
 
 /// A granted join.
-#[derive(Debug)]
-pub struct Admission {
+pub struct Admission<G: Game> {
     /// The room's recipients.
     pub room: RoomHandle,
     /// The seat.
-    pub seated: Seated,
+    pub seated: Seated<G>,
 }
 
 /// A session presents a resume token from an earlier `Welcome`.
-#[derive(Message)]
-#[rtype(result = "Result<Admission, Farewell>")]
-pub struct ResumeRequest {
+pub struct ResumeRequest<G: Game> {
     /// The token.
     pub token: String,
     /// How the room reaches the new session.
-    pub link: SessionLink,
+    pub link: SessionLink<G>,
+}
+
+impl<G: Game> Message for ResumeRequest<G> {
+    type Result = Result<Admission<G>, Farewell>;
 }
 
 /// A spectator wants to watch the room of this name.
-#[derive(Message)]
-#[rtype(result = "Result<SpectatorAdmission, Farewell>")]
-pub struct SpectateRequest {
+pub struct SpectateRequest<G: Game> {
     /// The room's name (already validated).
     pub room: String,
     /// How the room reaches the session.
-    pub link: SessionLink,
+    pub link: SessionLink<G>,
+}
+
+impl<G: Game> Message for SpectateRequest<G> {
+    type Result = Result<SpectatorAdmission<G>, Farewell>;
 }
 
 /// A granted spectator seat.
-#[derive(Debug)]
-pub struct SpectatorAdmission {
+pub struct SpectatorAdmission<G: Game> {
     /// The room watched.
     pub room: RoomHandle,
     /// What the room said.
-    pub watching: Watching,
+    pub watching: Watching<G>,
 }
 
-/// The shared counters and latest state of the room of this name, if open.
+/// The name, game, tick rate and shared counters of the room of this name, if open.
 #[derive(Message)]
-#[rtype(result = "Option<(String, Arc<RoomStats>)>")]
+#[rtype(result = "Option<FoundRoom>")]
 pub struct FindRoom {
     /// The room's name.
     pub name: String,
+}
+
+/// A room [`FindRoom`] found.
+pub struct FoundRoom {
+    /// Its name.
+    pub name: String,
+    /// Its game.
+    pub game: &'static str,
+    /// Its ticks per second.
+    pub tick_rate: u16,
+    /// Its counters and latest state.
+    pub stats: Arc<RoomStats>,
 }
 
 /// Asks for the room list.
@@ -185,6 +260,10 @@ pub struct ListRooms;
 pub struct RoomInfo {
     /// Room name.
     pub name: String,
+    /// The game it plays.
+    pub game: &'static str,
+    /// The map it plays on.
+    pub map: String,
     /// Whether quick-play places players here (false for rooms created by name).
     pub public: bool,
     /// Players seated (joins in flight not counted).
@@ -195,6 +274,8 @@ pub struct RoomInfo {
     pub max_players: usize,
     /// Ticks per second.
     pub tick_rate: u16,
+    /// Snapshots per second.
+    pub snapshot_rate: u16,
     /// Seconds since the room opened.
     pub uptime_s: f64,
     /// Ticks run.
@@ -233,18 +314,19 @@ pub struct RoomStopped {
 // Lobby → room, and sessions → room (through a RoomHandle).
 
 /// A session asks to seat its player (sent by the lobby, which has reserved the seat).
-#[derive(Message)]
-#[rtype(result = "Seated")]
-pub struct PlayerJoining {
+pub struct PlayerJoining<G: Game> {
     /// Validated display name.
     pub name: String,
     /// How to reach the session.
-    pub link: SessionLink,
+    pub link: SessionLink<G>,
+}
+
+impl<G: Game> Message for PlayerJoining<G> {
+    type Result = Seated<G>;
 }
 
 /// The answer to [`PlayerJoining`]: everything the `Welcome` needs.
-#[derive(Debug, Clone)]
-pub struct Seated {
+pub struct Seated<G: Game> {
     /// The player's entity.
     pub player: EntityId,
     /// The room's name.
@@ -255,10 +337,8 @@ pub struct Seated {
     pub snapshot_rate: u16,
     /// The view box, `None` = whole map.
     pub view: Option<(f32, f32)>,
-    /// Game tuning, for client prediction.
-    pub rules: arena_shared::Rules,
-    /// The map.
-    pub map: Arc<Map>,
+    /// The game's settings, for drawing and prediction.
+    pub settings: Arc<G::Settings>,
     /// Everyone in the room, the new player included.
     pub roster: Vec<(EntityId, String)>,
     /// The token that resumes this player after a dropped connection.
@@ -271,28 +351,31 @@ pub struct Seated {
 }
 
 /// A player with a resume token wants its seat back.
-#[derive(Message)]
-#[rtype(result = "Result<Seated, Farewell>")]
-pub struct PlayerResuming {
+pub struct PlayerResuming<G: Game> {
     /// The player to resume.
     pub player: EntityId,
     /// The token's secret.
     pub secret: String,
     /// The new session.
-    pub link: SessionLink,
+    pub link: SessionLink<G>,
+}
+
+impl<G: Game> Message for PlayerResuming<G> {
+    type Result = Result<Seated<G>, Farewell>;
 }
 
 /// A spectator's session asks to watch this room.
-#[derive(Message)]
-#[rtype(result = "Result<Watching, Farewell>")]
-pub struct SpectatorJoining {
+pub struct SpectatorJoining<G: Game> {
     /// How to reach the spectator's session.
-    pub link: SessionLink,
+    pub link: SessionLink<G>,
+}
+
+impl<G: Game> Message for SpectatorJoining<G> {
+    type Result = Result<Watching<G>, Farewell>;
 }
 
 /// A granted spectator seat.
-#[derive(Debug)]
-pub struct Watching {
+pub struct Watching<G: Game> {
     /// The spectator's number in this room (to leave with).
     pub id: u64,
     /// The room's name.
@@ -303,8 +386,8 @@ pub struct Watching {
     pub snapshot_rate: u16,
     /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
     pub origin_unix_ms: u64,
-    /// The map.
-    pub map: Arc<Map>,
+    /// The game's settings.
+    pub settings: Arc<G::Settings>,
     /// Everyone in the room.
     pub roster: Vec<(EntityId, String)>,
 }

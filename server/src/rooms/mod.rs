@@ -5,6 +5,7 @@
 //! backpressure) and an input queue ([`inputs`]); each session cuts and encodes its own view
 //! with an [`encoder`]. Rooms touch no bytes and name no session type.
 
+pub mod catalog;
 pub mod encoder;
 pub mod inputs;
 pub mod lobby;

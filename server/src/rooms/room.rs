@@ -1,4 +1,4 @@
-//! The room actor: owns one [`World`] and runs it at a fixed tick rate.
+//! The room actor: owns one game's state and runs it at a fixed tick rate, whatever the game.
 //!
 //! Tick N is due at `origin + N * period`. Each tick applies at most one queued input per
 //! player (in sequence order; a player with none keeps the last one), steps the world, and,
@@ -17,10 +17,10 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
+use arena_shared::game::{EntityId, Game, RoomEventOf};
 use arena_shared::interest::TickView;
-use arena_shared::protocol::MAX_CHAT_CHARS;
+use arena_shared::protocol::{MAX_CHAT_CHARS, RoomEvent};
 use arena_shared::schedule;
-use arena_shared::{Command, EntityId, GameEvent, Map, World};
 use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
@@ -31,7 +31,7 @@ use crate::rooms::messages::{
     PlayerResuming, RoomClosed, RoomId, RoomStats, RoomStopped, Seated, SessionLink, SnapshotReady,
     SpectatorJoining, SpectatorLeaving, Watching,
 };
-use crate::rooms::slot::{Offer, SharedFrame};
+use crate::rooms::slot::{Events, Offer, SharedFrame};
 
 /// If a room falls this far behind its schedule (the process was suspended, the machine is
 /// overloaded), it stops trying to catch up: the missed ticks are counted as overruns, logged,
@@ -41,9 +41,9 @@ const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 /// Overrun warnings are logged at most this often per room; the counter is always exact.
 const OVERRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The events of the ticks since the previous snapshot, with their ticks, shared by every
-/// session that gets them.
-type Events = Option<Arc<[(u64, GameEvent)]>>;
+/// One snapshot as the room publishes it: the tick's shared view, and the events since the
+/// previous snapshot (none: `None`).
+type Published<G> = (Arc<TickView<<G as Game>::Entity>>, Option<Events<G>>);
 
 /// What happened to a snapshot offered to one session.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,18 +57,15 @@ enum Delivery {
 }
 
 /// What a room needs to know at creation.
-#[derive(Clone, Debug)]
-pub struct RoomSettings {
+pub struct RoomSettings<G: Game> {
     /// Ticks per second.
     pub tick_rate: u16,
     /// Snapshots per second, at most `tick_rate` ([`schedule::snapshot_due`]).
     pub snapshot_rate: u16,
     /// The view box players are told about (`None` = whole map, with full snapshots).
     pub view: Option<(f32, f32)>,
-    /// The map.
-    pub map: Arc<Map>,
-    /// Game tuning.
-    pub rules: arena_shared::Rules,
+    /// The game's settings (map, tuning), also sent to every client.
+    pub settings: Arc<G::Settings>,
     /// RNG seed.
     pub seed: u64,
     /// How long a session may leave a snapshot untaken before its player is dropped.
@@ -90,9 +87,11 @@ pub struct RoomSettings {
 /// The chat line that makes a room panic when fault injection is on.
 pub const PANIC_COMMAND: &str = "/panic";
 
-struct Seat {
+struct Seat<G: Game> {
+    /// The player's display name, for rosters.
+    name: String,
     /// `None` while the player is detached (connection lost, waiting to be resumed).
-    link: Option<SessionLink>,
+    link: Option<SessionLink<G>>,
     /// When a detached player is given up on.
     detached_until: Option<Instant>,
     /// The secret half of the player's resume token; a new one at every resume.
@@ -105,7 +104,7 @@ struct Seat {
     last_input_seq: u32,
 }
 
-impl Seat {
+impl<G: Game> Seat<G> {
     /// Whether connection `link` holds this seat now.
     fn held_by(&self, link: u64) -> bool {
         self.link.as_ref().is_some_and(|l| l.id == link)
@@ -141,22 +140,26 @@ fn secrets_match(a: &str, b: &str) -> bool {
 }
 
 /// The room actor.
-pub struct Room {
+pub struct Room<G: Game> {
     id: RoomId,
     name: String,
-    settings: RoomSettings,
-    world: World,
-    seats: BTreeMap<EntityId, Seat>,
+    settings: RoomSettings<G>,
+    game: G,
+    seats: BTreeMap<EntityId, Seat<G>>,
     /// Spectators' sessions, by a number of the room's; at most `max_spectators`.
-    spectators: BTreeMap<u64, SessionLink>,
+    spectators: BTreeMap<u64, SessionLink<G>>,
     next_spectator: u64,
+    /// Joins and leaves since the last tick, delivered with its events.
+    arrivals: Vec<RoomEventOf<G>>,
     /// Chat lines accepted since the last tick, delivered with its events.
-    chat: Vec<GameEvent>,
+    chat: Vec<RoomEventOf<G>>,
+    /// Scratch for the game's events of one tick.
+    stepped: Vec<G::Event>,
     /// Events of the ticks since the last snapshot, with their ticks.
-    events: Vec<(u64, GameEvent)>,
+    events: Vec<(u64, RoomEventOf<G>)>,
     /// Snapshots held back from spectators until `spectator_delay` old, oldest first. Bounded
     /// by the delay: at most `spectator_delay * snapshot_rate` entries.
-    delayed: VecDeque<(Instant, Arc<TickView>, Events)>,
+    delayed: VecDeque<(Instant, Published<G>)>,
     /// Where the room tells its lobby that a player left or that it stopped.
     lobby: LobbyLink,
     stats: Arc<RoomStats>,
@@ -185,12 +188,12 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "non-text panic".into())
 }
 
-impl Room {
+impl<G: Game> Room<G> {
     /// A room; it starts ticking when started as an actor.
     pub fn new(
         id: RoomId,
         name: String,
-        settings: RoomSettings,
+        settings: RoomSettings<G>,
         lobby: LobbyLink,
         stats: Arc<RoomStats>,
     ) -> Self {
@@ -205,22 +208,19 @@ impl Room {
             .metrics
             .room_tick_overruns
             .with_label_values(&labels);
-        let world = World::new(
-            settings.map.clone(),
-            settings.rules.clone(),
-            u32::from(settings.tick_rate),
-            settings.seed,
-        );
+        let game = G::new(&settings.settings, settings.tick_rate, settings.seed);
         Self {
             id,
             name,
             period: Duration::from_secs(1) / u32::from(settings.tick_rate.max(1)),
             settings,
-            world,
+            game,
             seats: BTreeMap::new(),
             spectators: BTreeMap::new(),
             next_spectator: 1,
+            arrivals: Vec::new(),
             chat: Vec::new(),
+            stepped: Vec::new(),
             events: Vec::new(),
             delayed: VecDeque::new(),
             lobby,
@@ -294,7 +294,7 @@ impl Room {
 
     /// Applies one queued input per player, steps the world, and, on a snapshot tick, returns
     /// what to publish.
-    fn simulate(&mut self) -> Option<(Arc<TickView>, Events)> {
+    fn simulate(&mut self) -> Option<Published<G>> {
         if std::mem::take(&mut self.panic_requested) {
             panic!("fault injection: room {} asked to panic", self.name);
         }
@@ -305,28 +305,30 @@ impl Room {
             if let Some(input) = next {
                 // The connection has its Welcome: the token it replaced is spent.
                 seat.previous_secret = None;
-                self.world.apply(Command::Input {
-                    player,
-                    input: input.player_input(),
-                });
+                self.game.input(player, input.controls);
                 seat.last_input_seq = input.seq;
             }
         }
-        self.world.step();
-        let tick = self.world.tick();
-        let stepped = self.world.drain_events().chain(self.chat.drain(..));
-        self.events.extend(stepped.map(|e| (tick, e)));
+        self.game.step();
+        let tick = self.game.tick();
+        self.game.drain_events(&mut self.stepped);
+        let stepped = self
+            .arrivals
+            .drain(..)
+            .chain(self.stepped.drain(..).map(RoomEvent::Game));
+        self.events
+            .extend(stepped.chain(self.chat.drain(..)).map(|e| (tick, e)));
         if !schedule::snapshot_due(tick, self.settings.tick_rate, self.settings.snapshot_rate) {
             return None;
         }
         let events = (!self.events.is_empty()).then(|| Arc::from(std::mem::take(&mut self.events)));
-        Some((Arc::new(TickView::of(&self.world)), events))
+        Some((Arc::new(TickView::of(&self.game)), events))
     }
 
     /// Offers the tick to every connected player's and spectator's slot; drops those whose
     /// client has left a snapshot unread for longer than allowed, and detaches players whose
     /// session is gone.
-    fn publish(&mut self, view: Arc<TickView>, events: Events) {
+    fn publish(&mut self, view: Arc<TickView<G::Entity>>, events: Option<Events<G>>) {
         let now = Instant::now();
         let mut lost = Vec::new();
         for (&player, seat) in &self.seats {
@@ -353,18 +355,23 @@ impl Room {
         if self.settings.spectator_delay.is_zero() {
             return self.publish_to_spectators(view, events, now);
         }
-        self.delayed.push_back((now, view, events));
+        self.delayed.push_back((now, (view, events)));
         while let Some((at, ..)) = self.delayed.front()
             && now.saturating_duration_since(*at) >= self.settings.spectator_delay
         {
-            if let Some((_, view, events)) = self.delayed.pop_front() {
+            if let Some((_, (view, events))) = self.delayed.pop_front() {
                 self.publish_to_spectators(view, events, now);
             }
         }
     }
 
     /// Shows a snapshot to the spectators and the state endpoint (after the spectator delay).
-    fn publish_to_spectators(&mut self, view: Arc<TickView>, events: Events, now: Instant) {
+    fn publish_to_spectators(
+        &mut self,
+        view: Arc<TickView<G::Entity>>,
+        events: Option<Events<G>>,
+        now: Instant,
+    ) {
         *self
             .stats
             .latest
@@ -396,10 +403,10 @@ impl Room {
     /// session whose client is not reading is not polled and cannot act on that itself).
     fn deliver(
         &self,
-        link: &SessionLink,
-        view: &Arc<TickView>,
+        link: &SessionLink<G>,
+        view: &Arc<TickView<G::Entity>>,
         inputs: InputStatus,
-        events: &Events,
+        events: &Option<Events<G>>,
         shared: &Option<Arc<SharedFrame>>,
         now: Instant,
     ) -> Delivery {
@@ -459,7 +466,7 @@ impl Room {
     /// The room's game code panicked: tell every player (1011), log it, and stop; the lobby
     /// forgets the room when it stops.
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
-        error!(parent: &self.span, tick = self.world.tick(), panic = %why, "room failed; closing it");
+        error!(parent: &self.span, tick = self.game.tick(), panic = %why, "room failed; closing it");
         self.settings.metrics.room_panics.inc();
         self.tell_everyone(&Farewell::RoomFailed);
         self.settings.metrics.players.sub(self.seats.len() as i64);
@@ -482,10 +489,7 @@ impl Room {
         }
         seat.detached_until = Some(Instant::now() + self.settings.resume_grace);
         self.count_detached();
-        self.world.apply(Command::Input {
-            player,
-            input: Default::default(),
-        });
+        self.game.input(player, G::Input::default());
         info!(parent: &self.span, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
     }
 
@@ -499,20 +503,23 @@ impl Room {
         self.stats.detached.store(detached, Ordering::Relaxed);
     }
 
-    fn seated(&self, player: EntityId, secret: &str) -> Seated {
+    /// Everyone seated, by id.
+    fn roster(&self) -> Vec<(EntityId, String)> {
+        self.seats
+            .iter()
+            .map(|(&id, seat)| (id, seat.name.clone()))
+            .collect()
+    }
+
+    fn seated(&self, player: EntityId, secret: &str) -> Seated<G> {
         Seated {
             player,
             room: self.name.clone(),
             tick_rate: self.settings.tick_rate,
             snapshot_rate: self.settings.snapshot_rate,
             view: self.settings.view,
-            rules: self.settings.rules.clone(),
-            map: self.settings.map.clone(),
-            roster: self
-                .world
-                .players()
-                .map(|p| (p.id, p.name.clone()))
-                .collect(),
+            settings: self.settings.settings.clone(),
+            roster: self.roster(),
             resume_token: resume_token(self.id, player, secret),
             last_input_seq: self.seats.get(&player).map_or(0, |s| s.last_input_seq),
             stats: self.stats.clone(),
@@ -526,7 +533,8 @@ impl Room {
             }
             self.settings.metrics.players.dec();
             self.count_detached();
-            self.world.apply(Command::Leave { player });
+            self.game.leave(player);
+            self.arrivals.push(RoomEvent::Left { player });
             self.stats
                 .players
                 .store(self.seats.len(), Ordering::Relaxed);
@@ -535,7 +543,7 @@ impl Room {
     }
 }
 
-impl Actor for Room {
+impl<G: Game> Actor for Room<G> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -563,21 +571,21 @@ impl Actor for Room {
     }
 }
 
-impl Handler<PlayerJoining> for Room {
-    type Result = MessageResult<PlayerJoining>;
+impl<G: Game> Handler<PlayerJoining<G>> for Room<G> {
+    type Result = MessageResult<PlayerJoining<G>>;
 
-    fn handle(&mut self, msg: PlayerJoining, _: &mut Self::Context) -> Self::Result {
-        let player = self
-            .world
-            .apply(Command::Join {
-                name: msg.name.clone(),
-            })
-            .unwrap_or(EntityId(0));
+    fn handle(&mut self, msg: PlayerJoining<G>, _: &mut Self::Context) -> Self::Result {
+        let player = self.game.join(&msg.name);
+        self.arrivals.push(RoomEvent::Joined {
+            player,
+            name: msg.name.clone(),
+        });
         let secret = new_secret();
         self.settings.metrics.players.inc();
         self.seats.insert(
             player,
             Seat {
+                name: msg.name.clone(),
                 link: Some(msg.link),
                 detached_until: None,
                 secret: secret.clone(),
@@ -593,10 +601,10 @@ impl Handler<PlayerJoining> for Room {
     }
 }
 
-impl Handler<PlayerResuming> for Room {
-    type Result = Result<Seated, Farewell>;
+impl<G: Game> Handler<PlayerResuming<G>> for Room<G> {
+    type Result = Result<Seated<G>, Farewell>;
 
-    fn handle(&mut self, msg: PlayerResuming, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: PlayerResuming<G>, _: &mut Self::Context) -> Self::Result {
         let Some(seat) = self.seats.get_mut(&msg.player) else {
             return Err(Farewell::ResumeFailed("that player has left".into()));
         };
@@ -632,7 +640,7 @@ impl Handler<PlayerResuming> for Room {
     }
 }
 
-impl Handler<PlayerDetached> for Room {
+impl<G: Game> Handler<PlayerDetached> for Room<G> {
     type Result = ();
 
     fn handle(&mut self, msg: PlayerDetached, _: &mut Self::Context) {
@@ -644,7 +652,7 @@ impl Handler<PlayerDetached> for Room {
     }
 }
 
-impl Handler<ChatReceived> for Room {
+impl<G: Game> Handler<ChatReceived> for Room<G> {
     type Result = ();
 
     fn handle(&mut self, msg: ChatReceived, _: &mut Self::Context) {
@@ -661,7 +669,7 @@ impl Handler<ChatReceived> for Room {
         // Bounded: at most one line per player per tick survives to the broadcast.
         let per_tick_limit = self.seats.len().max(1);
         if self.chat.len() < per_tick_limit && msg.text.chars().count() <= MAX_CHAT_CHARS {
-            self.chat.push(GameEvent::Chat {
+            self.chat.push(RoomEvent::Chat {
                 from: msg.player,
                 text: msg.text,
             });
@@ -669,7 +677,7 @@ impl Handler<ChatReceived> for Room {
     }
 }
 
-impl Handler<PlayerLeaving> for Room {
+impl<G: Game> Handler<PlayerLeaving> for Room<G> {
     type Result = ();
 
     fn handle(&mut self, msg: PlayerLeaving, _: &mut Self::Context) {
@@ -680,7 +688,7 @@ impl Handler<PlayerLeaving> for Room {
     }
 }
 
-impl Handler<CloseRoom> for Room {
+impl<G: Game> Handler<CloseRoom> for Room<G> {
     type Result = ();
 
     fn handle(&mut self, msg: CloseRoom, ctx: &mut Self::Context) {
@@ -689,10 +697,10 @@ impl Handler<CloseRoom> for Room {
     }
 }
 
-impl Handler<SpectatorJoining> for Room {
-    type Result = Result<Watching, Farewell>;
+impl<G: Game> Handler<SpectatorJoining<G>> for Room<G> {
+    type Result = Result<Watching<G>, Farewell>;
 
-    fn handle(&mut self, msg: SpectatorJoining, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: SpectatorJoining<G>, _: &mut Self::Context) -> Self::Result {
         if self.spectators.len() >= self.settings.max_spectators {
             return Err(Farewell::SpectatorsFull(self.name.clone()));
         }
@@ -709,17 +717,13 @@ impl Handler<SpectatorJoining> for Room {
             tick_rate: self.settings.tick_rate,
             snapshot_rate: self.settings.snapshot_rate,
             origin_unix_ms: self.stats.origin_unix_ms.load(Ordering::Relaxed),
-            map: self.settings.map.clone(),
-            roster: self
-                .world
-                .players()
-                .map(|p| (p.id, p.name.clone()))
-                .collect(),
+            settings: self.settings.settings.clone(),
+            roster: self.roster(),
         })
     }
 }
 
-impl Handler<SpectatorLeaving> for Room {
+impl<G: Game> Handler<SpectatorLeaving> for Room<G> {
     type Result = ();
 
     fn handle(&mut self, msg: SpectatorLeaving, _: &mut Self::Context) {

@@ -11,21 +11,24 @@
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use arena_shared::GameEvent;
+use arena_shared::game::{Game, RoomEventOf};
 use arena_shared::interest::TickView;
 
 use crate::rooms::encoder::InputStatus;
 
+/// The events of the ticks since the previous snapshot, with their ticks, shared by every
+/// session that gets them.
+pub type Events<G> = Arc<[(u64, RoomEventOf<G>)]>;
+
 /// What a session sends at its next turn.
-#[derive(Debug)]
-pub struct Outgoing {
+pub struct Outgoing<G: Game> {
     /// The newest tick's entities (shared by the room's sessions).
-    pub view: Arc<TickView>,
+    pub view: Arc<TickView<G::Entity>>,
     /// Where the player's inputs stood at that tick.
     pub inputs: InputStatus,
     /// Events since the session's last turn, oldest first; kept across replacements because
     /// events are not state: a skipped one would be lost.
-    pub events: Vec<Arc<[(u64, GameEvent)]>>,
+    pub events: Vec<Events<G>>,
     /// For spectators: this snapshot as every spectator of the room receives it, encoded once.
     pub shared: Option<Arc<SharedFrame>>,
 }
@@ -80,31 +83,34 @@ pub enum Offer {
     },
 }
 
-#[derive(Debug, Default)]
-struct State {
-    pending: Option<Outgoing>,
+struct State<G: Game> {
+    pending: Option<Outgoing<G>>,
     /// When `pending` was filled after being empty.
     since: Option<Instant>,
 }
 
 /// A single-snapshot mailbox shared by a room and one session.
-#[derive(Debug, Default)]
-pub struct SnapshotSlot {
-    state: Mutex<State>,
+pub struct SnapshotSlot<G: Game> {
+    state: Mutex<State<G>>,
 }
 
-impl SnapshotSlot {
+impl<G: Game> SnapshotSlot<G> {
     /// An empty slot.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+        Arc::new(Self {
+            state: Mutex::new(State {
+                pending: None,
+                since: None,
+            }),
+        })
     }
 
     /// Puts a snapshot in the slot (room side).
     pub fn offer(
         &self,
-        view: Arc<TickView>,
+        view: Arc<TickView<G::Entity>>,
         inputs: InputStatus,
-        events: Option<Arc<[(u64, GameEvent)]>>,
+        events: Option<Events<G>>,
         shared: Option<Arc<SharedFrame>>,
         now: Instant,
     ) -> Offer {
@@ -138,7 +144,7 @@ impl SnapshotSlot {
     }
 
     /// Takes the snapshot, if any (session side).
-    pub fn take(&self) -> Option<Outgoing> {
+    pub fn take(&self) -> Option<Outgoing<G>> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.since = None;
         state.pending.take()
@@ -149,6 +155,8 @@ impl SnapshotSlot {
 mod tests {
     use super::*;
     use arena_shared::EntityId;
+    use arena_shared::protocol::RoomEvent;
+    use arena_shared::shooter::World;
     use glam::Vec2;
 
     fn status(last_seq: u32) -> InputStatus {
@@ -158,14 +166,14 @@ mod tests {
         }
     }
 
-    fn view(tick: u64) -> Arc<TickView> {
+    fn view(tick: u64) -> Arc<TickView<arena_shared::shooter::Entity>> {
         Arc::new(TickView::new(tick, Vec::new(), Vec2::splat(100.0)))
     }
 
-    fn events(tick: u64) -> Option<Arc<[(u64, GameEvent)]>> {
+    fn events(tick: u64) -> Option<Events<World>> {
         Some(Arc::from(vec![(
             tick,
-            GameEvent::Left {
+            RoomEvent::Left {
                 player: EntityId(1),
             },
         )]))
@@ -173,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_newer_snapshot_replaces_an_unsent_one_and_keeps_its_events() {
-        let slot = SnapshotSlot::new();
+        let slot = SnapshotSlot::<World>::new();
         let t0 = Instant::now();
         assert_eq!(
             slot.offer(view(1), status(1), events(1), None, t0),

@@ -1,5 +1,6 @@
-//! HTTP routes: the `/ws` upgrade and the JSON API.
+//! HTTP routes: the `/ws/{game}` upgrades and the JSON API.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,11 +9,42 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
 use crate::operations::ticket::{TicketError, unix_now};
-use crate::rooms::messages::{FindRoom, ListRooms};
-use crate::transport::limits::{ConnectionLimits, Refusal, origin_allowed};
+use crate::rooms::catalog::Catalog;
+use crate::rooms::messages::{FindRoom, ListRooms, StateHeader};
+use crate::transport::limits::{ConnectionLimits, Permit, Refusal, origin_allowed};
 use crate::transport::session::{self, Purpose, SessionDeps};
 use crate::transport::text;
+use arena_shared::Game;
 use arena_shared::encoding::Encoding;
+
+/// Upgrades a request to a session of one game ([`session::upgrade`] for that game).
+type Upgrade = fn(
+    &HttpRequest,
+    web::Payload,
+    SessionDeps,
+    u64,
+    Vec<Permit>,
+    Purpose,
+) -> Result<HttpResponse, actix_web::Error>;
+
+/// Each game's WebSocket endpoint: `/ws/{game}`, and `/ws` for the first game added.
+#[derive(Clone, Default)]
+pub struct Endpoints {
+    by_game: HashMap<&'static str, Upgrade>,
+    default: Option<&'static str>,
+}
+
+impl Endpoints {
+    /// Serves game `G` on `/ws/{G::NAME}` (and on `/ws` if it is the first).
+    pub fn add<G: Game>(&mut self) {
+        self.by_game.insert(G::NAME, session::upgrade::<G>);
+        self.default.get_or_insert(G::NAME);
+    }
+
+    fn get(&self, game: Option<&str>) -> Option<Upgrade> {
+        self.by_game.get(game.or(self.default)?).copied()
+    }
+}
 
 /// State every worker's routes share.
 #[derive(Clone)]
@@ -25,13 +57,19 @@ pub struct AppState {
     pub limits: Arc<ConnectionLimits>,
     /// Open spectator connections per address (`max_spectators_per_ip`).
     pub spectator_limits: Arc<ConnectionLimits>,
+    /// Each game's session upgrade.
+    pub endpoints: Arc<Endpoints>,
+    /// The games and their maps, for `GET /api/games`.
+    pub catalog: Arc<Catalog>,
 }
 
 /// Registers Arena's routes; `/echo` only when `echo` is on.
 pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
     cfg.route("/ws", web::get().to(ws))
+        .route("/ws/{game}", web::get().to(ws))
         .route("/", web::get().to(web_page))
         .route("/app.js", web::get().to(web_page))
+        .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
         .route("/api/rooms/{name}/state", web::get().to(room_state))
         .route("/metrics", web::get().to(metrics))
@@ -63,6 +101,16 @@ async fn ws(
         refused("draining");
         return Ok(HttpResponse::ServiceUnavailable().body("server shutting down"));
     }
+    let game = req.match_info().get("game");
+    let Some(upgrade) = state.endpoints.get(game) else {
+        refused("no_such_game");
+        let known: Vec<_> = state.catalog.list().into_iter().map(|g| g.name).collect();
+        return Ok(HttpResponse::NotFound().body(format!(
+            "no game {} here (games: {})",
+            game.unwrap_or_default(),
+            known.join(", ")
+        )));
+    };
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -116,7 +164,7 @@ async fn ws(
         }
     }
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
-    session::upgrade(&req, stream, state.deps.clone(), id, permits, purpose)
+    upgrade(&req, stream, state.deps.clone(), id, permits, purpose)
 }
 
 /// The encoding a client asks for (`Sec-WebSocket-Protocol`) and whether it spectates
@@ -173,6 +221,20 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::Ok().body("ready")
     }
+}
+
+/// `GET /api/games`: the games this server hosts, their maps and the room options' limits.
+async fn games(state: web::Data<AppState>) -> HttpResponse {
+    let c = &state.deps.config;
+    HttpResponse::Ok().json(serde_json::json!({
+        "games": state.catalog.list(),
+        "limits": {
+            "max_players": c.max_players,
+            "tick_rate": c.tick_rate,
+            "max_tick_rate": c.effective_max_tick_rate(),
+            "snapshot_rate": c.effective_snapshot_rate(),
+        },
+    }))
 }
 
 async fn rooms(state: web::Data<AppState>) -> HttpResponse {
@@ -248,9 +310,10 @@ async fn room_state(
         Ok(found) => found,
         Err(_) => return HttpResponse::ServiceUnavailable().body("lobby unavailable"),
     };
-    let Some((name, stats)) = found else {
+    let Some(found) = found else {
         return HttpResponse::NotFound().body(format!("no room {name}"));
     };
+    let stats = &found.stats;
     let latest = stats
         .latest
         .lock()
@@ -278,14 +341,14 @@ async fn room_state(
         match &*cache {
             Some((tick, body)) if *tick == view.tick() => body.clone(),
             _ => {
-                let doc = RoomState {
-                    room: &name,
+                let header = StateHeader {
+                    room: &found.name,
+                    game: found.game,
                     tick: view.tick(),
-                    tick_rate: state.deps.config.tick_rate,
+                    tick_rate: found.tick_rate,
                     origin_unix_ms: stats.origin_unix_ms.load(Ordering::Relaxed),
-                    entities: view.entities(),
                 };
-                let body = match serde_json::to_vec(&doc) {
+                let body = match view.to_json(header) {
                     Ok(b) => bytes::Bytes::from(b),
                     Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
                 };
@@ -338,19 +401,6 @@ fn state_ticket_refusal(req: &HttpRequest, state: &AppState, room: &str) -> Opti
     };
     let verdict = authority.check_spectator(&ticket, room, unix_now());
     verdict.err().and_then(|e| refuse(StatusCode::FORBIDDEN, e))
-}
-
-/// The body of `GET /api/rooms/{name}/state`.
-#[derive(serde::Serialize)]
-struct RoomState<'a> {
-    room: &'a str,
-    /// The tick this state is the result of (also the `ETag`).
-    tick: u64,
-    tick_rate: u16,
-    /// Tick `T` was due at `origin_unix_ms + T * 1000 / tick_rate`.
-    origin_unix_ms: u64,
-    /// Every entity, by id, in the JSON subprotocol's form.
-    entities: &'a [arena_shared::Entity],
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use arena_bot::{ClientError, Connection, JoinOptions, Welcome};
 use arena_server::Config;
-use arena_shared::{EntityId, GameEvent, ServerMsg};
+use arena_shared::EntityId;
+use arena_shared::shooter::RoomEvent;
+use arena_shared::shooter::ServerMsg;
 use tokio::sync::oneshot;
 
 /// Generous bound for anything a test waits on; a healthy run takes a fraction of it.
@@ -238,7 +240,7 @@ pub trait ConnectionExt {
 }
 
 /// The events a message carries: those of a snapshot, none for anything else.
-pub fn events(m: &ServerMsg) -> impl Iterator<Item = &GameEvent> {
+pub fn events(m: &ServerMsg) -> impl Iterator<Item = &RoomEvent> {
     let carried = match m {
         ServerMsg::Snapshot(s) => s.events.as_slice(),
         _ => &[],
@@ -250,7 +252,7 @@ impl ConnectionExt for Connection {
     async fn next_left(&mut self) -> Result<EntityId, ClientError> {
         self.wait_for(WAIT, |m| {
             events(m).find_map(|e| match e {
-                GameEvent::Left { player } => Some(*player),
+                RoomEvent::Left { player } => Some(*player),
                 _ => None,
             })
         })
@@ -260,7 +262,7 @@ impl ConnectionExt for Connection {
     async fn flood_pings(&mut self, n: u64) {
         for i in 0..n {
             if self
-                .send(&arena_shared::ClientMsg::Ping { client_time: i })
+                .send(&arena_shared::shooter::ClientMsg::Ping { client_time: i })
                 .await
                 .is_err()
             {

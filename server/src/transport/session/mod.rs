@@ -26,8 +26,9 @@ use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
 use arena_shared::encoding::Encoding;
-use arena_shared::protocol::{ClientMsg, ServerMsg};
-use arena_shared::{EntityId, PROTOCOL_VERSION};
+use arena_shared::game::{ClientMsgOf, ServerMsgOf};
+use arena_shared::protocol::{ClientMsg, RoomOptions, ServerMsg};
+use arena_shared::{EntityId, Game, PROTOCOL_VERSION};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
@@ -115,6 +116,7 @@ struct HelloMsg {
     room: Option<String>,
     ticket: Option<String>,
     resume: Option<String>,
+    options: Option<RoomOptions>,
 }
 
 /// What a `/ws` connection is for, decided before the upgrade.
@@ -129,9 +131,9 @@ pub struct Purpose {
     pub ticket: Option<String>,
 }
 
-/// Upgrades an HTTP request to a WebSocket game session. A request that is not a valid upgrade
-/// is answered by actix with a 4xx and the handshake error as its body.
-pub fn upgrade(
+/// Upgrades an HTTP request to a WebSocket session of game `G`. A request that is not a valid
+/// upgrade is answered by actix with a 4xx and the handshake error as its body.
+pub fn upgrade<G: Game>(
     req: &HttpRequest,
     stream: web::Payload,
     deps: SessionDeps,
@@ -142,7 +144,7 @@ pub fn upgrade(
     let max = deps.config.max_message_bytes;
     let socket = req.conn_data::<ConnectionSocket>().cloned();
     let chosen = purpose.subprotocol.map(Encoding::subprotocol);
-    let session = Session::new(id, req.peer_addr(), deps, permits, socket, purpose);
+    let session = Session::<G>::new(id, req.peer_addr(), deps, permits, socket, purpose);
     let stream = guard::FrameGuard::new(stream, max, session.oversized.clone());
     let builder = ws::WsResponseBuilder::new(session, req, stream).frame_size(max);
     match chosen {
@@ -178,8 +180,8 @@ enum Phase {
     Closing,
 }
 
-/// The per-connection actor.
-pub struct Session {
+/// The per-connection actor, speaking game `G`'s protocol.
+pub struct Session<G: Game> {
     /// The connection's id, unique in the process: how the room tells this connection's
     /// messages about a seat from those of an older or newer connection for the same player.
     id: u64,
@@ -196,13 +198,13 @@ pub struct Session {
     chat: TokenBucket,
     /// Where the room leaves this player's next snapshot (shared with the room, so the room
     /// can replace an unsent one and see how long it waited even while this actor is frozen).
-    slot: Arc<SnapshotSlot>,
+    slot: Arc<SnapshotSlot<G>>,
     /// Encodes the player's view as deltas against what the client acknowledged; set once
     /// seated.
-    encoder: Option<SnapshotEncoder>,
+    encoder: Option<SnapshotEncoder<G>>,
     /// This connection's inputs, shared with the room (which drains one per tick and closes
     /// the queue when this connection loses the seat).
-    inputs: Arc<InputQueue>,
+    inputs: Arc<InputQueue<G::Input>>,
     /// The seated room's counters, where dropped inputs are counted.
     room_stats: Option<Arc<RoomStats>>,
 
@@ -231,7 +233,7 @@ pub struct Session {
     spectate: Option<String>,
 }
 
-impl Session {
+impl<G: Game> Session<G> {
     fn new(
         id: u64,
         peer: Option<SocketAddr>,
@@ -269,7 +271,7 @@ impl Session {
         }
     }
 
-    fn send(&self, ctx: &mut WebsocketContext<Self>, msg: &ServerMsg) {
+    fn send(&self, ctx: &mut WebsocketContext<Self>, msg: &ServerMsgOf<G>) {
         let mut bytes = Vec::new();
         match self.encoding.encode_into(msg, &mut bytes) {
             Ok(()) => self.write(ctx, bytes),
@@ -368,7 +370,7 @@ impl Session {
         {
             return self.farewell(ctx, Farewell::VersionMismatch { client: version });
         }
-        let decoded = self
+        let decoded: Result<ClientMsgOf<G>, _> = self
             .encoding
             .decode_client(bytes, self.deps.config.max_message_bytes);
         let msg = match decoded {
@@ -399,6 +401,7 @@ impl Session {
                     room,
                     ticket,
                     resume,
+                    options,
                 },
                 Phase::AwaitingHello,
             ) => self.on_hello(
@@ -408,6 +411,7 @@ impl Session {
                     room,
                     ticket,
                     resume,
+                    options,
                 },
                 ctx,
             ),
@@ -478,7 +482,7 @@ impl Session {
             // The token is the credential: it was issued to whoever passed the join checks.
             self.phase = Phase::Joining;
             self.resuming = true;
-            let answer = self.deps.lobby.send(ResumeRequest { token, link });
+            let answer = self.deps.lobby.send(ResumeRequest::<G> { token, link });
             return self.admit(answer, Self::on_admitted, ctx);
         }
         let (name, room) = match &self.deps.tickets {
@@ -505,10 +509,15 @@ impl Session {
             Ok(r) => r,
             Err(why) => return self.farewell(ctx, Farewell::BadRoomName(why)),
         };
+        let map = hello.options.as_ref().and_then(|o| o.map.as_deref());
+        if let Some(Err(why)) = map.map(text::room_name) {
+            return self.farewell(ctx, Farewell::BadOptions(format!("bad map name: {why}")));
+        }
         self.phase = Phase::Joining;
         let request = JoinRequest {
             name,
             room,
+            options: hello.options,
             link,
             arbiter: Arbiter::current(),
             creator: self.peer_ip.map(address_key),
@@ -537,7 +546,7 @@ impl Session {
 
     fn on_admitted(
         &mut self,
-        Admission { room, seated }: Admission,
+        Admission { room, seated }: Admission<G>,
         ctx: &mut WebsocketContext<Self>,
     ) {
         if matches!(self.phase, Phase::Closing) {
@@ -564,15 +573,14 @@ impl Session {
                 tick_rate: seated.tick_rate,
                 snapshot_rate: seated.snapshot_rate,
                 view: seated.view,
-                rules: seated.rules,
-                map: (*seated.map).clone(),
+                settings: (*seated.settings).clone(),
                 players: seated.roster,
                 resume_token: seated.resume_token,
                 last_input_seq: seated.last_input_seq,
             },
         );
         self.room_stats = Some(seated.stats);
-        self.encoder = Some(SnapshotEncoder::new(
+        self.encoder = Some(SnapshotEncoder::<G>::new(
             seated.player,
             seated.view,
             self.encoding,
@@ -584,7 +592,7 @@ impl Session {
     }
 
     /// The handles a room needs to reach this session.
-    fn link(&self, ctx: &mut WebsocketContext<Self>) -> SessionLink {
+    fn link(&self, ctx: &mut WebsocketContext<Self>) -> SessionLink<G> {
         let me = ctx.address();
         SessionLink {
             id: self.id,
@@ -598,7 +606,7 @@ impl Session {
 
     fn on_watching(
         &mut self,
-        SpectatorAdmission { room, watching }: SpectatorAdmission,
+        SpectatorAdmission { room, watching }: SpectatorAdmission<G>,
         ctx: &mut WebsocketContext<Self>,
     ) {
         if matches!(self.phase, Phase::Closing) {
@@ -622,12 +630,12 @@ impl Session {
                 tick_rate: watching.tick_rate,
                 snapshot_rate: watching.snapshot_rate,
                 origin_unix_ms: watching.origin_unix_ms,
-                map: (*watching.map).clone(),
+                settings: (*watching.settings).clone(),
                 players: watching.roster,
             },
         );
         // The whole room, complete every time, every event.
-        self.encoder = Some(SnapshotEncoder::new(EntityId(0), None, self.encoding));
+        self.encoder = Some(SnapshotEncoder::<G>::new(EntityId(0), None, self.encoding));
         self.phase = Phase::Spectating {
             room,
             id: watching.id,
@@ -659,7 +667,7 @@ impl Session {
     }
 }
 
-impl Actor for Session {
+impl<G: Game> Actor for Session<G> {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -702,7 +710,7 @@ impl Actor for Session {
     }
 }
 
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
+impl<G: Game> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session<G> {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
         if matches!(self.phase, Phase::Closing) {
@@ -783,7 +791,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     }
 }
 
-impl Handler<SnapshotReady> for Session {
+impl<G: Game> Handler<SnapshotReady> for Session<G> {
     type Result = ();
 
     fn handle(&mut self, _: SnapshotReady, ctx: &mut Self::Context) {
@@ -803,7 +811,7 @@ impl Handler<SnapshotReady> for Session {
             let encode = || {
                 let mut out = Vec::with_capacity(1024);
                 let events = next.events.iter().flat_map(|batch| batch.iter());
-                let mut encoder = SnapshotEncoder::new(EntityId(0), None, self.encoding);
+                let mut encoder = SnapshotEncoder::<G>::new(EntityId(0), None, self.encoding);
                 match encoder.encode(&next.view, next.inputs, events, &mut out) {
                     Ok(_) => Some(out),
                     Err(e) => {
@@ -852,7 +860,7 @@ impl Handler<SnapshotReady> for Session {
     }
 }
 
-impl Handler<RoomClosed> for Session {
+impl<G: Game> Handler<RoomClosed> for Session<G> {
     type Result = ();
 
     fn handle(&mut self, msg: RoomClosed, ctx: &mut Self::Context) {

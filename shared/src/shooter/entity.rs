@@ -3,7 +3,7 @@
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 
-use crate::world::EntityId;
+use crate::game::EntityId;
 
 /// One entity's visible state at a tick.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,4 +44,16 @@ pub enum EntityKind {
         /// The player who fired it.
         owner: EntityId,
     },
+}
+
+crate::replicate! {
+    /// The fields of one shooter entity that changed since the baseline; `None` = unchanged.
+    /// Positions and velocities are differences in wire steps (small numbers, so one or two
+    /// bytes each); a projectile's owner never changes (a different owner is a new entity).
+    Entity => EntityDelta, position: pos,
+    fields { pos: crate::game::Position, vel: crate::game::Velocity }
+    kind: kind EntityKind {
+        Player { aim: u16, health: u8, score: u32, deaths: u32, alive: bool } identity {}
+        Projectile {} identity { owner }
+    }
 }

@@ -12,10 +12,10 @@ use std::collections::VecDeque;
 
 use glam::Vec2;
 
-use crate::map::Map;
-use crate::rules::Rules;
-use crate::snapshot::{Entity, EntityKind};
-use crate::world::{Mover, PlayerInput};
+use crate::shooter::entity::{Entity, EntityKind};
+use crate::shooter::map::Map;
+use crate::shooter::rules::Rules;
+use crate::shooter::world::{Mover, PlayerInput};
 
 /// Unacknowledged inputs remembered: four seconds at 30 Hz. Past that the server is not
 /// answering, and the oldest guesses are dropped.
@@ -120,4 +120,18 @@ impl Predictor {
 /// `a <= b` for sequence numbers that may wrap (RFC 1982 style).
 fn seq_le(a: u32, b: u32) -> bool {
     b.wrapping_sub(a) < 1 << 31
+}
+
+impl crate::game::Predict<crate::shooter::World> for Predictor {
+    fn new(settings: &crate::shooter::Settings, tick_rate: u16, _: crate::game::EntityId) -> Self {
+        Predictor::new(&settings.map, &settings.rules, u32::from(tick_rate))
+    }
+
+    fn input(&mut self, seq: u32, input: &PlayerInput) {
+        Predictor::input(self, seq, *input);
+    }
+
+    fn reconcile(&mut self, last_input_seq: u32, own: &Entity) -> Option<f32> {
+        Predictor::reconcile(self, last_input_seq, own)
+    }
 }

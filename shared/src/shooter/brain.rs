@@ -1,23 +1,13 @@
-//! How a bot plays: from the latest snapshot to the next input.
+//! How a shooter bot plays: from the latest snapshot to the next input.
+//!
+//! Styles: `chase` hunts the nearest living player and shoots at it; `wander` roams in random
+//! directions, firing now and then; `mixed` (the default) makes even-numbered bots chase.
 
-use std::time::{Duration, Instant};
-
-use arena_shared::{Entity, EntityId, EntityKind, PlayerInput};
 use glam::Vec2;
-use rand::Rng;
-use serde::{Deserialize, Serialize};
+use rand::{Rng, RngCore};
 
-/// A bot's play style.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Behavior {
-    /// Roam in random directions, firing now and then.
-    Wander,
-    /// Hunt the nearest living player and shoot at it.
-    Chase,
-    /// Half the bots wander, half chase.
-    Mixed,
-}
+use crate::game::EntityId;
+use crate::shooter::{Entity, EntityKind, PlayerInput, World};
 
 /// Distance under which a chaser stops closing in and circles instead.
 const CHASE_STANDOFF: f32 = 140.0;
@@ -25,32 +15,43 @@ const CHASE_STANDOFF: f32 = 140.0;
 const CHASE_FIRE_RANGE: f32 = 650.0;
 
 /// One bot's decision state.
+#[derive(Clone, Debug)]
 pub struct Brain {
     chase: bool,
     heading: Vec2,
-    next_turn: Instant,
+    /// When to pick a new heading, in seconds since the bot started.
+    next_turn: f64,
     /// Circling direction around a target: +1 or -1.
     orbit: f32,
 }
 
-impl Brain {
-    /// A brain for bot number `index` with the fleet's behaviour.
-    pub fn new(behavior: Behavior, index: usize, rng: &mut impl Rng) -> Self {
-        let chase = match behavior {
-            Behavior::Wander => false,
-            Behavior::Chase => true,
-            Behavior::Mixed => index % 2 == 0,
+impl crate::game::Brain<World> for Brain {
+    fn new(
+        _: &crate::shooter::Settings,
+        style: &str,
+        index: usize,
+        mut rng: &mut dyn RngCore,
+    ) -> Self {
+        let chase = match style {
+            "wander" => false,
+            "chase" => true,
+            _ => index % 2 == 0,
         };
         Self {
             chase,
-            heading: random_unit(rng),
-            next_turn: Instant::now(),
+            heading: random_unit(&mut rng),
+            next_turn: 0.0,
             orbit: if rng.random_bool(0.5) { 1.0 } else { -1.0 },
         }
     }
 
-    /// The input for the entities the bot sees (`view`), where `me` is the bot's own entity.
-    pub fn decide(&mut self, me: EntityId, view: &[Entity], rng: &mut impl Rng) -> PlayerInput {
+    fn decide(
+        &mut self,
+        me: EntityId,
+        view: &[Entity],
+        now: f64,
+        mut rng: &mut dyn RngCore,
+    ) -> PlayerInput {
         let Some(own) = view.iter().find(|e| e.id == me) else {
             return PlayerInput::default();
         };
@@ -79,12 +80,11 @@ impl Brain {
                 };
             }
         }
-        let now = Instant::now();
         // Turn on schedule, or at once when a wall has stopped us.
         let stuck = own.vel.length_squared() < 100.0;
         if now >= self.next_turn || stuck && rng.random_bool(0.2) {
-            self.heading = random_unit(rng);
-            self.next_turn = now + Duration::from_millis(rng.random_range(800..2500));
+            self.heading = random_unit(&mut rng);
+            self.next_turn = now + rng.random_range(0.8..2.5);
         }
         PlayerInput {
             move_dir: self.heading,

@@ -7,7 +7,6 @@
 //! predict with the server's own code, and benches measure the real tick.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::hash::Hasher;
 use std::sync::Arc;
 
@@ -17,29 +16,16 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::collision::{
+use crate::game::EntityId;
+use crate::grid::SpatialGrid;
+use crate::quant;
+use crate::shooter::collision::{
     Rect, push_circle_out_of_rect, segment_enters_rect, segment_touches_circle,
 };
-use crate::event::GameEvent;
-use crate::grid::SpatialGrid;
-use crate::map::Map;
-use crate::quant;
-use crate::rules::Rules;
-use crate::snapshot::{Entity, EntityKind};
-
-/// Identifies a player or projectile for its whole life. Players and projectiles share one
-/// counter, so an id never names two live entities.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct EntityId(pub u32);
-
-impl fmt::Display for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
+use crate::shooter::entity::{Entity, EntityKind};
+use crate::shooter::event::GameEvent;
+use crate::shooter::map::Map;
+use crate::shooter::rules::Rules;
 
 /// What a player wants this tick. Arrives from the network, so [`World`] sanitises it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -234,9 +220,7 @@ impl World {
         match command {
             Command::Join { name } => Some(self.join(name)),
             Command::Leave { player } => {
-                if self.players.remove(&player).is_some() {
-                    self.events.push(GameEvent::Left { player });
-                }
+                self.players.remove(&player);
                 None
             }
             Command::Input { player, input } => {
@@ -255,7 +239,7 @@ impl World {
             id,
             Player {
                 id,
-                name: name.clone(),
+                name,
                 pos,
                 vel: Vec2::ZERO,
                 aim: Vec2::X,
@@ -270,7 +254,6 @@ impl World {
                 alive: true,
             },
         );
-        self.events.push(GameEvent::Joined { player: id, name });
         id
     }
 

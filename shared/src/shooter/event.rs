@@ -3,24 +3,13 @@
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 
-use crate::world::EntityId;
+use crate::game::EntityId;
 
-/// A discrete game event. Snapshots carry state; events carry the moments a client wants to
-/// show (a hit marker, a kill feed line, a chat bubble) and could not infer from two states.
+/// A discrete shooter event. Snapshots carry state; events carry the moments a client wants to
+/// show (a hit marker, a kill feed line) and could not infer from two states. Joins, leaves and
+/// chat are the engine's ([`crate::protocol::RoomEvent`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum GameEvent {
-    /// A player entered the room.
-    Joined {
-        /// The new player's entity.
-        player: EntityId,
-        /// The name they will be shown with.
-        name: String,
-    },
-    /// A player left the room (on purpose or by disconnecting).
-    Left {
-        /// The departed player's entity.
-        player: EntityId,
-    },
     /// A projectile struck a player.
     Hit {
         /// Who fired.
@@ -45,12 +34,5 @@ pub enum GameEvent {
         player: EntityId,
         /// Where they appeared.
         pos: Vec2,
-    },
-    /// A chat line, already length-limited and stripped of control characters by the server.
-    Chat {
-        /// The speaker.
-        from: EntityId,
-        /// The text.
-        text: String,
     },
 }

@@ -6,10 +6,10 @@ use std::path::Path;
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 
-use crate::collision::Rect;
+use crate::shooter::collision::Rect;
 
 /// The default map, compiled in so the server runs from any directory.
-pub const DEFAULT_MAP_TEXT: &str = include_str!("../../assets/maps/default.map");
+pub const DEFAULT_MAP_TEXT: &str = include_str!("../../../assets/maps/default.map");
 
 /// Largest accepted arena side, in units: keeps coordinates well inside f32's exact range.
 pub const MAX_MAP_SIDE: f32 = 20_000.0;

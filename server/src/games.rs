@@ -1,0 +1,107 @@
+//! The games this server hosts: the one module of the server that names a game.
+//!
+//! Everything else (sessions, lobby, rooms, snapshots, metrics) is generic over
+//! [`arena_shared::Game`]; a [`Games`] value lists which games a server runs, with each game's
+//! maps, and [`crate::run_with`] serves them. [`Games::builtin`] is what `arena-server` runs:
+//! the shooter (the default game, on `/ws` and `/ws/shooter`) and tron (`/ws/tron`).
+
+use std::path::Path;
+
+use arena_shared::Game;
+use arena_shared::shooter::{self, Map};
+use arena_shared::tron;
+
+use crate::operations::config::{Config, ConfigError};
+use crate::rooms::catalog::{Catalog, CatalogError};
+use crate::transport::http::Endpoints;
+
+/// The shooter's large map (the default one tiled four by four), built in so every server
+/// can host it by name.
+const LARGE_MAP_TEXT: &str = include_str!("../../assets/maps/large.map");
+
+/// The games a server hosts, with their maps and WebSocket endpoints.
+#[derive(Default)]
+pub struct Games {
+    /// Each game's maps (settings), for the lobby and `GET /api/games`.
+    pub catalog: Catalog,
+    /// Each game's `/ws/{game}` upgrade.
+    pub endpoints: Endpoints,
+}
+
+impl Games {
+    /// No games yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds game `G` with its maps (name, settings), the first being its default map. The
+    /// first game added is the server's default, played on `/ws`.
+    pub fn add<G: Game>(
+        &mut self,
+        maps: impl IntoIterator<Item = (String, G::Settings)>,
+    ) -> Result<&mut Self, CatalogError> {
+        self.catalog.add::<G>(maps)?;
+        self.endpoints.add::<G>();
+        Ok(self)
+    }
+
+    /// Arena's own games: the shooter (with the configured map, named by its file stem, as
+    /// its default, then the built-in `default` and `large` maps) and tron.
+    pub fn builtin(config: &Config) -> Result<Self, ConfigError> {
+        let shooter_settings = |map: Map| shooter::Settings {
+            rules: config.rules.clone(),
+            map,
+        };
+        let mut maps = Vec::new();
+        if !config.map.as_os_str().is_empty() {
+            let name = map_name(&config.map);
+            maps.push((name, shooter_settings((*config.load_map()?).clone())));
+        }
+        for (name, text) in [
+            ("default", shooter::map::DEFAULT_MAP_TEXT),
+            ("large", LARGE_MAP_TEXT),
+        ] {
+            if maps.iter().all(|(n, _)| n != name) {
+                let map = Map::parse(text).map_err(ConfigError::Map)?;
+                maps.push((name.to_owned(), shooter_settings(map)));
+            }
+        }
+        let mut games = Self::new();
+        games
+            .add::<shooter::World>(maps)
+            .and_then(|g| {
+                g.add::<tron::Tron>([
+                    ("default".to_owned(), tron::Settings::default()),
+                    (
+                        "small".to_owned(),
+                        tron::Settings {
+                            width: 32,
+                            height: 20,
+                            ..tron::Settings::default()
+                        },
+                    ),
+                ])
+            })
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Ok(games)
+    }
+}
+
+/// A map file's name in room options: its stem, lowercased, with anything but letters, digits
+/// and `-` replaced by `-`.
+fn map_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(32)
+        .collect();
+    if name.is_empty() {
+        "custom".into()
+    } else {
+        name
+    }
+}
