@@ -28,6 +28,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(config: Config) -> Self {
+        Self::start_serving(config, None)
+    }
+
+    /// The server with `games` instead of Arena's own (`arena_server::run_with`).
+    pub fn start_with(config: Config, games: arena_server::Games) -> Self {
+        Self::start_serving(config, Some(games))
+    }
+
+    fn start_serving(config: Config, games: Option<arena_server::Games>) -> Self {
         // Server logs go to the test's captured output: shown only when a test fails.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -41,10 +50,13 @@ impl TestServer {
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
-                arena_server::run(listener, config, async {
+                let shutdown = async {
                     let _ = stopped.await;
-                })
-                .await
+                };
+                match games {
+                    None => arena_server::run(listener, config, shutdown).await,
+                    Some(games) => arena_server::run_with(listener, config, games, shutdown).await,
+                }
                 .map_err(|e| e.to_string())
             })
         });
