@@ -24,4 +24,7 @@ BOTS=3
 ./target/debug/arena-bot --url "ws://$ADDR/ws" --room e2e --bots $BOTS --behavior wander \
   --duration 60 --progress 0 >"$OUT/bots.txt" 2>&1 &
 BOTS_PID=$!
+./target/debug/arena-bot --game tron --url "ws://$ADDR/ws" --room e2e-tron --bots $BOTS \
+  --duration 60 --progress 0 >"$OUT/tron-bots.txt" 2>&1 &
+BOTS_PID="$BOTS_PID $!"
 node tests/browser/e2e.mjs "http://$ADDR" e2e "$OUT" $BOTS

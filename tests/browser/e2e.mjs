@@ -3,7 +3,8 @@
 //   node e2e.mjs http://127.0.0.1:PORT ROOM OUT_DIR BOTS
 //
 // Checks: the page connects over arena.json.v1 and receives snapshots; its own player moves
-// right while D is held; the bots in the room are drawn; a spectator page draws everyone.
+// right while D is held; the bots in the room are drawn; a spectator page draws everyone; the
+// lobby offers every game; the page plays tron (room ROOM-tron, where tron bots play too).
 // Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
 import { mkdirSync } from 'node:fs';
 import { check, finish, launch } from './harness.mjs';
@@ -47,6 +48,28 @@ await check('a spectator draws every player and the scoreboard', async () => {
   if (!board.includes('browser')) throw new Error(`scoreboard: ${board}`);
 });
 await watch.screenshot({ path: `${out}/spectate.png` });
+
+const lobby = await open('/');
+await check('the lobby offers both games, the shooter first', async () => {
+  await wait(lobby, () => document.getElementById('game-choice').options.length === 2);
+  const games = await lobby.evaluate(() => [...document.getElementById('game-choice').options].map((o) => o.value));
+  if (games.join() !== 'shooter,tron') throw new Error(`games: ${games}`);
+});
+
+const tron = await open(`/?name=cyclist&room=${room}-tron&game=tron`);
+await check('the page plays tron: cycles and trails drawn, the bots included', async () => {
+  await wait(tron, (n) => window.arena.game === 'tron' && window.arena.snapshots > 10
+    && window.arena.drawnPlayers >= n + 1 && window.arena.drawnTrails > 0, bots);
+});
+await check('its cycle turns with the arrow keys', async () => {
+  // Down then right: whichever way it faced, one of the two is not a reversal, and the cycle
+  // then moves along it (or crashes and respawns: it must at least have moved).
+  const start = await tron.evaluate(() => window.arena.ownPos);
+  await tron.keyboard.down('ArrowDown');
+  await wait(tron, (p) => window.arena.ownPos && (window.arena.ownPos.x !== p.x || window.arena.ownPos.y !== p.y), start);
+  await tron.keyboard.up('ArrowDown');
+});
+await tron.screenshot({ path: `${out}/tron.png` });
 
 await check('no script errors', async () => {
   if (errors.length) throw new Error(errors.join('; '));
