@@ -152,7 +152,6 @@ const tron = {
   size: (settings) => [settings.width * settings.cell, settings.height * settings.cell],
   player: (e) => e.kind.Cycle,
   score: (c) => ({ score: c.score, deaths: 0 }),
-  lastHeading: 'Keep',
   controls() {
     // The newest key held wins; with none held the cycle keeps going.
     const held = [...keys].reverse().find((k) => HEADINGS[k]);
@@ -161,6 +160,11 @@ const tron = {
   event(ev, ents, now) {
     if (ev.Crashed) {
       const { player, into } = ev.Crashed;
+      // Cycles in view carry their own scores; keep the board right for the rest.
+      if (into !== null && into !== player && !ents.has(into)) {
+        const k = arena.scores.get(into) || { score: 0, deaths: 0 };
+        arena.scores.set(into, { ...k, score: k.score + 1 });
+      }
       const why = into === null ? 'the wall' : into === player ? 'their own trail' : nameOf(into);
       feed.push({ text: `${nameOf(player)} crashed into ${why}`, until: now + 5000 });
     }
@@ -202,9 +206,28 @@ function label(id, x, y) {
   ctx.fillText(nameOf(id), x, y);
 }
 
-function start(mode, name, room, game) {
+// The game to play or watch: the one asked for; else, to watch, the room's (GET /api/rooms);
+// else the server's default (GET /api/games).
+async function resolveGame(mode, room, game) {
+  if (game && Object.hasOwn(GAMES, game)) return game;
+  try {
+    if (mode === 'spectate') {
+      const rooms = await (await fetch('/api/rooms')).json();
+      const found = rooms.find((r) => r.name === room);
+      if (found && Object.hasOwn(GAMES, found.game)) return found.game;
+    }
+    const doc = await (await fetch('/api/games')).json();
+    const fallback = doc.games.find((g) => g.default);
+    if (fallback && Object.hasOwn(GAMES, fallback.name)) return fallback.name;
+  } catch (err) {
+    arena.lastError = `cannot find the game: ${err}`;
+  }
+  return 'shooter';
+}
+
+async function start(mode, name, room, game) {
   arena.mode = mode;
-  arena.game = GAMES[game] ? game : 'shooter';
+  arena.game = await resolveGame(mode, room, game);
   $('lobby').style.display = 'none';
   $('game').style.display = 'block';
   resize();

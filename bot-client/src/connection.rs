@@ -114,11 +114,7 @@ pub fn describe_close(frame: &Option<CloseFrame>) -> String {
     }
 }
 
-/// The server messages of game `G`.
-pub type ServerMsgOf<G> = ServerMsg<<G as Game>::Settings, <G as Game>::Entity, <G as Game>::Event>;
-
-/// The client messages of game `G`.
-pub type ClientMsgOf<G> = ClientMsg<<G as Game>::Input>;
+pub use arena_shared::protocol::{ClientMsgOf, ServerMsgOf};
 
 /// What [`Connection::recv`] yields.
 pub enum Received<G: Game = World> {

@@ -23,9 +23,9 @@ const LARGE_MAP_TEXT: &str = include_str!("../../assets/maps/large.map");
 #[derive(Default)]
 pub struct Games {
     /// Each game's maps (settings), for the lobby and `GET /api/games`.
-    pub catalog: Catalog,
+    pub(crate) catalog: Catalog,
     /// Each game's `/ws/{game}` upgrade.
-    pub endpoints: Endpoints,
+    pub(crate) endpoints: Endpoints,
 }
 
 impl Games {

@@ -10,7 +10,8 @@
 //! through `Recipient`s and shared slots they were handed, never by naming their types.
 //! - [`server`]: `run(listener, config, shutdown)` (Arena's games) and `run_with(.., games, ..)`
 //!   (yours), the one way to start and drain the server.
-//! - [`games`]: which games a server hosts, with their maps; the only module naming a game.
+//! - [`games`]: which games a server hosts, with their maps: the module that picks them (the
+//!   configuration reads the shooter's `map` and `[rules]`; rooms and transport name no game).
 //! - [`transport`]: HTTP routes, the per-connection session actor and its frame layer,
 //!   connection limits, rate limits, names and chat text.
 //! - [`rooms`]: the lobby and room actors, the messages between them and the sessions, each

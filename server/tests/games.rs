@@ -313,3 +313,66 @@ async fn tron_bots_pass_a_fleet_run() {
     assert!(report.snapshots_received > 6 * 30, "{}", report.human());
     assert!(report.human().contains("(tron)"), "{}", report.human());
 }
+
+#[tokio::test]
+async fn quick_play_with_options_is_charged_to_its_address_and_kept_apart() {
+    let server = TestServer::start(Config {
+        max_named_rooms_per_ip: 2,
+        ..config()
+    });
+    let solo = || Some(options(None, Some(1), (None, None)));
+    let url = format!("ws://{}/ws/shooter", server.addr);
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut conn = Connection::<World>::connect(&url).await.expect("upgrade");
+        let join = JoinOptions {
+            options: solo(),
+            ..JoinOptions::default()
+        };
+        conn.join_with("solo", join, WAIT)
+            .await
+            .expect("a one-seat room");
+        held.push(conn);
+    }
+    // A third one-seat room from the same address: refused, not a room per connection.
+    let mut third = Connection::<World>::connect(&url).await.expect("upgrade");
+    let join = JoinOptions {
+        options: solo(),
+        ..JoinOptions::default()
+    };
+    let (code, message) = refused_with(third.join_with("solo", join, WAIT).await);
+    assert_eq!(code, ErrorCode::ServerFull, "{message}");
+
+    for conn in held {
+        conn.close().await;
+    }
+    common::eventually("the one-seat rooms close", || server.rooms().is_empty()).await;
+
+    // Plain quick-play lands in a room with the server's setup, never in a custom one.
+    let fast = Some(options(None, None, (Some(60), None)));
+    let mut racer = Connection::<World>::connect(&url).await.expect("upgrade");
+    let join = JoinOptions {
+        options: fast,
+        ..JoinOptions::default()
+    };
+    let welcome = racer
+        .join_with("racer", join, WAIT)
+        .await
+        .expect("a 60 Hz room");
+    // Snapshots default to one per tick of the room's own rate.
+    assert_eq!((welcome.tick_rate, welcome.snapshot_rate), (60, 60));
+    let mut plain = Connection::<World>::connect(&url).await.expect("upgrade");
+    let welcome = plain.join("plain", None, WAIT).await.expect("quick-play");
+    assert_eq!(welcome.tick_rate, 30, "the server's own setup");
+    assert_eq!(server.rooms().len(), 2);
+}
+
+#[tokio::test]
+async fn options_are_checked_even_when_the_named_room_exists() {
+    let server = TestServer::start(config());
+    let (_ann, ann) = join_as::<World>(&server, "shooter", "ann", "open", None).await;
+    ann.expect("ann opens the room");
+    let wild = options(None, None, (Some(999), None));
+    let (_bob, bob) = join_as::<World>(&server, "shooter", "bob", "open", Some(wild)).await;
+    assert_eq!(refused_with(bob).0, ErrorCode::BadOptions);
+}

@@ -309,3 +309,29 @@ async fn a_spectator_ticket_is_not_spent_on_a_room_that_does_not_exist() {
     let mut watching = Connection::<World>::connect(&url).await.expect("upgrade");
     assert_eq!(first_answer(&mut watching).await, Ok(()));
 }
+
+#[tokio::test]
+async fn a_ticket_holder_may_not_choose_room_options() {
+    let server = ticket_server();
+    let mut conn = server.connect().await;
+    let result = conn
+        .join_with(
+            "whoever",
+            JoinOptions {
+                ticket: Some(ticket(SECRET, "ann", unix_now() + 60, 7)),
+                options: Some(arena_shared::RoomOptions {
+                    max_players: Some(1),
+                    ..arena_shared::RoomOptions::default()
+                }),
+                ..JoinOptions::default()
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        matches!(&result, Err(ClientError::Refused { code: ErrorCode::BadOptions, message })
+            if message.contains("matchmaker")),
+        "{result:?}"
+    );
+    assert!(server.rooms().is_empty());
+}

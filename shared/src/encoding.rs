@@ -6,9 +6,9 @@
 //! | `arena.json.v1` | text, JSON | browsers, debugging |
 //!
 //! Both carry the same [`ClientMsg`] and [`ServerMsg`] values. JSON uses serde's externally
-//! tagged form (`{"Input":{"seq":1,...}}`, `"Leave"`); positions and velocities are plain
-//! numbers already rounded to wire precision, aim is the wire's angle, and an
-//! entity delta ([`crate::replicate!`]) is an array `[id, mask, fields...]`.
+//! tagged form (`{"Input":{"seq":1,...}}`, `"Leave"`); quantised fields are plain numbers
+//! already at wire precision, and an entity delta ([`crate::replicate!`]) is an array
+//! `[id, mask, fields...]`.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -267,9 +267,11 @@ pub trait Brain<G: Game>: Send + Unpin {
 /// ```
 ///
 /// and a struct with common fields plus a `kind` enum whose variants hold fields of their own
-/// (replicated) and identity fields (a change replaces the entity). Each field names its
-/// [`FieldCodec`]: the field's own type for exact values, [`Position`] or [`Velocity`] for
-/// quantised vectors.
+/// (replicated) and identity fields (a change replaces the entity), written
+/// `kind: FIELD ENUM { Variant { field: Codec, .. } identity { field, .. } .. }` and listing every
+/// variant; field names must be unique across variants, and all kinds together have at most 32
+/// replicated fields (one byte of mask for up to seven). Each field names its [`FieldCodec`]: the
+/// field's own type for exact values, [`Position`] or [`Velocity`] for quantised vectors.
 #[macro_export]
 macro_rules! replicate {
     (
@@ -278,6 +280,7 @@ macro_rules! replicate {
         fields { $($f:ident : $codec:ty),* $(,)? }
     ) => {
         $crate::replicate! {
+            @all
             $(#[$meta])*
             $entity => $delta, position: $pos,
             fields { $($f : $codec),* }
@@ -285,6 +288,26 @@ macro_rules! replicate {
         }
     };
     (
+        $(#[$meta:meta])*
+        $entity:ident => $delta:ident, position: $pos:ident,
+        fields { $($f:ident : $codec:ty),* $(,)? }
+        kind: $kind_field:ident $kind:ident {
+            $($variant:ident { $($vf:ident : $vcodec:ty),* $(,)? } identity { $($idf:ident),* $(,)? })*
+        }
+    ) => {
+        $crate::replicate! {
+            @all
+            $(#[$meta])*
+            $entity => $delta, position: $pos,
+            fields { $($f : $codec),* }
+            kind: $kind_field $kind {
+                $($variant { $($vf : $vcodec),* } identity { $($idf),* })*
+            }
+        }
+    };
+    // The two forms above in one; the flat one has no kind enum (`__none`).
+    (
+        @all
         $(#[$meta:meta])*
         $entity:ident => $delta:ident, position: $pos:ident,
         fields { $($f:ident : $codec:ty),* $(,)? }
@@ -321,6 +344,12 @@ macro_rules! replicate {
             /// How many fields the declaration has.
             const FIELDS: u32 = $crate::__count!($($f)* $($($vf)*)*);
         }
+
+        // The mask is a u32: a 33rd field would shift out of it and desynchronise the wire.
+        const _: () = assert!(
+            $delta::FIELDS <= 32,
+            "replicate!: at most 32 fields per entity (all kinds together)"
+        );
 
         /// On the wire: `(id, mask, present fields in order)`. A bitmask costs one byte where
         /// an `Option` tag per field would cost one each; an unchanged entity is not listed.
@@ -489,15 +518,3 @@ macro_rules! __count {
     () => { 0u32 };
     ($x:ident $($rest:ident)*) => { 1u32 + $crate::__count!($($rest)*) };
 }
-
-/// A game's client messages.
-pub type ClientMsgOf<G> = crate::protocol::ClientMsg<<G as Game>::Input>;
-/// A game's server messages.
-pub type ServerMsgOf<G> =
-    crate::protocol::ServerMsg<<G as Game>::Settings, <G as Game>::Entity, <G as Game>::Event>;
-/// A game's snapshots.
-pub type SnapshotOf<G> = crate::protocol::Snapshot<<G as Game>::Entity, <G as Game>::Event>;
-/// A game's room events.
-pub type RoomEventOf<G> = crate::protocol::RoomEvent<<G as Game>::Event>;
-/// A game's input message.
-pub type InputOf<G> = crate::protocol::Input<<G as Game>::Input>;

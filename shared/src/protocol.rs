@@ -13,7 +13,7 @@ use bincode::config::{Configuration, Limit, LittleEndian, Varint};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::game::{EntityId, Replicate};
+use crate::game::{EntityId, Game, Replicate};
 
 /// The protocol version this build speaks. Bump on any change to the messages below.
 pub const PROTOCOL_VERSION: u16 = 4;
@@ -461,3 +461,14 @@ pub fn peek_hello_version(bytes: &[u8]) -> Option<u16> {
         bincode::serde::decode_from_slice(bytes, wire::<16>()).ok()?;
     (tag == 0).then_some(version)
 }
+
+/// A game's client messages.
+pub type ClientMsgOf<G> = ClientMsg<<G as Game>::Input>;
+/// A game's server messages.
+pub type ServerMsgOf<G> = ServerMsg<<G as Game>::Settings, <G as Game>::Entity, <G as Game>::Event>;
+/// A game's snapshots.
+pub type SnapshotOf<G> = Snapshot<<G as Game>::Entity, <G as Game>::Event>;
+/// A game's room events.
+pub type RoomEventOf<G> = RoomEvent<<G as Game>::Event>;
+/// A game's input message.
+pub type InputOf<G> = Input<<G as Game>::Input>;

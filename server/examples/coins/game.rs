@@ -187,11 +187,17 @@ impl Game for Coins {
     fn state_hash(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut mix = |v: u64| h = (h ^ v).wrapping_mul(0x0100_0000_01b3);
+        // Everything the next step depends on: the RNG's position, ids, held inputs.
         mix(self.tick);
+        mix(self.rng.get_word_pos() as u64);
+        mix(u64::from(self.next_id));
         for t in std::iter::once(&self.coin).chain(self.dots.iter().map(|(d, _)| d)) {
             mix(u64::from(t.id.0));
             mix(u64::from(t.pos.x.to_bits()) << 32 | u64::from(t.pos.y.to_bits()));
             mix(u64::from(t.score));
+        }
+        for (_, walk) in &self.dots {
+            mix(u64::from(walk.dx as u8) << 8 | u64::from(walk.dy as u8));
         }
         h
     }

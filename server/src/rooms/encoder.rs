@@ -6,9 +6,9 @@
 //! costs nothing here. The room builds one [`TickView`] per snapshot for all of them.
 
 use arena_shared::encoding::Encoding;
-use arena_shared::game::{EntityId, Game, Replicate, RoomEventOf};
+use arena_shared::game::{EntityId, Game, Replicate};
 use arena_shared::interest::TickView;
-use arena_shared::protocol::{EncodeError, RoomEvent, SnapshotParts};
+use arena_shared::protocol::{EncodeError, RoomEvent, RoomEventOf, SnapshotParts};
 use arena_shared::sync::{self, History};
 use glam::Vec2;
 
@@ -87,8 +87,9 @@ impl<G: Game> SnapshotEncoder<G> {
     }
 
     /// Appends to `out` the snapshot of `view` for this client, carrying those of `events`
-    /// (the room's, since the previous snapshot) it should hear of: with a view box, hits and
-    /// respawns out of sight are left out; with full snapshots, every event goes to everyone.
+    /// (the room's, since the previous snapshot) it should hear of: with a view box, the game's
+    /// [`Game::event_relevant`] decides for its own events; with full snapshots, every event
+    /// goes to everyone.
     pub fn encode<'e>(
         &mut self,
         view: &TickView<G::Entity>,

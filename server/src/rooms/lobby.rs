@@ -30,6 +30,7 @@ use crate::rooms::messages::{
 use crate::rooms::room::{Room, RoomSettings, parse_resume_token};
 
 /// How one room is set up: the server's defaults and the `Hello`'s options, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Setup {
     map: String,
     max_players: usize,
@@ -105,11 +106,14 @@ impl Lobby {
         if self.shutting_down {
             return Err(Farewell::ShuttingDown);
         }
-        let map = options.and_then(|o| o.map.as_deref());
+        // Checked whether or not the room exists: a Hello out of bounds is refused the same
+        // way every time, not only when it happens to create a room.
+        let setup = self.setup::<G>(options)?;
         let existing = match wanted {
             Some(name) => self.by_name.get(name).copied(),
-            // Fullest public room of the game with space (on the asked-for map, if any); the
-            // oldest among equals, so rooms fill in a stable order.
+            // Fullest public room of the game with space and exactly this setup (so players
+            // asking for nothing never land in a room someone set to 60 Hz); the oldest among
+            // equals, so rooms fill in a stable order.
             None => self
                 .rooms
                 .iter()
@@ -117,14 +121,22 @@ impl Lobby {
                     r.public
                         && r.game == G::NAME
                         && r.occupancy < r.setup.max_players
-                        && map.is_none_or(|m| m == r.setup.map)
+                        && r.setup == setup
                 })
                 .max_by(|a, b| a.1.occupancy.cmp(&b.1.occupancy).then(b.0.cmp(a.0)))
                 .map(|(id, _)| *id),
         };
         let id = match existing {
             Some(id) => id,
-            None => self.open_room::<G>(wanted, options, creator, arbiter, ctx)?,
+            None => {
+                // A quick-play room with the server's setup is the server's choice, and each
+                // needs a full room of players from one address before that address causes
+                // another; one with options of the client's making is charged to it, like a
+                // named room (else `max_players: 1` would open a room per connection).
+                let charged = wanted.is_some() || options.is_some();
+                let creator = creator.filter(|_| charged);
+                self.open_room::<G>(wanted, setup, creator, arbiter, ctx)?
+            }
         };
         let entry = self.rooms.get_mut(&id).ok_or(Farewell::RoomClosed)?;
         let addr = entry.addr::<G>()?;
@@ -139,8 +151,9 @@ impl Lobby {
         Ok((id, addr))
     }
 
-    /// The server's defaults with `options` applied, refused when outside the server's limits.
-    fn setup(&self, options: Option<&RoomOptions>) -> Result<Setup, Farewell> {
+    /// The server's defaults with `options` applied, refused when outside the server's limits
+    /// or naming a map `G` does not have.
+    fn setup<G: Game>(&self, options: Option<&RoomOptions>) -> Result<Setup, Farewell> {
         let c = &self.config;
         let o = options.cloned().unwrap_or_default();
         let tick_rate = o.tick_rate.unwrap_or(c.tick_rate);
@@ -150,9 +163,12 @@ impl Lobby {
                 c.effective_max_tick_rate()
             )));
         }
-        let snapshot_rate = o
-            .snapshot_rate
-            .unwrap_or_else(|| c.effective_snapshot_rate().min(tick_rate));
+        // `snapshot_rate = 0` in the config means one per tick, of this room's tick.
+        let default_snapshot_rate = match c.snapshot_rate {
+            0 => tick_rate,
+            rate => rate.min(tick_rate),
+        };
+        let snapshot_rate = o.snapshot_rate.unwrap_or(default_snapshot_rate);
         if !(1..=tick_rate).contains(&snapshot_rate) {
             return Err(Farewell::BadOptions(format!(
                 "snapshot_rate {snapshot_rate} is outside 1..={tick_rate} (the tick rate)"
@@ -165,18 +181,25 @@ impl Lobby {
                 c.max_players
             )));
         }
+        // Resolved to the map's name, so "the default map" and the default's name match.
+        let (map, _) = self
+            .catalog
+            .settings::<G>(o.map.as_deref())
+            .map_err(Farewell::BadOptions)?;
         Ok(Setup {
-            map: o.map.unwrap_or_default(),
+            map,
             max_players,
             tick_rate,
             snapshot_rate,
         })
     }
 
+    /// Opens a room of `G` set up as `setup`; `creator` is the address charged for it
+    /// (`max_named_rooms_per_ip`), if any.
     fn open_room<G: Game>(
         &mut self,
         wanted: Option<&str>,
-        options: Option<&RoomOptions>,
+        setup: Setup,
         creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
@@ -184,16 +207,10 @@ impl Lobby {
         if self.rooms.len() >= self.config.max_rooms {
             return Err(Farewell::ServerFull);
         }
-        let mut setup = self.setup(options)?;
-        let map = (!setup.map.is_empty()).then_some(setup.map.as_str());
-        let (map, game_settings) = self
+        let (_, game_settings) = self
             .catalog
-            .settings::<G>(map)
+            .settings::<G>(Some(&setup.map))
             .map_err(Farewell::BadOptions)?;
-        setup.map = map;
-        // Only named rooms count against their creator: quick-play rooms are the server's
-        // choice, and each needs a full room of players from that address first.
-        let creator = wanted.and(creator);
         if let Some(ip) = creator {
             let max = self.config.max_named_rooms_per_ip;
             let held = self

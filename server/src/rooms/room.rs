@@ -17,9 +17,9 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
-use arena_shared::game::{EntityId, Game, RoomEventOf};
+use arena_shared::game::{EntityId, Game};
 use arena_shared::interest::TickView;
-use arena_shared::protocol::{MAX_CHAT_CHARS, RoomEvent};
+use arena_shared::protocol::{MAX_CHAT_CHARS, RoomEvent, RoomEventOf};
 use arena_shared::schedule;
 use tracing::{debug, error, info, warn};
 

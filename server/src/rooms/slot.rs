@@ -11,8 +11,9 @@
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use arena_shared::game::{Game, RoomEventOf};
+use arena_shared::game::Game;
 use arena_shared::interest::TickView;
+use arena_shared::protocol::RoomEventOf;
 
 use crate::rooms::encoder::InputStatus;
 

@@ -90,7 +90,7 @@ impl Dir {
     /// The cell next to `cell` this way (possibly outside the grid).
     pub(crate) fn next(self, (x, y): (i32, i32)) -> (i32, i32) {
         let (dx, dy) = self.delta();
-        (x + dx, y + dy)
+        (x.saturating_add(dx), y.saturating_add(dy))
     }
 
     /// The direction a cycle facing `self` takes on its next move when its player wants
@@ -144,10 +144,12 @@ pub(crate) fn centre(cell: f32, (x, y): (i32, i32)) -> Vec2 {
 
 /// The cell whose centre `pos` is (the inverse of [`centre`] for cells of at least one unit).
 pub(crate) fn cell_of(cell: f32, pos: Vec2) -> (i32, i32) {
-    // `as` saturates and maps NaN to 0: no position can make this panic.
+    // `as` saturates and maps NaN to 0, and the clamp keeps a hostile server's position far
+    // from i32's ends, so neither this nor a step to the next cell can overflow.
+    const FAR: i32 = 1 << 20;
     (
-        (pos.x / cell - 0.5).round() as i32,
-        (pos.y / cell - 0.5).round() as i32,
+        ((pos.x / cell - 0.5).round() as i32).clamp(-FAR, FAR),
+        ((pos.y / cell - 0.5).round() as i32).clamp(-FAR, FAR),
     )
 }
 

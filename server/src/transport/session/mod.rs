@@ -26,8 +26,7 @@ use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
 use arena_shared::encoding::Encoding;
-use arena_shared::game::{ClientMsgOf, ServerMsgOf};
-use arena_shared::protocol::{ClientMsg, RoomOptions, ServerMsg};
+use arena_shared::protocol::{ClientMsg, ClientMsgOf, RoomOptions, ServerMsg, ServerMsgOf};
 use arena_shared::{EntityId, Game, PROTOCOL_VERSION};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -491,6 +490,16 @@ impl<G: Game> Session<G> {
                 let Some(ticket) = hello.ticket else {
                     return self.farewell(ctx, Farewell::Ticket(TicketError::Missing));
                 };
+                // A ticket names who plays where, not how the room is set up: a ticket holder
+                // must not make the matchmaker's room one seat or 60 Hz.
+                if hello.options.is_some() {
+                    return self.farewell(
+                        ctx,
+                        Farewell::BadOptions(
+                            "room options are the matchmaker's under auth = \"ticket\"".into(),
+                        ),
+                    );
+                }
                 match authority.redeem(&ticket, unix_now()) {
                     Ok(claims) if claims.spectate => {
                         return self.farewell(ctx, Farewell::Ticket(TicketError::SpectateOnly));
