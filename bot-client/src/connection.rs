@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use arena_shared::game::Game;
 use arena_shared::protocol::{self, ClientMsg, ErrorCode, SERVER_DECODE_LIMIT, ServerMsg};
-use arena_shared::shooter::World;
 use arena_shared::{EntityId, PROTOCOL_VERSION, RoomOptions};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -117,7 +116,7 @@ pub fn describe_close(frame: &Option<CloseFrame>) -> String {
 pub use arena_shared::protocol::{ClientMsgOf, ServerMsgOf};
 
 /// What [`Connection::recv`] yields.
-pub enum Received<G: Game = World> {
+pub enum Received<G: Game> {
     /// A decoded server message.
     Msg(ServerMsgOf<G>),
     /// The server closed the connection (with its close frame, if it sent one).
@@ -155,7 +154,7 @@ impl<G: Game> PartialEq for Received<G> {
 }
 
 /// The `Welcome` of a successful join.
-pub struct Welcome<G: Game = World> {
+pub struct Welcome<G: Game> {
     /// Own player id.
     pub player_id: EntityId,
     /// Room joined.
@@ -222,7 +221,7 @@ pub struct JoinOptions {
 }
 
 /// A connection to an Arena server's endpoint for game `G`.
-pub struct Connection<G: Game = World> {
+pub struct Connection<G: Game> {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Payload bytes of binary frames sent.
     pub bytes_sent: u64,

@@ -3,12 +3,11 @@
 
 mod common;
 
-use arena_bot::{Connection, Received};
 use arena_server::Config;
 use arena_shared::protocol::ErrorCode;
 use arena_shared::shooter::RoomEvent;
-use arena_shared::shooter::World;
 use arena_shared::shooter::{ClientMsg, ServerMsg};
+use common::{Connection, Received};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 /// Receives until the connection closes: (the `Error` code if any, the close code).
@@ -253,7 +252,7 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_play_on() {
     socket.connect(&server.addr.into()).expect("connect");
     socket.set_nonblocking(true).expect("nonblocking");
     let stream = tokio::net::TcpStream::from_std(socket.into()).expect("tokio stream");
-    let mut stalled = Connection::<World>::connect_stream(&server.url(), stream)
+    let mut stalled = Connection::connect_stream(&server.url(), stream)
         .await
         .expect("upgrade");
     let stalled_id = stalled

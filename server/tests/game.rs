@@ -3,7 +3,7 @@
 
 mod common;
 
-use arena_bot::{ClientError, Connection, Received};
+use arena_bot::ClientError;
 use arena_server::Config;
 use arena_shared::EntityId;
 use arena_shared::protocol::ErrorCode;
@@ -11,6 +11,7 @@ use arena_shared::shooter::PlayerInput;
 use arena_shared::shooter::RoomEvent;
 use arena_shared::shooter::{ClientMsg, Input, ServerMsg};
 use arena_shared::shooter::{EntityKind, GameEvent};
+use common::{Connection, Received};
 use common::{ConnectionExt, TestServer, WAIT, close_code, config, eventually, map_file};
 use glam::Vec2;
 

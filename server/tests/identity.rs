@@ -2,7 +2,7 @@
 
 mod common;
 
-use arena_bot::{ClientError, Connection, JoinOptions};
+use arena_bot::{ClientError, JoinOptions};
 use arena_server::Config;
 use arena_server::config::Auth;
 use arena_server::ticket::{Claims, TicketAuthority, unix_now};
@@ -11,8 +11,8 @@ use arena_shared::protocol::ErrorCode;
 use arena_shared::shooter::Entity;
 use arena_shared::shooter::RoomEvent;
 use arena_shared::shooter::ServerMsg;
-use arena_shared::shooter::World;
-use common::{ConnectionExt, TestServer, WAIT, close_code, config};
+use common::Connection;
+use common::{ConnectionExt, TestServer, WAIT, Welcome, close_code, config};
 
 const SECRET: &str = "an-arena-test-secret-of-32-bytes!!";
 
@@ -34,7 +34,7 @@ fn ticket(secret: &str, name: &str, expires: u64, nonce: u64) -> String {
     })
 }
 
-fn assert_resume_refused(result: &Result<arena_bot::Welcome, ClientError>) {
+fn assert_resume_refused(result: &Result<Welcome, ClientError>) {
     assert!(
         matches!(
             result,
@@ -50,7 +50,7 @@ fn assert_resume_refused(result: &Result<arena_bot::Welcome, ClientError>) {
 async fn join_with_ticket(
     server: &TestServer,
     ticket: Option<String>,
-) -> (Connection, Result<arena_bot::Welcome, ClientError>) {
+) -> (Connection, Result<Welcome, ClientError>) {
     let mut conn = server.connect().await;
     let result = conn
         .join_with(
@@ -67,7 +67,7 @@ async fn join_with_ticket(
 
 async fn assert_refused(
     conn: &mut Connection,
-    result: Result<arena_bot::Welcome, ClientError>,
+    result: Result<Welcome, ClientError>,
     want: ErrorCode,
 ) {
     match result {
@@ -301,12 +301,12 @@ async fn a_spectator_ticket_is_not_spent_on_a_room_that_does_not_exist() {
         spectate: true,
     });
     let url = format!("ws://{}/ws?spectate=vip&ticket={watch}", server.addr);
-    let mut early = Connection::<World>::connect(&url).await.expect("upgrade");
+    let mut early = Connection::connect(&url).await.expect("upgrade");
     assert_eq!(first_answer(&mut early).await, Err(ErrorCode::NoSuchRoom));
     let (_player, result) =
         join_with_ticket(&server, Some(ticket(SECRET, "p", unix_now() + 60, 1))).await;
     result.expect("join");
-    let mut watching = Connection::<World>::connect(&url).await.expect("upgrade");
+    let mut watching = Connection::connect(&url).await.expect("upgrade");
     assert_eq!(first_answer(&mut watching).await, Ok(()));
 }
 

@@ -3,13 +3,13 @@
 
 mod common;
 
-use arena_bot::{Connection, Received, Welcome};
 use arena_server::Config;
 use arena_shared::EntityId;
 use arena_shared::shooter::Predictor;
 use arena_shared::shooter::{ClientMsg, Input, Snapshot};
 use arena_shared::shooter::{PlayerInput, Rules, ServerMsg};
 use arena_shared::sync::{HISTORY_LEN, Replica};
+use common::{Connection, Received, Welcome};
 use common::{TestServer, WAIT, config, map_file};
 use glam::Vec2;
 

@@ -3,11 +3,12 @@
 
 mod common;
 
-use arena_bot::{ClientError, Received};
+use arena_bot::ClientError;
 use arena_server::Config;
 use arena_shared::PROTOCOL_VERSION;
 use arena_shared::protocol::{self, ErrorCode};
 use arena_shared::shooter::{ClientMsg, ServerMsg};
+use common::Received;
 use common::{
     ConnectionExt, TestServer, WAIT, close_code, config, http_request, raw_frame, read_close_code,
 };
@@ -18,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{
 };
 
 /// Reads what the server says until it closes: (the `Error` code if any, the close frame).
-async fn refusal(conn: &mut arena_bot::Connection) -> (Option<ErrorCode>, Option<CloseFrame>) {
+async fn refusal(conn: &mut common::Connection) -> (Option<ErrorCode>, Option<CloseFrame>) {
     let mut error = None;
     loop {
         match conn.recv_timeout(WAIT).await {
@@ -147,7 +148,7 @@ async fn an_oversized_message_is_closed_with_1009_and_others_play_on() {
 }
 
 /// Sends `payload` as a fragmented binary message, `chunk` bytes per frame.
-async fn send_fragmented(conn: &mut arena_bot::Connection, payload: &[u8], chunk: usize) {
+async fn send_fragmented(conn: &mut common::Connection, payload: &[u8], chunk: usize) {
     let pieces: Vec<&[u8]> = payload.chunks(chunk).collect();
     for (i, piece) in pieces.iter().enumerate() {
         let header = FrameHeader {

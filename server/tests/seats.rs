@@ -5,12 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use arena_bot::{Connection, JoinOptions, Received, Welcome};
+use arena_bot::JoinOptions;
 use arena_server::Config;
 use arena_shared::EntityId;
 use arena_shared::shooter::RoomEvent;
-use arena_shared::shooter::World;
 use arena_shared::shooter::{ClientMsg, Input, ServerMsg};
+use common::{Connection, Received, Welcome};
 use common::{ConnectionExt, TestServer, WAIT, config};
 use tokio::sync::watch;
 
@@ -30,7 +30,7 @@ async fn small_buffer_connection(server: &TestServer) -> (Connection, socket2::S
     socket.set_nonblocking(true).expect("nonblocking");
     let handle = socket.try_clone().expect("second handle");
     let stream = tokio::net::TcpStream::from_std(socket.into()).expect("tokio stream");
-    let conn = Connection::<World>::connect_stream(&server.url(), stream)
+    let conn = Connection::connect_stream(&server.url(), stream)
         .await
         .expect("upgrade");
     (conn, handle)

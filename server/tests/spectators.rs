@@ -5,13 +5,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use arena_bot::{ClientError, Connection, JoinOptions};
+use arena_bot::{ClientError, JoinOptions};
 use arena_server::Config;
 use arena_server::config::Auth;
 use arena_server::ticket::{Claims, TicketAuthority, unix_now};
 use arena_shared::protocol::ErrorCode;
-use arena_shared::shooter::World;
 use arena_shared::shooter::{ClientMsg, Input, ServerMsg};
+use common::Connection;
 use common::{ConnectionExt, TestServer, WAIT, close_code, config};
 
 const SECRET: &str = "an-arena-test-secret-of-32-bytes!!";
@@ -49,7 +49,7 @@ async fn player_with_ticket(server: &TestServer, name: &str, room: &str) -> Conn
 /// code if it closed.
 async fn spectate(server: &TestServer, room: &str, query: &str) -> (Option<ServerMsg>, Connection) {
     let url = format!("ws://{}/ws?spectate={room}{query}", server.addr);
-    let mut conn = Connection::<World>::connect(&url).await.expect("upgrade");
+    let mut conn = Connection::connect(&url).await.expect("upgrade");
     let first = conn
         .wait_for(WAIT, |m| match m {
             ServerMsg::Spectating { .. } | ServerMsg::Error { .. } => Some(m.clone()),

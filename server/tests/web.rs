@@ -3,14 +3,13 @@
 
 mod common;
 
-use arena_bot::Connection;
 use arena_server::Config;
 use arena_shared::PROTOCOL_VERSION;
 use arena_shared::protocol::ErrorCode;
 use arena_shared::shooter::PlayerInput;
 use arena_shared::shooter::ServerMsg;
-use arena_shared::shooter::World;
 use arena_shared::shooter::{ClientMsg, Input};
+use common::Connection;
 use common::{TestServer, WAIT, close_code, config, http_request};
 use futures_util::{SinkExt, StreamExt};
 use glam::Vec2;
@@ -195,10 +194,9 @@ async fn a_spectator_sees_the_whole_room_and_may_not_play() {
 #[tokio::test]
 async fn spectating_a_room_that_does_not_exist_is_refused() {
     let server = TestServer::start(config());
-    let mut conn =
-        Connection::<World>::connect(&format!("ws://{}/ws?spectate=nowhere", server.addr))
-            .await
-            .expect("upgrade");
+    let mut conn = Connection::connect(&format!("ws://{}/ws?spectate=nowhere", server.addr))
+        .await
+        .expect("upgrade");
     let refused = conn
         .wait_for(WAIT, |m| match m {
             ServerMsg::Error { code, .. } => Some(*code),

@@ -91,6 +91,12 @@ pub struct RoomOptions {
     pub snapshot_rate: Option<u16>,
 }
 
+/// `a <= b` for input sequence numbers, which may wrap (RFC 1982 style): what a predictor
+/// compares `Snapshot::last_input_seq` with.
+pub fn seq_le(a: u32, b: u32) -> bool {
+    b.wrapping_sub(a) < 1 << 31
+}
+
 /// One input sample, for one server tick: the engine's sequencing around the game's controls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Input<I> {

@@ -10,7 +10,15 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use arena_bot::{ClientError, Connection, JoinOptions, Welcome};
+use arena_bot::{ClientError, JoinOptions};
+use arena_shared::shooter::World;
+
+/// The shooter's connection: what most tests speak.
+pub type Connection = arena_bot::Connection<World>;
+/// The shooter's `Welcome`.
+pub type Welcome = arena_bot::Welcome<World>;
+/// What a shooter connection receives.
+pub type Received = arena_bot::Received<World>;
 use arena_server::Config;
 use arena_shared::EntityId;
 use arena_shared::shooter::RoomEvent;

@@ -8,6 +8,7 @@
 //! ([`crate::quant`]), so with inputs applied one per tick the error is exactly zero; it becomes
 //! non-zero when the server had to repeat an input that arrived late, or the player was pushed.
 
+use crate::protocol::seq_le;
 use std::collections::VecDeque;
 
 use glam::Vec2;
@@ -115,11 +116,6 @@ impl Predictor {
     pub fn unacknowledged(&self) -> usize {
         self.guesses.len().saturating_sub(1)
     }
-}
-
-/// `a <= b` for sequence numbers that may wrap (RFC 1982 style).
-fn seq_le(a: u32, b: u32) -> bool {
-    b.wrapping_sub(a) < 1 << 31
 }
 
 impl crate::game::Predict<crate::shooter::World> for Predictor {

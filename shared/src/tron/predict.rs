@@ -11,6 +11,7 @@
 //! will go): a crash shows up as a dead cycle in the next snapshot, and the predictor waits for
 //! the respawn.
 
+use crate::protocol::seq_le;
 use std::collections::VecDeque;
 
 use glam::Vec2;
@@ -169,11 +170,6 @@ impl Predictor {
             .filter(|g| self.acked.is_none_or(|a| !seq_le(g.seq, a)))
             .count()
     }
-}
-
-/// `a <= b` for sequence numbers that may wrap (RFC 1982 style).
-fn seq_le(a: u32, b: u32) -> bool {
-    b.wrapping_sub(a) < 1 << 31
 }
 
 impl crate::game::Predict<Tron> for Predictor {
