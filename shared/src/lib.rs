@@ -7,8 +7,8 @@
 //! The engine's half, which names no game:
 //! - [`game`]: the seam. A [`Game`] is a state, an input type, entities declared once with
 //!   [`replicate!`], events, a step, and (for clients) a [`game::Predict`] and a [`game::Brain`].
-//! - [`protocol`]: the wire envelope ([`ClientMsg`], [`ServerMsg`]: hello, welcome, snapshot,
-//!   ping, errors) around the game's payloads, bincode 2 encoded, and the bounded decoder that
+//! - [`protocol`]: the wire envelope ([`protocol::ClientMsg`], [`protocol::ServerMsg`]: hello,
+//!   welcome, snapshot, ping, errors) around the game's payloads, bincode 2 encoded, and the bounded decoder that
 //!   turns untrusted bytes into them.
 //! - [`encoding`]: the two encodings of those messages (`arena.bincode.v1` binary frames,
 //!   `arena.json.v1` text frames) and their negotiation.
@@ -22,6 +22,8 @@
 //!   snap their state to every tick so client prediction is exact.
 //! - [`schedule`]: when snapshots go out (`snapshot_rate` of every `tick_rate` ticks), computed
 //!   the same way by the server and its clients.
+//! - [`replay`]: the replay format (a header, each tick's commands, state hashes) and its
+//!   verifier, which re-simulates a room bit for bit (rooms do not record yet).
 //! - [`ticket`]: the signed join-ticket format (play or spectate), so a server, a matchmaker
 //!   and the bots mint and read the very same tickets.
 //!
@@ -37,6 +39,7 @@ pub mod grid;
 pub mod interest;
 pub mod protocol;
 pub mod quant;
+pub mod replay;
 pub mod schedule;
 pub mod shooter;
 pub mod sync;
