@@ -87,6 +87,25 @@ impl Games {
     }
 }
 
+/// Verifies a replay of any of Arena's games (`arena-server replay FILE`): its game's name,
+/// and what verified, or why not.
+pub fn verify_replay(
+    bytes: &[u8],
+) -> Result<(String, arena_shared::replay::Verified), arena_shared::replay::ReplayError> {
+    use arena_shared::replay::{ReplayError, game_of, verify};
+    let game = game_of(bytes)?;
+    let verified = match game.as_str() {
+        shooter::World::NAME => verify::<shooter::World>(bytes)?,
+        tron::Tron::NAME => verify::<tron::Tron>(bytes)?,
+        other => {
+            return Err(ReplayError::Format(format!(
+                "a replay of {other}, not hosted here"
+            )));
+        }
+    };
+    Ok((game, verified))
+}
+
 /// A map file's name in room options: its stem, lowercased, with anything but letters, digits
 /// and `-` replaced by `-`.
 fn map_name(path: &Path) -> String {

@@ -62,6 +62,12 @@ enum Cmd {
         #[arg(long, default_value_t = 60)]
         ttl: u64,
     },
+    /// Re-simulate a replay at full speed and check every recorded state hash; exit 0 only
+    /// when it verifies.
+    Replay {
+        /// The replay file.
+        file: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -80,6 +86,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Cmd::Replay { file }) = &cli.command {
+        return replay(file);
+    }
     if let Some(Cmd::Ticket {
         name,
         room,
@@ -198,5 +207,45 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `arena-server replay FILE`: one line, and exit 0 only when the replay verifies.
+fn replay(file: &std::path::Path) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("arena-server: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    match arena_server::games::verify_replay(&bytes) {
+        Ok((game, v)) if v.unread > 0 => {
+            println!(
+                "{}: {game}, {} ticks verified ({} state hashes), then {} bytes that are not a \
+                 whole record: cut short or damaged",
+                file.display(),
+                v.ticks,
+                v.hashes,
+                v.unread
+            );
+            ExitCode::FAILURE
+        }
+        Ok((game, v)) => {
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{}: {game}, {} ticks verified ({} state hashes) in {secs:.3} s: {:.0} ticks/s",
+                file.display(),
+                v.ticks,
+                v.hashes,
+                v.ticks as f64 / secs.max(1e-9)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}: does not verify: {e}", file.display());
+            ExitCode::FAILURE
+        }
     }
 }

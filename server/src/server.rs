@@ -15,6 +15,7 @@ use tracing::info;
 use crate::games::Games;
 use crate::operations::config::{Auth, Config, ConfigError};
 use crate::operations::metrics::Metrics;
+use crate::operations::replays::ReplayStore;
 use crate::operations::ticket::TicketAuthority;
 use crate::rooms::lobby::Lobby;
 use crate::rooms::messages::Shutdown;
@@ -60,7 +61,16 @@ pub async fn run_with(
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let catalog = Arc::new(games.catalog);
-    let lobby = Lobby::new(config.clone(), catalog.clone(), metrics.clone()).start();
+    let replays = (!config.replay_dir.as_os_str().is_empty())
+        .then(|| {
+            ReplayStore::start(
+                &config.replay_dir,
+                config.max_replay_bytes_per_room,
+                config.max_replay_bytes,
+            )
+        })
+        .transpose()?;
+    let lobby = Lobby::new(config.clone(), catalog.clone(), metrics.clone(), replays).start();
     let (drain_tx, draining) = watch::channel(false);
     let tickets = (config.auth == Auth::Ticket).then(|| {
         Arc::new(TicketAuthority::new(

@@ -78,6 +78,12 @@ pub enum Record<I> {
         /// What changed before it.
         commands: Vec<Command<I>>,
     },
+    /// Commands applied after the last tick and not followed by one (the room stopped): the
+    /// final hash is of the state after them.
+    Pending {
+        /// What changed.
+        commands: Vec<Command<I>>,
+    },
     /// The state hash after `tick`.
     Hash {
         /// The tick.
@@ -150,6 +156,9 @@ pub struct Verified {
     pub ticks: u64,
     /// State hashes checked.
     pub hashes: u64,
+    /// Bytes after the last whole record: a replay cut short (its process died, or the bytes
+    /// were damaged) leaves some; a finished one none.
+    pub unread: usize,
 }
 
 /// The header of a replay of game `G`.
@@ -180,29 +189,18 @@ pub fn verify<G: Game>(bytes: &[u8]) -> Result<Verified, ReplayError> {
     let mut verified = Verified {
         ticks: 0,
         hashes: 0,
+        unread: 0,
     };
     while let Some(record) = read_frame::<Record<G::Input>>(&mut rest) {
         match record? {
             Record::Tick { tick, commands } => {
-                for command in commands {
-                    match command {
-                        Command::Join { name, player } => {
-                            let got = game.join(&name);
-                            if got != player {
-                                return Err(ReplayError::JoinId {
-                                    tick,
-                                    name,
-                                    want: player,
-                                    got,
-                                });
-                            }
-                        }
-                        Command::Leave { player } => game.leave(player),
-                        Command::Input { player, input } => game.input(player, input),
-                    }
-                }
+                apply(&mut game, tick, commands)?;
                 game.step();
                 verified.ticks += 1;
+            }
+            Record::Pending { commands } => {
+                let tick = game.tick();
+                apply(&mut game, tick, commands)?;
             }
             Record::Hash { tick, hash } => {
                 let got = game.state_hash();
@@ -217,7 +215,34 @@ pub fn verify<G: Game>(bytes: &[u8]) -> Result<Verified, ReplayError> {
             }
         }
     }
+    verified.unread = rest.len();
     Ok(verified)
+}
+
+/// Applies one tick's (or the tail's) commands to `game`.
+fn apply<G: Game>(
+    game: &mut G,
+    tick: u64,
+    commands: Vec<Command<G::Input>>,
+) -> Result<(), ReplayError> {
+    for command in commands {
+        match command {
+            Command::Join { name, player } => {
+                let got = game.join(&name);
+                if got != player {
+                    return Err(ReplayError::JoinId {
+                        tick,
+                        name,
+                        want: player,
+                        got,
+                    });
+                }
+            }
+            Command::Leave { player } => game.leave(player),
+            Command::Input { player, input } => game.input(player, input),
+        }
+    }
+    Ok(())
 }
 
 /// Records a room as it runs: the caller reports each command before the step, then
@@ -254,9 +279,24 @@ impl<I: Serialize> Recorder<I> {
         Ok(())
     }
 
-    /// The bytes written so far.
+    /// The bytes written so far and not yet taken.
     pub fn bytes(&self) -> &[u8] {
         &self.out
+    }
+
+    /// Closes the replay of a room that stops: the commands since its last tick, then the hash
+    /// of the state they left at `tick`, so its last ticks are checked too.
+    pub fn finish(&mut self, tick: u64, hash: u64) -> Result<(), EncodeError> {
+        let commands = std::mem::take(&mut self.pending);
+        if !commands.is_empty() {
+            write_frame(&Record::Pending { commands }, &mut self.out)?;
+        }
+        write_frame(&Record::<I>::Hash { tick, hash }, &mut self.out)
+    }
+
+    /// Takes the bytes written so far (to append them to the replay's file).
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
     }
 }
 
@@ -280,4 +320,16 @@ pub fn header_for<G: Game>(
         snapshot_rate,
         seed,
     }
+}
+
+/// The name of the game a replay is of, read from its header without knowing the game.
+pub fn game_of(bytes: &[u8]) -> Result<String, ReplayError> {
+    let (format, _protocol, game): (u16, u16, String) =
+        read_frame(&mut &bytes[..]).ok_or_else(|| ReplayError::Format("no header".into()))??;
+    if format != FORMAT_VERSION {
+        return Err(ReplayError::Format(format!(
+            "format {format}, this build reads format {FORMAT_VERSION}"
+        )));
+    }
+    Ok(game)
 }

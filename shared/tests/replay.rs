@@ -62,7 +62,10 @@ fn record_tron(ticks: u64, tamper_at: Option<u64>) -> Vec<u8> {
 fn a_recorded_tron_game_verifies_bit_for_bit() {
     let bytes = record_tron(600, None);
     let verified = replay::verify::<Tron>(&bytes).expect("verifies");
-    assert_eq!((verified.ticks, verified.hashes), (600, 20));
+    assert_eq!(
+        (verified.ticks, verified.hashes, verified.unread),
+        (600, 20, 0)
+    );
 }
 
 #[test]
@@ -79,7 +82,10 @@ fn a_replay_cut_short_verifies_up_to_its_last_whole_record() {
     let bytes = record_tron(300, None);
     let cut = &bytes[..bytes.len() * 2 / 3];
     let verified = replay::verify::<Tron>(cut).expect("verifies what is there");
-    assert!(verified.ticks > 100 && verified.ticks < 300, "{verified:?}");
+    assert!(
+        verified.ticks > 100 && verified.ticks < 300 && verified.unread > 0,
+        "{verified:?}"
+    );
     assert!(matches!(
         replay::verify::<arena_shared::shooter::World>(&bytes),
         Err(ReplayError::Format(_))

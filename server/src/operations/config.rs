@@ -74,6 +74,12 @@ pub struct Config {
     pub map: PathBuf,
     /// Seed for every room's RNG; 0 = random per room.
     pub room_seed: u64,
+    /// Where rooms record their replays; empty = no recording.
+    pub replay_dir: PathBuf,
+    /// Most bytes one room's replay may take; the room stops recording there.
+    pub max_replay_bytes_per_room: u64,
+    /// Most bytes all replays in `replay_dir` may take; the oldest are deleted first.
+    pub max_replay_bytes: u64,
     /// Largest client message, bytes (see [`LARGEST_CLIENT_MESSAGE`] for how it is sized).
     pub max_message_bytes: usize,
     /// Most frames one client message may be split into (continuation frames); more: 1008.
@@ -162,6 +168,9 @@ impl Default for Config {
             max_named_rooms_per_ip: 4,
             map: PathBuf::new(),
             room_seed: 0,
+            replay_dir: PathBuf::new(),
+            max_replay_bytes_per_room: 64 << 20,
+            max_replay_bytes: 1 << 30,
             max_message_bytes: 4096,
             max_message_fragments: 16,
             close_linger_ms: 1_000,
@@ -257,6 +266,11 @@ impl Config {
         check(
             self.max_tick_rate <= 240,
             "max_tick_rate must be at most 240",
+        );
+        check(
+            self.max_replay_bytes_per_room >= 4096
+                && self.max_replay_bytes >= self.max_replay_bytes_per_room,
+            "max_replay_bytes_per_room must be at least 4096 and at most max_replay_bytes",
         );
         check(
             (1..=1024).contains(&self.max_players),

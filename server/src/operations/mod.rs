@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod metrics;
+pub mod replays;
 pub mod ticket;

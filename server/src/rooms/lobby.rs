@@ -21,6 +21,7 @@ use tracing::info;
 use crate::close::Farewell;
 use crate::operations::config::Config;
 use crate::operations::metrics::Metrics;
+use crate::operations::replays::ReplayStore;
 use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{
     Admission, CloseRoom, FindRoom, FoundRoom, JoinRequest, ListRooms, LobbyLink, PlayerJoining,
@@ -74,6 +75,8 @@ pub struct Lobby {
     config: Arc<Config>,
     catalog: Arc<Catalog>,
     metrics: Arc<Metrics>,
+    /// Where rooms record their replays, if anywhere.
+    replays: Option<ReplayStore>,
     rooms: BTreeMap<RoomId, RoomEntry>,
     by_name: HashMap<String, RoomId>,
     next_room: u64,
@@ -82,11 +85,17 @@ pub struct Lobby {
 
 impl Lobby {
     /// A lobby with no rooms.
-    pub fn new(config: Arc<Config>, catalog: Arc<Catalog>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        catalog: Arc<Catalog>,
+        metrics: Arc<Metrics>,
+        replays: Option<ReplayStore>,
+    ) -> Self {
         Self {
             config,
             catalog,
             metrics,
+            replays,
             rooms: BTreeMap::new(),
             by_name: HashMap::new(),
             next_room: 1,
@@ -244,6 +253,8 @@ impl Lobby {
             view: (!self.config.full_snapshots)
                 .then_some((self.config.view_width, self.config.view_height)),
             settings: game_settings,
+            map: setup.map.clone(),
+            replays: self.replays.clone(),
             seed,
             slow_client_timeout: self.config.slow_client_timeout(),
             mailbox_capacity: setup.max_players * 4 + 16,

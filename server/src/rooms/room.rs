@@ -20,11 +20,13 @@ use actix::prelude::*;
 use arena_shared::game::{EntityId, Game};
 use arena_shared::interest::TickView;
 use arena_shared::protocol::{MAX_CHAT_CHARS, RoomEvent, RoomEventOf};
+use arena_shared::replay::{self, Command, Recorder};
 use arena_shared::schedule;
 use tracing::{debug, error, info, warn};
 
 use crate::close::Farewell;
 use crate::operations::metrics::Metrics;
+use crate::operations::replays::{Chunk, ReplayStore};
 use crate::rooms::encoder::InputStatus;
 use crate::rooms::messages::{
     ChatReceived, CloseRoom, LobbyLink, PlayerDetached, PlayerJoining, PlayerLeaving, PlayerLeft,
@@ -66,6 +68,10 @@ pub struct RoomSettings<G: Game> {
     pub view: Option<(f32, f32)>,
     /// The game's settings (map, tuning), also sent to every client.
     pub settings: Arc<G::Settings>,
+    /// The map's name (for the replay's header).
+    pub map: String,
+    /// Where the room records its replay; `None`: it does not.
+    pub replays: Option<ReplayStore>,
     /// RNG seed.
     pub seed: u64,
     /// How long a session may leave a snapshot untaken before its player is dropped.
@@ -177,6 +183,12 @@ pub struct Room<G: Game> {
     room_tick: prometheus::Histogram,
     /// This room's series of the per-room overrun counter, looked up once.
     room_overruns: prometheus::IntCounter,
+    /// Records every command and a state hash now and then, while recording.
+    recorder: Option<Recorder<G::Input>>,
+    /// The replay's file name in `replay_dir`.
+    replay_file: String,
+    /// Bytes of the replay handed to the writer.
+    replay_bytes: u64,
 }
 
 /// The text of a caught panic.
@@ -209,6 +221,24 @@ impl<G: Game> Room<G> {
             .room_tick_overruns
             .with_label_values(&labels);
         let game = G::new(&settings.settings, settings.tick_rate, settings.seed);
+        let unix_s = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Room names are [A-Za-z0-9_-], so they are safe in a file name.
+        let replay_file = format!("{unix_s}-{}-{name}.replay", id.0);
+        let recorder = settings.replays.as_ref().and_then(|_| {
+            let header = replay::header_for::<G>(
+                &name,
+                &settings.map,
+                (*settings.settings).clone(),
+                settings.tick_rate,
+                settings.snapshot_rate,
+                settings.seed,
+            );
+            Recorder::new(&header)
+                .map_err(|e| warn!(room = %name, error = %e, "cannot record a replay"))
+                .ok()
+        });
         Self {
             id,
             name,
@@ -232,6 +262,40 @@ impl<G: Game> Room<G> {
             room_tick,
             room_overruns,
             span,
+            recorder,
+            replay_file,
+            replay_bytes: 0,
+        }
+    }
+
+    /// Notes a command for the replay, while recording.
+    fn record(&mut self, command: Command<G::Input>) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.command(command);
+        }
+    }
+
+    /// Hands what the recorder wrote to the replay writer. A room whose replay reached its cap,
+    /// or whose chunk the writer had no room for, stops recording (the file keeps what it has:
+    /// a replay cut short still verifies up to its last whole record).
+    fn flush_replay(&mut self) {
+        let (Some(recorder), Some(store)) = (&mut self.recorder, &self.settings.replays) else {
+            return;
+        };
+        let bytes = recorder.take();
+        if bytes.is_empty() {
+            return;
+        }
+        self.replay_bytes += bytes.len() as u64;
+        let over = self.replay_bytes > store.per_room;
+        let chunk = Chunk {
+            file: self.replay_file.clone(),
+            bytes,
+        };
+        let refused = store.send(chunk).err();
+        if over || refused.is_some() {
+            warn!(parent: &self.span, bytes = self.replay_bytes, ?refused, "replay stopped: over max_replay_bytes_per_room or the writer is behind");
+            self.recorder = None;
         }
     }
 
@@ -306,11 +370,27 @@ impl<G: Game> Room<G> {
                 // The connection has its Welcome: the token it replaced is spent.
                 seat.previous_secret = None;
                 self.game.input(player, input.controls);
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.command(Command::Input {
+                        player,
+                        input: input.controls,
+                    });
+                }
                 seat.last_input_seq = input.seq;
             }
         }
         self.game.step();
         let tick = self.game.tick();
+        if let Some(recorder) = &mut self.recorder {
+            let game = &self.game;
+            if let Err(e) = recorder.stepped(tick, || game.state_hash()) {
+                warn!(parent: &self.span, error = %e, "replay stopped: cannot encode");
+                self.recorder = None;
+            }
+        }
+        if tick % replay::HASH_EVERY == 0 {
+            self.flush_replay();
+        }
         self.game.drain_events(&mut self.stepped);
         let stepped = self
             .arrivals
@@ -468,6 +548,8 @@ impl<G: Game> Room<G> {
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
         error!(parent: &self.span, tick = self.game.tick(), panic = %why, "room failed; closing it");
         self.settings.metrics.room_panics.inc();
+        // The flight recorder: the replay up to the panic is what explains it.
+        self.flush_replay();
         self.tell_everyone(&Farewell::RoomFailed);
         self.settings.metrics.players.sub(self.seats.len() as i64);
         self.seats.clear();
@@ -490,6 +572,10 @@ impl<G: Game> Room<G> {
         seat.detached_until = Some(Instant::now() + self.settings.resume_grace);
         self.count_detached();
         self.game.input(player, G::Input::default());
+        self.record(Command::Input {
+            player,
+            input: G::Input::default(),
+        });
         info!(parent: &self.span, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
     }
 
@@ -534,6 +620,7 @@ impl<G: Game> Room<G> {
             self.settings.metrics.players.dec();
             self.count_detached();
             self.game.leave(player);
+            self.record(Command::Leave { player });
             self.arrivals.push(RoomEvent::Left { player });
             self.stats
                 .players
@@ -560,6 +647,12 @@ impl<G: Game> Actor for Room<G> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(recorder) = &mut self.recorder
+            && let Err(e) = recorder.finish(self.game.tick(), self.game.state_hash())
+        {
+            warn!(parent: &self.span, error = %e, "cannot close the replay");
+        }
+        self.flush_replay();
         info!(parent: &self.span, ticks = self.stats.ticks.load(Ordering::Relaxed), "room closed");
         self.settings.metrics.rooms.dec();
         self.settings
@@ -576,6 +669,10 @@ impl<G: Game> Handler<PlayerJoining<G>> for Room<G> {
 
     fn handle(&mut self, msg: PlayerJoining<G>, _: &mut Self::Context) -> Self::Result {
         let player = self.game.join(&msg.name);
+        self.record(Command::Join {
+            name: msg.name.clone(),
+            player,
+        });
         self.arrivals.push(RoomEvent::Joined {
             player,
             name: msg.name.clone(),

@@ -1,0 +1,102 @@
+//! Rooms record replays that re-simulate bit for bit, through the real server and the
+//! `arena-server replay` command.
+
+mod common;
+
+use std::process::Command as Process;
+use std::time::Duration;
+
+use arena_bot::fleet::{FleetSpec, run_fleet};
+use arena_server::Config;
+use common::{TestServer, config};
+
+fn replay_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("arena-replays-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn replays_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn a_room_of_each_game_records_a_replay_that_verifies() {
+    let dir = replay_dir("verify");
+    let server = TestServer::start(Config {
+        replay_dir: dir.clone(),
+        ..config()
+    });
+    for game in ["shooter", "tron"] {
+        let spec = FleetSpec {
+            game: game.into(),
+            room: Some(format!("rec-{game}")),
+            ..FleetSpec::simple(server.url(), 4, Duration::from_secs(2))
+        };
+        let report = run_fleet(spec).await;
+        assert!(report.passed(), "{}", report.human());
+    }
+    // The rooms close when their last bot leaves; closing writes the rest of the replay.
+    common::eventually("both rooms closed", || server.rooms().is_empty()).await;
+    let files = replays_in(&dir);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let shutdown = server.shutdown();
+    assert_eq!(shutdown, Ok(()));
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read replay");
+        let (game, verified) = arena_server::games::verify_replay(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert!(
+            name.ends_with(&format!("rec-{game}.replay")),
+            "{name} is {game}'s"
+        );
+        // Two seconds at 30 Hz, a hash a second.
+        assert!(
+            verified.ticks >= 30 && verified.hashes >= 1,
+            "{name}: {verified:?}"
+        );
+    }
+
+    // The command: exit 0 on a good replay, 1 on a doctored one.
+    let out = Process::new(env!("CARGO_BIN_EXE_arena-server"))
+        .arg("replay")
+        .arg(&files[0])
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("ticks verified"),
+        "{said}"
+    );
+    // A recorded hash that is not the state's, and a file cut short, do not verify.
+    let whole = std::fs::read(&files[0]).expect("read");
+    let mut wrong_hash = whole.clone();
+    // The file ends with the final hash's top byte.
+    if let Some(last) = wrong_hash.last_mut() {
+        *last ^= 0x55;
+    }
+    let cut = whole[..whole.len() - 5].to_vec();
+    for (name, bytes, says) in [
+        ("wrong-hash.replay", wrong_hash, "does not verify: tick"),
+        ("cut.replay", cut, "cut short or damaged"),
+    ] {
+        let bad = dir.join(name);
+        std::fs::write(&bad, &bytes).expect("write");
+        let out = Process::new(env!("CARGO_BIN_EXE_arena-server"))
+            .arg("replay")
+            .arg(&bad)
+            .output()
+            .expect("run");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{name}: {said}");
+        assert!(said.contains(says), "{name}: {said}");
+    }
+}
