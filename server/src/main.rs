@@ -220,7 +220,22 @@ fn replay(file: &std::path::Path) -> ExitCode {
         }
     };
     let started = std::time::Instant::now();
-    match arena_server::games::verify_replay(&bytes) {
+    // A replay of a room whose game panicked panics again at the same tick: say so, like any
+    // other outcome, instead of dying with it.
+    let verified = std::panic::catch_unwind(|| arena_server::games::verify_replay(&bytes));
+    let verified = match verified {
+        Ok(v) => v,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "non-text panic".into());
+            println!("{}: the game panicked again: {why}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match verified {
         Ok((game, v)) if v.unread > 0 => {
             println!(
                 "{}: {game}, {} ticks verified ({} state hashes), then {} bytes that are not a \

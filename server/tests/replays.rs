@@ -100,3 +100,52 @@ async fn a_room_of_each_game_records_a_replay_that_verifies() {
         assert!(said.contains(says), "{name}: {said}");
     }
 }
+
+#[tokio::test]
+async fn a_room_that_panics_leaves_a_replay_that_panics_at_the_same_tick() {
+    let dir = replay_dir("panic");
+    let server = TestServer::start(Config {
+        replay_dir: dir.clone(),
+        fault_injection: true,
+        ..config()
+    });
+    let (mut doomed, _) = server.player("a", Some("doomed")).await;
+    // Some ticks of play first, so the replay has something before the fault.
+    doomed
+        .wait_for(common::WAIT, |m| match m {
+            arena_shared::shooter::ServerMsg::Snapshot(s) if s.tick > 40 => Some(()),
+            _ => None,
+        })
+        .await
+        .expect("snapshots");
+    doomed
+        .send(&arena_shared::shooter::ClientMsg::Chat {
+            text: arena_server::room::PANIC_COMMAND.into(),
+        })
+        .await
+        .expect("send");
+    let frame = doomed.wait_for_close(common::WAIT).await.expect("closed");
+    assert_eq!(frame.map(|f| u16::from(f.code)), Some(1011));
+    common::eventually("the failed room is gone", || server.rooms().is_empty()).await;
+    assert_eq!(server.shutdown(), Ok(()));
+
+    let files = replays_in(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let out = Process::new(env!("CARGO_BIN_EXE_arena-server"))
+        .arg("replay")
+        .arg(&files[0])
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "the game panicked again: fault injection: the room was asked to panic at tick"
+        ),
+        "{said}"
+    );
+    // The same tick as the room: the replay re-simulated every tick before it.
+    let bytes = std::fs::read(&files[0]).expect("read");
+    let panicked = std::panic::catch_unwind(|| arena_server::games::verify_replay(&bytes));
+    assert!(panicked.is_err(), "replaying reproduces the panic");
+}

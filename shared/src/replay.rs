@@ -66,6 +66,9 @@ pub enum Command<I> {
         /// The input.
         input: I,
     },
+    /// The room's fault injection (tests only) made this tick panic: replaying it panics at
+    /// the same tick, as the room did.
+    Fault,
 }
 
 /// One frame of a replay after the header.
@@ -240,6 +243,7 @@ fn apply<G: Game>(
             }
             Command::Leave { player } => game.leave(player),
             Command::Input { player, input } => game.input(player, input),
+            Command::Fault => panic!("fault injection: the room was asked to panic at tick {tick}"),
         }
     }
     Ok(())
@@ -292,6 +296,13 @@ impl<I: Serialize> Recorder<I> {
             write_frame(&Record::Pending { commands }, &mut self.out)?;
         }
         write_frame(&Record::<I>::Hash { tick, hash }, &mut self.out)
+    }
+
+    /// Closes the replay of a room whose game panicked going to `tick`: that tick's commands,
+    /// so that replaying it reaches the same panic.
+    pub fn failed(&mut self, tick: u64) -> Result<(), EncodeError> {
+        let commands = std::mem::take(&mut self.pending);
+        write_frame(&Record::Tick { tick, commands }, &mut self.out)
     }
 
     /// Takes the bytes written so far (to append them to the replay's file).

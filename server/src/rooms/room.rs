@@ -548,8 +548,16 @@ impl<G: Game> Room<G> {
     fn fail(&mut self, ctx: &mut Context<Self>, why: String) {
         error!(parent: &self.span, tick = self.game.tick(), panic = %why, "room failed; closing it");
         self.settings.metrics.room_panics.inc();
-        // The flight recorder: the replay up to the panic is what explains it.
+        // The flight recorder: the replay up to the panic, with the commands of the tick that
+        // panicked, is what explains it (replaying it panics at the same tick).
+        if let Some(recorder) = &mut self.recorder
+            && let Err(e) = recorder.failed(self.game.tick() + 1)
+        {
+            warn!(parent: &self.span, error = %e, "cannot close the replay");
+        }
         self.flush_replay();
+        // Closed: stopping must not add a hash of a state the panic may have left half-made.
+        self.recorder = None;
         self.tell_everyone(&Farewell::RoomFailed);
         self.settings.metrics.players.sub(self.seats.len() as i64);
         self.seats.clear();
@@ -761,6 +769,7 @@ impl<G: Game> Handler<ChatReceived> for Room<G> {
         }
         if self.settings.fault_injection && msg.text == PANIC_COMMAND {
             self.panic_requested = true;
+            self.record(Command::Fault);
             return;
         }
         // Bounded: at most one line per player per tick survives to the broadcast.
