@@ -117,7 +117,7 @@ impl Lobby {
         }
         // Checked whether or not the room exists: a Hello out of bounds is refused the same
         // way every time, not only when it happens to create a room.
-        let setup = self.setup::<G>(options)?;
+        let (setup, game_settings) = self.setup::<G>(options)?;
         let existing = match wanted {
             Some(name) => self.by_name.get(name).copied(),
             // Fullest public room of the game with space and exactly this setup (so players
@@ -144,7 +144,7 @@ impl Lobby {
                 // named room (else `max_players: 1` would open a room per connection).
                 let charged = wanted.is_some() || options.is_some();
                 let creator = creator.filter(|_| charged);
-                self.open_room::<G>(wanted, setup, creator, arbiter, ctx)?
+                self.open_room::<G>(wanted, setup, game_settings, creator, arbiter, ctx)?
             }
         };
         let entry = self.rooms.get_mut(&id).ok_or(Farewell::RoomClosed)?;
@@ -162,7 +162,11 @@ impl Lobby {
 
     /// The server's defaults with `options` applied, refused when outside the server's limits
     /// or naming a map `G` does not have.
-    fn setup<G: Game>(&self, options: Option<&RoomOptions>) -> Result<Setup, Farewell> {
+    /// With the setup, the map's settings, for a room this creates.
+    fn setup<G: Game>(
+        &self,
+        options: Option<&RoomOptions>,
+    ) -> Result<(Setup, Arc<G::Settings>), Farewell> {
         let c = &self.config;
         let o = options.cloned().unwrap_or_default();
         let tick_rate = o.tick_rate.unwrap_or(c.tick_rate);
@@ -191,24 +195,26 @@ impl Lobby {
             )));
         }
         // Resolved to the map's name, so "the default map" and the default's name match.
-        let (map, _) = self
+        let (map, settings) = self
             .catalog
             .settings::<G>(o.map.as_deref())
             .map_err(Farewell::BadOptions)?;
-        Ok(Setup {
+        let setup = Setup {
             map,
             max_players,
             tick_rate,
             snapshot_rate,
-        })
+        };
+        Ok((setup, settings))
     }
 
-    /// Opens a room of `G` set up as `setup`; `creator` is the address charged for it
-    /// (`max_named_rooms_per_ip`), if any.
+    /// Opens a room of `G` set up as `setup`, with that map's `game_settings`; `creator` is
+    /// the address charged for it (`max_named_rooms_per_ip`), if any.
     fn open_room<G: Game>(
         &mut self,
         wanted: Option<&str>,
         setup: Setup,
+        game_settings: Arc<G::Settings>,
         creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
@@ -216,10 +222,6 @@ impl Lobby {
         if self.rooms.len() >= self.config.max_rooms {
             return Err(Farewell::ServerFull);
         }
-        let (_, game_settings) = self
-            .catalog
-            .settings::<G>(Some(&setup.map))
-            .map_err(Farewell::BadOptions)?;
         if let Some(ip) = creator {
             let max = self.config.max_named_rooms_per_ip;
             let held = self
