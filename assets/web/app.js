@@ -11,7 +11,7 @@
 'use strict';
 
 // Must equal arena_shared::PROTOCOL_VERSION (a server unit test holds them together).
-const PROTOCOL_VERSION = 4;
+const PROTOCOL_VERSION = 5;
 const SUBPROTOCOL = 'arena.json.v1';
 const params = new URLSearchParams(location.search);
 
@@ -333,7 +333,7 @@ function sendInputs(queued, own, per) {
   const controls = GAMES[arena.game].controls(own);
   for (let i = 0; i < Math.max(0, per - queued); i += 1) {
     seq += 1;
-    send({ Input: { seq, ack: 0, controls } });
+    send({ Input: { seq, ack: 0, behind: 0, controls } });
   }
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use arena_shared::EntityId;
 use arena_shared::shooter::{Command, Map, PlayerInput, Rules, World};
+use arena_shared::{EntityId, Rewind};
 use glam::Vec2;
 
 /// The tick rate benches simulate at (the server's default).
@@ -22,6 +22,12 @@ pub fn large_map() -> Map {
 /// fixed pseudo-random directions, stepped `warmup` ticks so projectiles are in flight and
 /// deaths and respawns are happening.
 pub fn busy_world(players: usize, warmup: u32) -> World {
+    busy_world_rewound(players, warmup, Rewind::NONE)
+}
+
+/// [`busy_world`] with every player's shots judged `rewind` in the past (lag compensation),
+/// as a room does for clients with that round trip plus interpolation delay.
+pub fn busy_world_rewound(players: usize, warmup: u32, rewind: Rewind) -> World {
     let mut world = World::new(
         Arc::new(Map::default_map()),
         Rules::default(),
@@ -43,7 +49,7 @@ pub fn busy_world(players: usize, warmup: u32) -> World {
             aim: Vec2::from_angle(angle * 1.7),
             fire: i % 3 == 0,
         };
-        world.apply(Command::Input { player, input });
+        world.input(player, input, rewind);
     }
     for _ in 0..warmup {
         world.step();

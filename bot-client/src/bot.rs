@@ -375,7 +375,7 @@ async fn play<G: Game>(
                         let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
                         for _ in 0..sends {
                             *seq += 1;
-                            let msg = ClientMsg::Input(Input { seq: *seq, ack, controls: input });
+                            let msg = ClientMsg::Input(Input { seq: *seq, ack, behind: 0, controls: input });
                             if let Err(e) = conn.send(&msg).await {
                                 return Ended::Failed(e);
                             }

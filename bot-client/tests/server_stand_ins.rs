@@ -494,6 +494,7 @@ async fn a_shooter_bot_plays_counts_every_event_and_leaves_cleanly() {
                 victim: me,
                 damage: 10,
                 health: 90,
+                at: glam::Vec2::ZERO,
             }),
         ),
     ];

@@ -53,6 +53,7 @@ async fn a_greedy_client_reaches_the_coin_on_a_server_of_its_own_game() {
         let input = Input {
             seq,
             ack: 0,
+            behind: 0,
             controls,
         };
         conn.send(&ClientMsg::Input(input)).await.expect("input");

@@ -265,6 +265,7 @@ async fn two_cycles_play_tron_end_to_end() {
         let input = arena_shared::protocol::Input {
             seq,
             ack: 0,
+            behind: 0,
             controls: TronInput {
                 heading: Heading::East,
             },

@@ -70,6 +70,7 @@ impl Client {
         let input = Input {
             seq: self.seq,
             ack: self.replica.ack(),
+            behind: 0,
             controls: PlayerInput {
                 move_dir,
                 aim: Vec2::X,
@@ -146,6 +147,7 @@ async fn acknowledged_snapshots_become_deltas_and_only_the_view_box_is_sent() {
         let input = ClientMsg::Input(Input {
             seq: ann.seq + 1000,
             ack: 0,
+            behind: 0,
             controls: PlayerInput {
                 move_dir: toward_ann,
                 aim: toward_ann,
@@ -200,6 +202,7 @@ async fn the_room_applies_one_input_per_tick_in_order() {
         let input = Input {
             seq,
             ack: 0,
+            behind: 0,
             controls: PlayerInput {
                 move_dir: Vec2::X,
                 aim: Vec2::X,
@@ -377,6 +380,7 @@ async fn a_forged_acknowledgement_gets_a_complete_snapshot() {
     let input = Input {
         seq: 1,
         ack: 999_999,
+        behind: 0,
         ..Input::default()
     };
     conn.send(&ClientMsg::Input(input)).await.expect("send");

@@ -106,7 +106,7 @@ async fn a_browser_plays_over_json_text_frames() {
     let start = x_of(&first).expect("own player in view");
     let mut last = start;
     for seq in 1..=15 {
-        let input = json!({"Input": {"seq": seq, "ack": 0, "controls": {"move_dir": [1.0, 0.0],
+        let input = json!({"Input": {"seq": seq, "ack": 0, "behind": 0, "controls": {"move_dir": [1.0, 0.0],
             "aim": [1.0, 0.0], "fire": false}}});
         ws.send(Message::text(input.to_string()))
             .await
@@ -176,7 +176,7 @@ async fn a_spectator_sees_the_whole_room_and_may_not_play() {
     assert_eq!(rooms[0]["spectators"], 1);
 
     // Spectators only watch.
-    let input = json!({"Input": {"seq": 1, "ack": 0,
+    let input = json!({"Input": {"seq": 1, "ack": 0, "behind": 0,
         "controls": {"move_dir": [1.0, 0.0], "aim": [1.0, 0.0], "fire": true}}});
     ws.send(Message::text(input.to_string()))
         .await

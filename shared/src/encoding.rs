@@ -180,6 +180,7 @@ mod tests {
         let input = ClientMsg::Input(Input {
             seq: 3,
             ack: 2,
+            behind: 64,
             controls: PlayerInput {
                 move_dir: Vec2::new(1.0, 0.0),
                 aim: Vec2::new(0.0, -1.0),
@@ -193,7 +194,7 @@ mod tests {
         let text = String::from_utf8(out.clone()).expect("utf-8");
         assert_eq!(
             text,
-            r#"{"Input":{"seq":3,"ack":2,"controls":{"move_dir":[1.0,0.0],"aim":[0.0,-1.0],"fire":true}}}"#
+            r#"{"Input":{"seq":3,"ack":2,"behind":64,"controls":{"move_dir":[1.0,0.0],"aim":[0.0,-1.0],"fire":true}}}"#
         );
         let back: ClientMsg = Encoding::Json.decode_client(&out, 1024).expect("decodes");
         assert_eq!(back, input);

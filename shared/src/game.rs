@@ -35,6 +35,57 @@ impl fmt::Display for EntityId {
     }
 }
 
+/// How far behind the present a player's picture of the world was when it chose an input, in
+/// 1/64 ticks before the tick the input is applied in (the state after that tick's step, which
+/// the snapshot of that tick shows).
+///
+/// A client draws the others where the snapshots it holds put them, interpolated some time
+/// behind the newest, and sends with each input the newest snapshot it holds (`ack`) and how far
+/// behind it it drew (`behind`). The engine turns that claim into a `Rewind` with
+/// [`Rewind::claimed`], which bounds it, and hands it to [`Game::input`] and the replay; the
+/// game decides what to rewind (the shooter: its hit tests).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Rewind(pub u32);
+
+impl Rewind {
+    /// Sub-tick steps per tick: a 30 Hz tick in steps of about half a millisecond.
+    pub const STEPS_PER_TICK: u32 = 64;
+
+    /// No rewind: the input is judged against the present.
+    pub const NONE: Self = Self(0);
+
+    /// The longest rewind the engine hands a game, ms: a game that rewinds keeps this much
+    /// history. Source caps its rewind (`sv_maxunlag`) at one second too.
+    pub const MAX_MS: u32 = 1000;
+
+    /// The rewind of an input applied in tick `applied` from a client that held snapshot `ack`
+    /// (0 = none yet) and drew the others `behind` 1/64 ticks behind it, at most `max_ticks`.
+    ///
+    /// `applied - ack` is the connection's round trip as this very input measured it, in the
+    /// room's own clock: the snapshot of tick `ack` left at tick `ack`, and the input that had
+    /// it is applied at tick `applied` (the wait in the input queue included). A client cannot
+    /// claim to have seen the future (an `ack` past `applied` counts as `applied`); it can claim
+    /// an older `ack` or a longer `behind` than the truth (fake lag), which no server can tell
+    /// from a slow network, so `max_ticks` bounds what that buys.
+    pub fn claimed(applied: u64, ack: u64, behind: u16, max_ticks: u32) -> Self {
+        if ack == 0 || max_ticks == 0 {
+            return Self::NONE;
+        }
+        let trip = applied.saturating_sub(ack).min(u64::from(max_ticks));
+        let steps = trip * u64::from(Self::STEPS_PER_TICK) + u64::from(behind);
+        let max = u64::from(max_ticks) * u64::from(Self::STEPS_PER_TICK);
+        Self(u32::try_from(steps.min(max)).unwrap_or(u32::MAX))
+    }
+
+    /// Whole ticks and the fraction of one.
+    pub fn ticks(self) -> f32 {
+        self.0 as f32 / Self::STEPS_PER_TICK as f32
+    }
+}
+
 /// Everything a type must be to cross the wire in both directions and the actor boundaries.
 pub trait Wire:
     Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static
@@ -75,8 +126,10 @@ pub trait Game: Sized + Send + Unpin + 'static {
     fn join(&mut self, name: &str) -> EntityId;
     /// A player leaves (idempotent).
     fn leave(&mut self, player: EntityId);
-    /// `player`'s input for the next tick and after, until the next one arrives.
-    fn input(&mut self, player: EntityId, input: Self::Input);
+    /// `player`'s input for the next tick and after, until the next one arrives. `seen` is how
+    /// far in the past the player's picture of the others was when it chose this input (already
+    /// clamped by the engine): a game that judges aim rewinds its hit tests by it, others ignore it.
+    fn input(&mut self, player: EntityId, input: Self::Input, seen: Rewind);
     /// Advances one tick.
     fn step(&mut self);
     /// Ticks stepped so far.

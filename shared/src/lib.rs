@@ -46,7 +46,7 @@ pub mod sync;
 pub mod ticket;
 pub mod tron;
 
-pub use game::{EntityId, Game, Replicate};
+pub use game::{EntityId, Game, Replicate, Rewind};
 pub use protocol::{DecodeError, ErrorCode, PROTOCOL_VERSION, RoomOptions};
 
 #[doc(hidden)]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::game::{EntityId, Game, Replicate};
 
 /// The protocol version this build speaks. Bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 /// Longest player name, in characters.
 pub const MAX_NAME_CHARS: usize = 24;
 /// Longest room name, in characters.
@@ -106,6 +106,11 @@ pub struct Input<I> {
     /// The newest snapshot tick the client holds (`Replica::ack`), 0 for none: the server
     /// encodes the next snapshot as a delta against it.
     pub ack: u64,
+    /// How far behind snapshot `ack` the client drew the others when it chose these controls,
+    /// in 1/64 ticks (its interpolation delay; 0 = it drew `ack` as it is). With `ack` it says
+    /// which moment the player was looking at, so the server can judge a shot against it
+    /// ([`crate::game::Rewind::claimed`]).
+    pub behind: u16,
     /// The game's controls for this tick.
     pub controls: I,
 }

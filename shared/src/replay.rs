@@ -11,11 +11,11 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::game::{EntityId, Game};
+use crate::game::{EntityId, Game, Rewind};
 use crate::protocol::{EncodeError, PROTOCOL_VERSION, encode_into};
 
 /// The replay format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Ticks between recorded state hashes.
 pub const HASH_EVERY: u64 = 30;
 /// Largest record a reader accepts: a tick of 1,024 players' inputs is far below it.
@@ -65,6 +65,8 @@ pub enum Command<I> {
         player: EntityId,
         /// The input.
         input: I,
+        /// How far back the player was looking, as the engine bounded it.
+        seen: Rewind,
     },
     /// The room's fault injection (tests only) made this tick panic: replaying it panics at
     /// the same tick, as the room did.
@@ -242,7 +244,11 @@ fn apply<G: Game>(
                 }
             }
             Command::Leave { player } => game.leave(player),
-            Command::Input { player, input } => game.input(player, input),
+            Command::Input {
+                player,
+                input,
+                seen,
+            } => game.input(player, input, seen),
             Command::Fault => panic!("fault injection: the room was asked to panic at tick {tick}"),
         }
     }

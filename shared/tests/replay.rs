@@ -46,6 +46,7 @@ fn record_tron(ticks: u64, tamper_at: Option<u64>) -> Vec<u8> {
             recorder.command(Command::Input {
                 player: *player,
                 input: recorded,
+                seen: arena_shared::Rewind::NONE,
             });
         }
         game.step();

@@ -110,11 +110,13 @@ fn shots_hit_kill_score_and_the_victim_respawns() {
         .filter(|e| matches!(e, GameEvent::Hit { .. }))
         .collect();
     assert_eq!(hits.len() as u32, shots_to_kill, "{events:?}");
+    let victim_at = w.player(victim).expect("victim").pos;
     assert!(events.contains(&GameEvent::Hit {
         shooter,
         victim,
         damage: 25,
-        health: 0
+        health: 0,
+        at: victim_at,
     }));
     assert!(events.contains(&GameEvent::Killed {
         killer: shooter,

@@ -4,7 +4,7 @@
 //! sent in `Welcome`, an input, one replicated entity declared with `replicate!`, an event, a
 //! deterministic step, a bot brain, and (because it is this simple) no prediction.
 
-use arena_shared::game::{Brain, EntityId, Game, NoPrediction, Position};
+use arena_shared::game::{Brain, EntityId, Game, NoPrediction, Position, Rewind};
 use glam::Vec2;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -139,7 +139,7 @@ impl Game for Coins {
         self.dots.retain(|(d, _)| d.id != player);
     }
 
-    fn input(&mut self, player: EntityId, input: Walk) {
+    fn input(&mut self, player: EntityId, input: Walk, _: Rewind) {
         if let Some((_, walk)) = self.dots.iter_mut().find(|(d, _)| d.id == player) {
             // From the network: anything but -1, 0, 1 is clamped.
             *walk = Walk {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arena_shared::Rewind;
 use arena_shared::shooter::{Map, Rules};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,14 @@ pub const LARGEST_CLIENT_MESSAGE: usize = 1_400;
 /// (260 units/s) for 5 s, 1,300 units, more than half the view box (2,048 units wide), so what a
 /// second connection shows a cheater is too old to aim with or to know where anybody is.
 pub const TICKETED_SPECTATOR_DELAY_MS: u64 = 5_000;
+
+/// The default bound on lag compensation. What a shooter needs is its round trip plus its
+/// interpolation delay plus a tick or two of queueing: about 270 ms at a 150 ms round trip with
+/// the browser's 50 ms delay at 20 Hz snapshots. What it costs the victim is being hit after
+/// reaching cover: at 400 ms up to 104 units late (260 units/s), three player widths. Past
+/// 400 ms the shooter leads the target by the rest, which keeps a 300+ ms player from
+/// shooting others long after they took cover. (Source allows up to 1 s, `sv_maxunlag`.)
+pub const DEFAULT_MAX_REWIND_MS: u64 = 400;
 
 /// The environment variable that supplies `ticket_secret` without writing it into a file.
 pub const TICKET_SECRET_ENV: &str = "ARENA_TICKET_SECRET";
@@ -142,6 +151,11 @@ pub struct Config {
     /// How far in the past spectators and the state endpoint see rooms, ms (anti-ghosting).
     /// Unset: 0 with `auth = "none"`, [`TICKETED_SPECTATOR_DELAY_MS`] with tickets.
     pub spectator_delay_ms: Option<u64>,
+    /// Judge each input's shots against the moment its player was looking at (lag
+    /// compensation); false judges everything against the present, to compare on one build.
+    pub lag_compensation: bool,
+    /// The most a shot is rewound, ms (at most [`Rewind::MAX_MS`]).
+    pub max_rewind_ms: u64,
     /// Serve the browser client from this folder instead of the copy built into the binary
     /// (for working on it); empty = built in.
     pub web_dir: PathBuf,
@@ -200,6 +214,8 @@ impl Default for Config {
             max_spectators: 64,
             max_spectators_per_ip: 8,
             spectator_delay_ms: None,
+            lag_compensation: true,
+            max_rewind_ms: DEFAULT_MAX_REWIND_MS,
             web_dir: PathBuf::new(),
             rules: Rules::default(),
         }
@@ -308,6 +324,10 @@ impl Config {
         check(
             self.spectator_delay_ms.is_none_or(|d| d <= 30_000),
             "spectator_delay_ms must be at most 30000",
+        );
+        check(
+            self.max_rewind_ms <= u64::from(Rewind::MAX_MS),
+            "max_rewind_ms must be at most 1000 (the history a game keeps)",
         );
         check(
             self.heartbeat_interval_ms >= 100,
@@ -475,6 +495,15 @@ impl Config {
         Duration::from_millis(self.spectator_delay_ms.unwrap_or(default))
     }
 
+    /// The most a shot is rewound: `max_rewind_ms`, or zero without lag compensation.
+    pub fn max_rewind(&self) -> Duration {
+        if self.lag_compensation {
+            Duration::from_millis(self.max_rewind_ms)
+        } else {
+            Duration::ZERO
+        }
+    }
+
     /// How long a dropped player's seat is kept.
     pub fn resume_grace(&self) -> Duration {
         Duration::from_millis(self.resume_grace_ms)
@@ -531,6 +560,7 @@ mod tests {
         let input = ClientMsg::Input(arena_shared::protocol::Input {
             seq: u32::MAX,
             ack: u64::MAX,
+            behind: u16::MAX,
             controls: arena_shared::shooter::PlayerInput {
                 move_dir: glam::Vec2::splat(f32::MIN),
                 aim: glam::Vec2::splat(f32::MIN),

@@ -252,6 +252,7 @@ mod tests {
                 victim: EntityId(victim),
                 damage: 10,
                 health: 90,
+                at: glam::Vec2::ZERO,
             })
         };
         let respawn = |p| {

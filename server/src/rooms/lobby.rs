@@ -263,6 +263,7 @@ impl Lobby {
             fault_injection: self.config.fault_injection,
             max_spectators: self.config.max_spectators,
             spectator_delay: self.config.spectator_delay(),
+            max_rewind: self.config.max_rewind(),
             resume_grace: self.config.resume_grace(),
             metrics: self.metrics.clone(),
         };

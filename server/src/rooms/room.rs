@@ -17,7 +17,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
-use arena_shared::game::{EntityId, Game};
+use arena_shared::game::{EntityId, Game, Rewind};
 use arena_shared::interest::TickView;
 use arena_shared::protocol::{MAX_CHAT_CHARS, RoomEvent, RoomEventOf};
 use arena_shared::replay::{self, Command, Recorder};
@@ -86,6 +86,8 @@ pub struct RoomSettings<G: Game> {
     pub spectator_delay: Duration,
     /// How long a disconnected player's seat is kept for resume; zero = leave at once.
     pub resume_grace: Duration,
+    /// The most an input's shots are rewound (lag compensation); zero = never.
+    pub max_rewind: Duration,
     /// Server metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -189,6 +191,8 @@ pub struct Room<G: Game> {
     replay_file: String,
     /// Bytes of the replay handed to the writer.
     replay_bytes: u64,
+    /// `max_rewind` in whole ticks of this room.
+    max_rewind_ticks: u32,
 }
 
 /// The text of a caught panic.
@@ -239,10 +243,14 @@ impl<G: Game> Room<G> {
                 .map_err(|e| warn!(room = %name, error = %e, "cannot record a replay"))
                 .ok()
         });
+        let max_rewind_ticks =
+            u32::try_from(settings.max_rewind.as_millis() * u128::from(settings.tick_rate) / 1000)
+                .unwrap_or(u32::MAX);
         Self {
             id,
             name,
             period: Duration::from_secs(1) / u32::from(settings.tick_rate.max(1)),
+            max_rewind_ticks,
             settings,
             game,
             seats: BTreeMap::new(),
@@ -362,6 +370,8 @@ impl<G: Game> Room<G> {
         if std::mem::take(&mut self.panic_requested) {
             panic!("fault injection: room {} asked to panic", self.name);
         }
+        let applied = self.game.tick() + 1;
+        let max_rewind = self.max_rewind_ticks;
         for (&player, seat) in &mut self.seats {
             // One per tick, so a client predicting one input per tick stays exact; a player
             // with none keeps holding the last (the world keeps inputs until replaced).
@@ -369,11 +379,13 @@ impl<G: Game> Room<G> {
             if let Some(input) = next {
                 // The connection has its Welcome: the token it replaced is spent.
                 seat.previous_secret = None;
-                self.game.input(player, input.controls);
+                let seen = Rewind::claimed(applied, input.ack, input.behind, max_rewind);
+                self.game.input(player, input.controls, seen);
                 if let Some(recorder) = &mut self.recorder {
                     recorder.command(Command::Input {
                         player,
                         input: input.controls,
+                        seen,
                     });
                 }
                 seat.last_input_seq = input.seq;
@@ -579,10 +591,11 @@ impl<G: Game> Room<G> {
         }
         seat.detached_until = Some(Instant::now() + self.settings.resume_grace);
         self.count_detached();
-        self.game.input(player, G::Input::default());
+        self.game.input(player, G::Input::default(), Rewind::NONE);
         self.record(Command::Input {
             player,
             input: G::Input::default(),
+            seen: Rewind::NONE,
         });
         info!(parent: &self.span, %player, grace_ms = self.settings.resume_grace.as_millis() as u64, "player detached; seat kept for resume");
     }

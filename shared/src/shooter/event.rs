@@ -20,6 +20,10 @@ pub enum GameEvent {
         damage: u8,
         /// The victim's health afterwards.
         health: u8,
+        /// Where the victim was when struck, as the shooter saw it: with lag compensation,
+        /// where the hit test rewound them to, so a client can mark the hit where its player
+        /// aimed.
+        at: Vec2,
     },
     /// A player's health reached zero.
     Killed {

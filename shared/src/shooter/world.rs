@@ -6,7 +6,7 @@
 //! ([`World::state_hash`] proves it). That is what lets a room be replayed from its log, bots
 //! predict with the server's own code, and benches measure the real tick.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hasher;
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::game::EntityId;
+use crate::game::{EntityId, Rewind};
 use crate::grid::SpatialGrid;
 use crate::quant;
 use crate::shooter::collision::{
@@ -94,6 +94,9 @@ pub struct Player {
     aim_from: Vec2,
     /// The input being held.
     pub input: PlayerInput,
+    /// How far back the player was looking when it sent `input`: its shots are judged
+    /// against the others as they were that long before each tick of their flight.
+    pub rewind: Rewind,
     /// Health; 0 while dead.
     pub health: u8,
     /// Kills.
@@ -121,6 +124,29 @@ pub struct Projectile {
     pub vel: Vec2,
     /// Ticks left before it expires.
     pub ttl: u32,
+    /// Its owner's rewind when it was fired: it flies in its owner's timeline, hitting players
+    /// where its owner saw them (lag compensation).
+    pub rewind: Rewind,
+}
+
+/// One tick's living players, kept for rewinding hit tests.
+#[derive(Clone, Debug, Default)]
+struct Frame {
+    tick: u64,
+    /// Every living player, in id order: id, position and life (deaths so far). A life changes
+    /// only by dying, so a player with the same life then and now has not died or respawned
+    /// (teleported) in between.
+    players: Vec<(EntityId, Vec2, u32)>,
+}
+
+/// A living player as the projectile hit tests index it.
+#[derive(Clone, Copy, Debug)]
+struct Target {
+    id: EntityId,
+    pos: Vec2,
+    life: u32,
+    /// False once killed earlier in this tick.
+    alive: bool,
 }
 
 /// The state of one arena, advanced in fixed ticks.
@@ -142,8 +168,15 @@ pub struct World {
     events: Vec<GameEvent>,
     /// Living players bucketed by position, rebuilt each tick for projectile hit tests.
     grid: SpatialGrid,
-    /// Scratch: living players as the grid indexes them (id, position, still alive this tick).
-    targets: Vec<(EntityId, Vec2, bool)>,
+    /// Scratch: living players as the grid indexes them.
+    targets: Vec<Target>,
+    /// The living players of the last [`Rewind::MAX_MS`] of ticks, oldest first, newest = now.
+    history: VecDeque<Frame>,
+    /// Frames kept in `history`.
+    history_len: usize,
+    /// The farthest a living player can move in one tick, walls and rounding included: how far
+    /// to widen a rewound shot's search of the present grid per tick rewound.
+    max_step: f32,
 }
 
 /// Grid cell size, units: a few player diameters, so a projectile's path for one tick touches
@@ -156,6 +189,9 @@ impl World {
         let tick_rate = tick_rate.max(1);
         let ticks = |secs: f32| (secs * tick_rate as f32).round().max(0.0) as u32;
         let size = map.size;
+        // Speed is capped, so the move is at most max_speed * dt; pushing out of walls undoes
+        // part of a move, never more than it; snapping adds under a wire step.
+        let max_step = 2.0 * rules.max_speed / tick_rate as f32 + 1.0;
         Self {
             mover: Mover::new(&map, &rules, tick_rate),
             fire_cooldown_ticks: ticks(rules.fire_cooldown_s),
@@ -172,6 +208,9 @@ impl World {
             events: Vec::new(),
             grid: SpatialGrid::new(size, GRID_CELL),
             targets: Vec::new(),
+            history: VecDeque::new(),
+            history_len: (Rewind::MAX_MS * tick_rate).div_ceil(1000) as usize + 1,
+            max_step,
         }
     }
 
@@ -224,11 +263,19 @@ impl World {
                 None
             }
             Command::Input { player, input } => {
-                if let Some(p) = self.players.get_mut(&player) {
-                    p.input = input.sanitized();
-                }
+                self.input(player, input, Rewind::NONE);
                 None
             }
+        }
+    }
+
+    /// `player`'s new input, chosen while it saw the others `seen` in the past (bounded here
+    /// by the history kept).
+    pub fn input(&mut self, player: EntityId, input: PlayerInput, seen: Rewind) {
+        let max = Rewind((self.history_len as u32 - 1) * Rewind::STEPS_PER_TICK);
+        if let Some(p) = self.players.get_mut(&player) {
+            p.input = input.sanitized();
+            p.rewind = seen.min(max);
         }
     }
 
@@ -246,6 +293,7 @@ impl World {
                 aim_angle: 0,
                 aim_from: Vec2::X,
                 input: PlayerInput::default(),
+                rewind: Rewind::NONE,
                 health: self.rules.max_health,
                 score: 0,
                 deaths: 0,
@@ -321,10 +369,13 @@ impl World {
                     player.id,
                     player.pos,
                     player.aim * self.rules.projectile_speed,
+                    player.rewind,
                 ));
             }
         }
-        for (owner, pos, vel) in fired {
+        // The shot leaves from where the shooter is now, never from a rewound position: the
+        // shooter predicts itself, so it saw itself in the present.
+        for (owner, pos, vel, rewind) in fired {
             let id = self.allocate_id();
             self.projectiles.push(Projectile {
                 id,
@@ -332,6 +383,7 @@ impl World {
                 pos,
                 vel: quant::snap_vel(vel),
                 ttl: self.projectile_ttl_ticks,
+                rewind,
             });
         }
         for id in due_respawn {
@@ -345,22 +397,67 @@ impl World {
                 self.events.push(GameEvent::Respawned { player: id, pos });
             }
         }
+        self.record_frame();
         // Everything visible stays at wire precision (see `crate::quant`): players snap in
         // `Mover::step`, spawn points in `choose_spawn`, projectiles where they move.
         self.step_projectiles();
+    }
+
+    /// Remembers where the living players are this tick, for rewinding.
+    fn record_frame(&mut self) {
+        let mut frame = if self.history.len() >= self.history_len {
+            self.history.pop_front().unwrap_or_default()
+        } else {
+            Frame::default()
+        };
+        frame.tick = self.tick;
+        frame.players.clear();
+        frame.players.extend(
+            self.players
+                .values()
+                .filter(|p| p.alive)
+                .map(|p| (p.id, p.pos, p.deaths)),
+        );
+        self.history.push_back(frame);
+    }
+
+    /// Where `target` was `rewind` before the present tick, if it was alive then in the life
+    /// it is in now: a player who joined, died or respawned since cannot be hit where it was.
+    /// Between two ticks the position is interpolated, as clients draw it.
+    fn rewound(&self, target: &Target, rewind: Rewind) -> Option<Vec2> {
+        let oldest = self.history.front()?.tick;
+        let at = (self.tick * u64::from(Rewind::STEPS_PER_TICK))
+            .saturating_sub(u64::from(rewind.0))
+            .max(oldest * u64::from(Rewind::STEPS_PER_TICK));
+        let tick = at / u64::from(Rewind::STEPS_PER_TICK);
+        let frac = (at % u64::from(Rewind::STEPS_PER_TICK)) as f32 / Rewind::STEPS_PER_TICK as f32;
+        let find = |tick: u64| {
+            let frame = self.history.get(usize::try_from(tick - oldest).ok()?)?;
+            let i = frame
+                .players
+                .binary_search_by_key(&target.id, |p| p.0)
+                .ok()?;
+            let (_, pos, life) = frame.players[i];
+            (life == target.life).then_some(pos)
+        };
+        let from = find(tick)?;
+        if frac == 0.0 {
+            return Some(from);
+        }
+        Some(from.lerp(find(tick + 1)?, frac))
     }
 
     fn step_projectiles(&mut self) {
         let hit_radius = self.rules.player_radius + self.rules.projectile_radius;
         let mut targets = std::mem::take(&mut self.targets);
         targets.clear();
-        targets.extend(
-            self.players
-                .values()
-                .filter(|p| p.alive)
-                .map(|p| (p.id, p.pos, true)),
-        );
-        self.grid.rebuild(targets.iter().map(|t| t.1));
+        targets.extend(self.players.values().filter(|p| p.alive).map(|p| Target {
+            id: p.id,
+            pos: p.pos,
+            life: p.deaths,
+            alive: true,
+        }));
+        self.grid.rebuild(targets.iter().map(|t| t.pos));
         let mut projectiles = std::mem::take(&mut self.projectiles);
         projectiles.retain_mut(|shot| {
             let from = shot.pos;
@@ -372,26 +469,38 @@ impl World {
                 .chain(&self.mover.border)
                 .filter_map(|w| segment_enters_rect(from, to, w))
                 .fold(f32::INFINITY, f32::min);
+            // A rewound shot is tested against where players were; none can have been farther
+            // from where they are now than they can move in that time, so the present grid,
+            // searched that much wider, still lists every candidate.
+            let reach = Vec2::splat(hit_radius + shot.rewind.ticks().ceil() * self.max_step);
             // Earliest contact along the path; ties go to the lower id, so the result does not
             // depend on the order the grid lists candidates in.
-            let mut victim: Option<(f32, EntityId, usize)> = None;
-            let reach = Vec2::splat(hit_radius);
+            let mut victim: Option<(f32, EntityId, usize, Vec2)> = None;
             self.grid
                 .query(from.min(to) - reach, from.max(to) + reach, |i| {
-                    let (id, pos, alive) = targets[i];
-                    if !alive || id == shot.owner {
+                    let target = &targets[i];
+                    if !target.alive || target.id == shot.owner {
                         return;
                     }
+                    let pos = if shot.rewind == Rewind::NONE {
+                        target.pos
+                    } else {
+                        match self.rewound(target, shot.rewind) {
+                            Some(pos) => pos,
+                            None => return,
+                        }
+                    };
                     if let Some(t) = segment_touches_circle(from, to, pos, hit_radius)
-                        && victim.is_none_or(|(bt, bid, _)| t < bt || (t == bt && id < bid))
+                        && victim
+                            .is_none_or(|(bt, bid, _, _)| t < bt || (t == bt && target.id < bid))
                     {
-                        victim = Some((t, id, i));
+                        victim = Some((t, target.id, i, pos));
                     }
                 });
             match victim {
-                Some((t, victim, i)) if t <= wall_t => {
-                    if self.damage(shot.owner, victim) {
-                        targets[i].2 = false;
+                Some((t, victim, i, at)) if t <= wall_t => {
+                    if self.damage(shot.owner, victim, at) {
+                        targets[i].alive = false;
                     }
                     false
                 }
@@ -408,7 +517,7 @@ impl World {
     }
 
     /// Applies one projectile's damage; true when it killed.
-    fn damage(&mut self, shooter: EntityId, victim: EntityId) -> bool {
+    fn damage(&mut self, shooter: EntityId, victim: EntityId, at: Vec2) -> bool {
         let damage = self.rules.projectile_damage;
         let Some(v) = self.players.get_mut(&victim) else {
             return false;
@@ -420,6 +529,7 @@ impl World {
             victim,
             damage,
             health,
+            at,
         });
         if health > 0 {
             return false;
@@ -487,6 +597,11 @@ impl World {
             h.write_u32(p.cooldown);
             h.write_u32(p.respawn_in);
             h.write_u8(p.alive as u8);
+            // Hashed only when set, so a world without lag compensation keeps the digests it
+            // had before rewinding existed (the golden test pins them).
+            if p.rewind != Rewind::NONE {
+                h.write_u32(p.rewind.0);
+            }
         }
         for s in &self.projectiles {
             h.write_u32(s.id.0);
@@ -494,6 +609,9 @@ impl World {
             v2(&mut h, s.pos);
             v2(&mut h, s.vel);
             h.write_u32(s.ttl);
+            if s.rewind != Rewind::NONE {
+                h.write_u32(s.rewind.0);
+            }
         }
         h.finish()
     }

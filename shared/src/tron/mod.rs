@@ -35,7 +35,7 @@ pub use predict::Predictor;
 pub use settings::Settings;
 pub use world::Tron;
 
-use crate::game::{EntityId, Game};
+use crate::game::{EntityId, Game, Rewind};
 
 /// Tron's messages, as its clients speak them.
 pub type ClientMsg = crate::protocol::ClientMsg<TronInput>;
@@ -71,7 +71,7 @@ impl Game for Tron {
         Tron::leave(self, player);
     }
 
-    fn input(&mut self, player: EntityId, input: TronInput) {
+    fn input(&mut self, player: EntityId, input: TronInput, _: Rewind) {
         Tron::input(self, player, input);
     }
 
