@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arena_shared::RoomOptions;
 use arena_shared::game::{Brain, Game, Predict, Replicate};
-use arena_shared::protocol::{ClientMsg, Input, ServerMsg};
+use arena_shared::protocol::{ClientMsg, ClientMsgOf, Input, RoomEvent, ServerMsg};
 use arena_shared::schedule;
 use arena_shared::sync::Replica;
 use hdrhistogram::Histogram;
@@ -18,7 +18,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::behavior::Behavior;
 use crate::connection::{ClientError, Connection, JoinOptions, Received, Welcome, describe_close};
 use crate::live::{Live, Synced};
+use crate::netem::{Delay, InFlight};
 use crate::ticket::Minter;
+use crate::view::{Frame, shown};
 
 /// How long a bot waits for the handshake plus `Welcome`.
 pub(crate) const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,6 +53,8 @@ pub struct BotSpec {
     pub tickets: Option<Minter>,
     /// How the room is set up if this bot's `Hello` creates it; `None` = the server's defaults.
     pub room_options: Option<RoomOptions>,
+    /// The simulated network each way (`--latency-ms`, `--jitter-ms`).
+    pub network: Delay,
 }
 
 /// What one bot observed.
@@ -96,6 +100,10 @@ pub struct BotOutcome {
     /// Snapshots that did not apply to the bot's replica (a delta against a view it lacks, or
     /// inconsistent): each is a server bug; the replica recovers through a complete snapshot.
     pub desyncs: u64,
+    /// Shots the bot fired ([`Brain::tally`]).
+    pub shots: u64,
+    /// Of those, hits on another player.
+    pub hits: u64,
 }
 
 /// A histogram for distances in thousandths of a unit, up to a million units.
@@ -134,6 +142,8 @@ impl BotOutcome {
             jitter_us: latency_histogram(),
             prediction_error_milli: distance_histogram(),
             desyncs: 0,
+            shots: 0,
+            hits: 0,
         }
     }
 
@@ -277,6 +287,20 @@ async fn connect_and_join<G: Game>(
     Ok((conn, welcome))
 }
 
+/// Sends `msg` now, or puts it on the simulated line when the run has one.
+async fn send<G: Game>(
+    conn: &mut Connection<G>,
+    outbox: &mut InFlight<ClientMsgOf<G>>,
+    msg: ClientMsgOf<G>,
+) -> Result<(), ClientError> {
+    if outbox.is_direct() {
+        conn.send(&msg).await
+    } else {
+        outbox.push(Instant::now(), msg);
+        Ok(())
+    }
+}
+
 /// Plays on one connection until the deadline, a churn, or a failure.
 #[allow(clippy::too_many_arguments)]
 async fn play<G: Game>(
@@ -292,6 +316,8 @@ async fn play<G: Game>(
 ) -> Ended {
     let me = welcome.player_id;
     let tick_period = Duration::from_secs(1) / u32::from(welcome.tick_rate.max(1));
+    // The browser draws the others one snapshot interval behind the newest snapshot.
+    let delay_ticks = f32::from(welcome.tick_rate) / f32::from(welcome.snapshot_rate.max(1));
     let mut replica = Replica::<G::Entity>::new();
     let mut predictor = G::Predictor::new(&welcome.settings, welcome.tick_rate, me);
     let mut ping = tokio::time::interval(Duration::from_secs(1));
@@ -299,120 +325,190 @@ async fn play<G: Game>(
     let mut next_chat = Instant::now() + Duration::from_secs(rng.random_range(5..20));
     let mut unacked: VecDeque<(u32, Instant)> = VecDeque::new();
     let mut last_snapshot: Option<(Instant, u64)> = None;
+    let mut previous: Option<Frame<G::Entity>> = None;
+    let mut shown_view = Vec::new();
+    let mut inbox = InFlight::new(spec.network, spec.seed ^ 0x1b);
+    let mut outbox = InFlight::new(spec.network, spec.seed ^ 0x0b);
+    // Once the connection has ended, what it said last waits in the inbox; stop reading.
+    let mut ended = false;
     loop {
-        tokio::select! {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let received = tokio::select! {
             _ = tokio::time::sleep_until(spec.end_at) => return Ended::Deadline,
             _ = ping.tick() => {
                 if spec.churn_per_s > 0.0 && rng.random_bool(spec.churn_per_s.min(1.0)) {
                     return Ended::Churn;
                 }
                 let client_time = clock.elapsed().as_micros() as u64;
-                if let Err(e) = conn.send(&ClientMsg::Ping { client_time }).await {
+                if let Err(e) = send(conn, &mut outbox, ClientMsg::Ping { client_time }).await {
                     return Ended::Failed(e);
                 }
+                continue;
             }
-            received = conn.recv() => {
-                let now = Instant::now();
-                match received {
-                    Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
-                        out.snapshots += 1;
-                        // Joins, leaves and chat count as events as the game's own do: before
-                        // the engine and the game split, they were all one kind.
-                        out.events += snapshot.events.len() as u64;
-                        let previous = last_snapshot.replace((now, snapshot.tick));
-                        // Measured against the ticks between the two snapshots: gaps alternate
-                        // when the snapshot rate does not divide the tick rate.
-                        let jitter = previous.map(|(at, tick)| {
-                            let gap = snapshot.tick.saturating_sub(tick).clamp(1, 8) as u32;
-                            micros((now - at).abs_diff(tick_period * gap))
-                        });
-                        // One input per tick: the inputs sent now cover the ticks until the next
-                        // snapshot (one or two at 20 Hz snapshots of a 30 Hz tick).
-                        let ahead = schedule::ticks_to_next_snapshot(snapshot.tick, welcome.tick_rate, welcome.snapshot_rate);
-                        let inputs_per_snapshot = ahead.min(8) as u16;
-                        if let Some(j) = jitter {
-                            let _ = out.jitter_us.record(j);
-                        }
-                        let mut acked = None;
-                        while unacked.front().is_some_and(|(s, _)| *s <= snapshot.last_input_seq) {
-                            if let Some((s, sent)) = unacked.pop_front()
-                                && s == snapshot.last_input_seq
-                            {
-                                // Earlier inputs were superseded in the same tick; the newest
-                                // applied one measures the loop.
-                                let d = micros(now - sent);
-                                let _ = out.input_ack_us.record(d);
-                                acked = Some(d);
-                            }
-                        }
-                        let view = match replica.apply(&snapshot) {
-                            Ok(view) => view,
-                            Err(e) => {
-                                // The replica now acknowledges nothing, so the server's next
-                                // snapshot is complete and play goes on.
-                                live.snapshot(jitter, acked, None);
-                                out.desyncs += 1;
-                                live.error();
-                                if out.desyncs == 1 {
-                                    eprintln!("bot-{}: snapshot did not apply: {e}", spec.index);
-                                }
-                                continue;
-                            }
-                        };
-                        let mut predicted = None;
-                        if let Some(own) = view.iter().find(|e| e.id() == me)
-                            && let Some(error) = predictor.reconcile(snapshot.last_input_seq, own)
-                        {
-                            let milli = ((f64::from(error) * 1000.0).round() as u64).min(1_000_000_000);
-                            let _ = out.prediction_error_milli.record(milli);
-                            predicted = Some(milli);
-                        }
-                        live.snapshot(jitter, acked, predicted);
-                        let input = brain.decide(me, view, born.elapsed().as_secs_f64(), rng);
-                        let ack = replica.ack();
-                        // Inputs that arrived in a burst wait in the room's queue, a tick of
-                        // latency each, until the client sends that many fewer.
-                        let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
-                        for _ in 0..sends {
-                            *seq += 1;
-                            let msg = ClientMsg::Input(Input { seq: *seq, ack, behind: 0, controls: input });
-                            if let Err(e) = conn.send(&msg).await {
-                                return Ended::Failed(e);
-                            }
-                            predictor.input(*seq, &input);
-                            if unacked.len() == MAX_UNACKED {
-                                unacked.pop_front();
-                            }
-                            unacked.push_back((*seq, Instant::now()));
-                        }
-                        if Instant::now() >= next_chat {
-                            next_chat = Instant::now() + Duration::from_secs(rng.random_range(10..30));
-                            let text = format!("bot-{} says hi at tick {}", spec.index, snapshot.tick);
-                            if let Err(e) = conn.send(&ClientMsg::Chat { text }).await {
-                                return Ended::Failed(e);
-                            }
-                        }
-                        live.traffic(conn, synced);
+            _ = tokio::time::sleep_until(outbox.due().unwrap_or(far)), if !outbox.is_empty() => {
+                while let Some(msg) = outbox.pop_due(Instant::now()) {
+                    if let Err(e) = conn.send(&msg).await {
+                        return Ended::Failed(e);
                     }
-                    Ok(Received::Msg(ServerMsg::Pong { client_time, .. })) => {
-                        let rtt = (clock.elapsed().as_micros() as u64).saturating_sub(client_time).clamp(1, 60_000_000);
-                        let _ = out.rtt_us.record(rtt);
-                        live.rtt(rtt);
-                        live.traffic(conn, synced);
-                    }
-                    Ok(Received::Msg(ServerMsg::Error { code, message })) => {
-                        return Ended::Failed(ClientError::Refused { code, message });
-                    }
-                    Ok(Received::Msg(ServerMsg::Spectating { .. })) => {
-                        return Ended::Failed(ClientError::Unexpected("Spectating while playing".into()));
-                    }
-                    Ok(Received::Msg(ServerMsg::Welcome { .. })) => {
-                        return Ended::Failed(ClientError::Unexpected("a second Welcome".into()));
-                    }
-                    Ok(Received::Closed(frame)) => return Ended::Failed(ClientError::Closed(frame)),
-                    Err(e) => return Ended::Failed(e),
+                }
+                continue;
+            }
+            _ = tokio::time::sleep_until(inbox.due().unwrap_or(far)), if !inbox.is_empty() => {
+                match inbox.pop_due(Instant::now()) {
+                    Some(received) => received,
+                    None => continue,
                 }
             }
+            received = conn.recv(), if !ended => {
+                if inbox.is_direct() {
+                    received
+                } else {
+                    ended = !matches!(received, Ok(Received::Msg(_)));
+                    inbox.push(Instant::now(), received);
+                    continue;
+                }
+            }
+        };
+        let now = Instant::now();
+        match received {
+            Ok(Received::Msg(ServerMsg::Snapshot(snapshot))) => {
+                out.snapshots += 1;
+                // Joins, leaves and chat count as events as the game's own do: before
+                // the engine and the game split, they were all one kind.
+                out.events += snapshot.events.len() as u64;
+                let previous_arrival = last_snapshot.replace((now, snapshot.tick));
+                // Measured against the ticks between the two snapshots: gaps alternate
+                // when the snapshot rate does not divide the tick rate.
+                let jitter = previous_arrival.map(|(at, tick)| {
+                    let gap = snapshot.tick.saturating_sub(tick).clamp(1, 8) as u32;
+                    micros((now - at).abs_diff(tick_period * gap))
+                });
+                // One input per tick: the inputs sent now cover the ticks until the next
+                // snapshot (one or two at 20 Hz snapshots of a 30 Hz tick).
+                let ahead = schedule::ticks_to_next_snapshot(
+                    snapshot.tick,
+                    welcome.tick_rate,
+                    welcome.snapshot_rate,
+                );
+                let inputs_per_snapshot = ahead.min(8) as u16;
+                if let Some(j) = jitter {
+                    let _ = out.jitter_us.record(j);
+                }
+                let mut acked = None;
+                while unacked
+                    .front()
+                    .is_some_and(|(s, _)| *s <= snapshot.last_input_seq)
+                {
+                    if let Some((s, sent)) = unacked.pop_front()
+                        && s == snapshot.last_input_seq
+                    {
+                        // Earlier inputs were superseded in the same tick; the newest
+                        // applied one measures the loop.
+                        let d = micros(now - sent);
+                        let _ = out.input_ack_us.record(d);
+                        acked = Some(d);
+                    }
+                }
+                let view = match replica.apply(&snapshot) {
+                    Ok(view) => view,
+                    Err(e) => {
+                        // The replica now acknowledges nothing, so the server's next
+                        // snapshot is complete and play goes on.
+                        live.snapshot(jitter, acked, None);
+                        out.desyncs += 1;
+                        live.error();
+                        if out.desyncs == 1 {
+                            eprintln!("bot-{}: snapshot did not apply: {e}", spec.index);
+                        }
+                        previous = None;
+                        continue;
+                    }
+                };
+                let mut predicted = None;
+                if let Some(own) = view.iter().find(|e| e.id() == me)
+                    && let Some(error) = predictor.reconcile(snapshot.last_input_seq, own)
+                {
+                    let milli = ((f64::from(error) * 1000.0).round() as u64).min(1_000_000_000);
+                    let _ = out.prediction_error_milli.record(milli);
+                    predicted = Some(milli);
+                }
+                live.snapshot(jitter, acked, predicted);
+                let game_events: Vec<_> = snapshot
+                    .events
+                    .iter()
+                    .filter_map(|(_, e)| match e {
+                        RoomEvent::Game(e) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                let tally = brain.tally(me, view, &game_events);
+                out.shots += u64::from(tally.shots);
+                out.hits += u64::from(tally.hits);
+                let behind = shown(
+                    previous.as_ref(),
+                    (snapshot.tick, view),
+                    delay_ticks,
+                    (me, predictor.position()),
+                    &mut shown_view,
+                );
+                let input = brain.decide(me, &shown_view, born.elapsed().as_secs_f64(), rng);
+                let mut frame = previous.take().unwrap_or(Frame {
+                    tick: 0,
+                    entities: Vec::new(),
+                });
+                frame.tick = snapshot.tick;
+                frame.entities.clear();
+                frame.entities.extend_from_slice(view);
+                previous = Some(frame);
+                let ack = replica.ack();
+                // Inputs that arrived in a burst wait in the room's queue, a tick of
+                // latency each, until the client sends that many fewer.
+                let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
+                for _ in 0..sends {
+                    *seq += 1;
+                    let msg = ClientMsg::Input(Input {
+                        seq: *seq,
+                        ack,
+                        behind,
+                        controls: input,
+                    });
+                    if let Err(e) = send(conn, &mut outbox, msg).await {
+                        return Ended::Failed(e);
+                    }
+                    predictor.input(*seq, &input);
+                    if unacked.len() == MAX_UNACKED {
+                        unacked.pop_front();
+                    }
+                    unacked.push_back((*seq, Instant::now()));
+                }
+                if Instant::now() >= next_chat {
+                    next_chat = Instant::now() + Duration::from_secs(rng.random_range(10..30));
+                    let text = format!("bot-{} says hi at tick {}", spec.index, snapshot.tick);
+                    if let Err(e) = send(conn, &mut outbox, ClientMsg::Chat { text }).await {
+                        return Ended::Failed(e);
+                    }
+                }
+                live.traffic(conn, synced);
+            }
+            Ok(Received::Msg(ServerMsg::Pong { client_time, .. })) => {
+                let rtt = (clock.elapsed().as_micros() as u64)
+                    .saturating_sub(client_time)
+                    .clamp(1, 60_000_000);
+                let _ = out.rtt_us.record(rtt);
+                live.rtt(rtt);
+                live.traffic(conn, synced);
+            }
+            Ok(Received::Msg(ServerMsg::Error { code, message })) => {
+                return Ended::Failed(ClientError::Refused { code, message });
+            }
+            Ok(Received::Msg(ServerMsg::Spectating { .. })) => {
+                return Ended::Failed(ClientError::Unexpected("Spectating while playing".into()));
+            }
+            Ok(Received::Msg(ServerMsg::Welcome { .. })) => {
+                return Ended::Failed(ClientError::Unexpected("a second Welcome".into()));
+            }
+            Ok(Received::Closed(frame)) => return Ended::Failed(ClientError::Closed(frame)),
+            Err(e) => return Ended::Failed(e),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::behavior::Behavior;
 use crate::bot::{BotOutcome, BotSpec, distance_histogram, latency_histogram, run_bot};
 use crate::games::{self, game_url};
 use crate::live::Live;
+use crate::netem::Delay;
 use crate::observe::{Transport, run_observer};
 use crate::report::{
     Distance, Distribution, Latency, ObserverReport, REPORT_VERSION, Report, Settings,
@@ -70,6 +71,8 @@ pub struct FleetSpec {
     /// The server's Prometheus endpoint (`http://host:port/metrics`), scraped once a second
     /// into the report's `server` section; `None` = not scraped.
     pub metrics_url: Option<String>,
+    /// The simulated network delay each way of every bot (`--latency-ms`, `--jitter-ms`).
+    pub network: Delay,
 }
 
 impl FleetSpec {
@@ -93,6 +96,7 @@ impl FleetSpec {
             poll_interval: Duration::from_millis(100),
             tickets: None,
             metrics_url: None,
+            network: Delay::default(),
         }
     }
 
@@ -120,6 +124,8 @@ impl FleetSpec {
             poll_interval_ms: self.poll_interval.as_millis() as u64,
             tickets: self.tickets.is_some(),
             metrics_url: self.metrics_url.clone(),
+            latency_ms: self.network.latency.as_millis() as u64,
+            jitter_ms: self.network.jitter.as_millis() as u64,
             ..Settings::now()
         }
     }
@@ -164,6 +170,7 @@ pub(crate) async fn run_game<G: Game>(spec: FleetSpec) -> Report {
             churn_per_s,
             seed: spec.seed.wrapping_add(index as u64),
             tickets: spec.tickets.clone(),
+            network: spec.network,
         };
         tasks.spawn(run_bot::<G>(bot, clock, live.clone()));
     }
@@ -300,6 +307,8 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         let _ = jitter.add(&o.jitter_us);
         let _ = prediction.add(&o.prediction_error_milli);
         report.desyncs += o.desyncs;
+        report.shots += o.shots;
+        report.hits += o.hits;
         for problem in [&o.failure, &o.disconnect, &o.protocol_error]
             .into_iter()
             .flatten()
@@ -316,6 +325,7 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     report.snapshot_jitter_ms = Latency::from_micros(&jitter);
     report.prediction_error = Distance::from_milli(&prediction);
     report.bot_seconds = played.as_secs_f64();
+    report.hit_ratio = (report.shots > 0).then(|| report.hits as f64 / report.shots as f64);
     if !played.is_zero() {
         report.snapshot_rate_hz = report.snapshots_received as f64 / played.as_secs_f64();
         report.bytes_per_bot_s = report.bytes_received as f64 / played.as_secs_f64();

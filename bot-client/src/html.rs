@@ -690,6 +690,15 @@ fn figures_rows(r: &Report) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
+    if let Some(ratio) = r.hit_ratio {
+        rows.push((
+            "aim",
+            format!(
+                "{} shots, {} hits, hit ratio {ratio:.3}; simulated network {} ± {} ms each way",
+                r.shots, r.hits, r.settings.latency_ms, r.settings.jitter_ms
+            ),
+        ));
+    }
     if r.churns > 0 {
         rows.push(("churn", format!("{} cuts, {} resumed", r.churns, r.resumes)));
     }

@@ -13,6 +13,9 @@
 //! - [`behavior`]: the fleet's play style (wander, chase, mixed), handed to the game's brain.
 //! - [`room_options`]: `--room-option`, how a room the bots create is set up.
 //! - [`bot`]: one bot's life: connect, join, play for a duration, leave; what it observed.
+//! - [`view`]: what a bot sees and aims at: the others interpolated as the browser draws them,
+//!   itself where its prediction puts it.
+//! - [`netem`]: the simulated network delay of `--latency-ms` and `--jitter-ms`.
 //! - [`fleet`]: many bots as tasks on one async runtime, merged into a [`report::Report`].
 //! - [`stall`]: a bot that joins and stops reading, to prove the server cuts slow clients off.
 //! - [`observe`]: observers that watch a room by WebSocket push or by HTTP polling, and what
@@ -41,6 +44,7 @@ pub mod games;
 pub mod html;
 pub mod json;
 pub mod live;
+pub mod netem;
 pub mod observe;
 pub mod process;
 pub mod report;
@@ -50,6 +54,7 @@ pub mod stall;
 pub mod sweep;
 pub mod ticket;
 pub mod timeline;
+pub mod view;
 
 pub use behavior::Behavior;
 pub use connection::{ClientError, Connection, JoinOptions, Received, Welcome};

@@ -12,7 +12,7 @@ use arena_bot::observe::Transport;
 use arena_bot::report::Thresholds;
 use arena_bot::sweep::SweepSpec;
 use arena_bot::ticket::{DEFAULT_SECRET_ENV, DEFAULT_TTL_S, Minter};
-use arena_bot::{compare, games, html, json, room_options, scrape, sweep};
+use arena_bot::{compare, games, html, json, netem, room_options, scrape, sweep};
 use arena_shared::ticket::MIN_SECRET_LEN;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -44,6 +44,13 @@ struct Cli {
     /// Bots per minute, fleet-wide, that cut their connection and resume with their token.
     #[arg(long, default_value_t = 0.0)]
     churn: f64,
+    /// Simulated network: every bot's sends and receives each wait this long, ms (a round trip
+    /// of twice this), so a run on loopback sees a real network.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Up to this much more or less delay per message, ms, uniformly; order is kept.
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
     /// Seconds between progress lines on stderr; 0 = none.
     #[arg(long, default_value_t = 5.0)]
     progress: f64,
@@ -403,6 +410,11 @@ fn main() -> ExitCode {
         eprintln!("arena-bot: --churn must be zero or more");
         return ExitCode::from(2);
     }
+    let max_delay = netem::MAX_DELAY.as_millis() as u64;
+    if cli.latency_ms > max_delay || cli.jitter_ms > max_delay {
+        eprintln!("arena-bot: --latency-ms and --jitter-ms must be at most {max_delay}");
+        return ExitCode::from(2);
+    }
     if cli.observers > 0 && cli.room.is_none() {
         eprintln!("arena-bot: --observers needs --room");
         return ExitCode::from(2);
@@ -476,6 +488,10 @@ fn main() -> ExitCode {
         poll_interval: Duration::from_millis(cli.poll_interval_ms),
         tickets,
         metrics_url,
+        network: netem::Delay {
+            latency: Duration::from_millis(cli.latency_ms),
+            jitter: Duration::from_millis(cli.jitter_ms),
+        },
     };
     let thresholds = Thresholds {
         max_p99_rtt_ms: cli.max_p99_rtt_ms,

@@ -171,6 +171,12 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// The server's metrics endpoint scraped, if any.
     pub metrics_url: Option<String>,
+    /// Simulated one-way network delay of every bot, each way, ms (`--latency-ms`).
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Simulated jitter on that delay, ± ms (`--jitter-ms`).
+    #[serde(default)]
+    pub jitter_ms: u64,
     /// When the run started, seconds since the Unix epoch.
     pub started_unix_s: u64,
     /// arena-bot's version.
@@ -327,6 +333,15 @@ pub struct Report {
     /// Snapshots that did not apply to a bot's replica (delta against a view it lacks, or
     /// inconsistent); any is a server bug and fails the run.
     pub desyncs: u64,
+    /// Shots the bots fired, as their snapshots first showed them (games that shoot).
+    #[serde(default)]
+    pub shots: u64,
+    /// Shots that damaged another player (the bots' `Hit` events).
+    #[serde(default)]
+    pub hits: u64,
+    /// `hits / shots`; `None` without shots.
+    #[serde(default)]
+    pub hit_ratio: Option<f64>,
     /// Payload bytes received per bot per second of play: what the netcode costs a client.
     pub bytes_per_bot_s: f64,
     /// Extra bots that joined and stopped reading (`--stall`).
@@ -518,6 +533,19 @@ impl Report {
             "  per bot  {:.0} bytes/s received; snapshot desyncs {}",
             self.bytes_per_bot_s, self.desyncs
         );
+        if let Some(ratio) = self.hit_ratio {
+            let _ = writeln!(
+                s,
+                "  aim      {} shots, {} hits, hit ratio {:.3}{}",
+                self.shots,
+                self.hits,
+                ratio,
+                match (self.settings.latency_ms, self.settings.jitter_ms) {
+                    (0, 0) => String::new(),
+                    (l, j) => format!(" (simulated {l} ± {j} ms each way)"),
+                }
+            );
+        }
         for (label, r) in [
             ("rtt ms      ", &self.rtt_ms),
             ("input-ack ms", &self.input_ack_ms),

@@ -9,6 +9,7 @@ use arena_bot::Behavior;
 use arena_bot::bot::{BotOutcome, BotSpec, run_bot};
 use arena_bot::connection::{MAX_REASON_CHARS, http_reason};
 use arena_bot::live::Live;
+use arena_bot::netem::Delay;
 use arena_bot::observe::{ObserverOutcome, Transport, run_observer};
 use arena_bot::ticket::Minter;
 use arena_bot::{ClientError, Connection};
@@ -147,6 +148,7 @@ async fn a_bot_sends_its_own_join_ticket_and_room_options_in_hello() {
         churn_per_s: 0.0,
         seed: 1,
         tickets: Some(Minter::new(SECRET, 60)),
+        network: Delay::default(),
     };
     // The stand-in never welcomes the bot: its run fails, after sending Hello.
     let outcome = run_bot::<World>(spec, now, Arc::new(Live::new())).await;
@@ -331,6 +333,10 @@ fn cycle(id: EntityId, (x, y): (f32, f32)) -> tron::Entity {
 struct Played<G: Game> {
     path: String,
     inputs: Vec<protocol::Input<G::Input>>,
+    /// When each input arrived.
+    arrived: Vec<Instant>,
+    /// When the snapshot of each tick (from 1) was sent.
+    sent: Vec<Instant>,
     pings: usize,
     left: bool,
 }
@@ -382,6 +388,8 @@ async fn one_player_room<G: Game>(
     let mut played = Played {
         path,
         inputs: Vec::new(),
+        arrived: Vec::new(),
+        sent: Vec::new(),
         pings: 0,
         left: false,
     };
@@ -399,13 +407,17 @@ async fn one_player_room<G: Game>(
                     ..protocol::Snapshot::default()
                 };
                 ws.send(send(&Msg::<G>::Snapshot(snapshot))).await.expect("send Snapshot");
+                played.sent.push(Instant::now());
             }
             msg = ws.next() => {
                 let Some(Ok(Message::Binary(bytes))) = msg else {
                     return played;
                 };
                 match decode(&bytes) {
-                    protocol::ClientMsg::Input(input) => played.inputs.push(input),
+                    protocol::ClientMsg::Input(input) => {
+                        played.inputs.push(input);
+                        played.arrived.push(Instant::now());
+                    }
                     protocol::ClientMsg::Chat { .. } => {}
                     protocol::ClientMsg::Ping { client_time } => {
                         played.pings += 1;
@@ -431,6 +443,14 @@ async fn one_player_room<G: Game>(
 async fn play_one<G: Game>(
     room: impl FnOnce(TcpListener) -> tokio::task::JoinHandle<Played<G>>,
 ) -> (BotOutcome, Played<G>) {
+    play_one_over(Delay::default(), room).await
+}
+
+/// [`play_one`] over a simulated network.
+async fn play_one_over<G: Game>(
+    network: Delay,
+    room: impl FnOnce(TcpListener) -> tokio::task::JoinHandle<Played<G>>,
+) -> (BotOutcome, Played<G>) {
     let (listener, addr) = listen().await;
     let server = room(listener);
     let now = Instant::now();
@@ -445,6 +465,7 @@ async fn play_one<G: Game>(
         churn_per_s: 0.0,
         seed: 1,
         tickets: None,
+        network,
     };
     let outcome = run_bot::<G>(spec, now, Arc::new(Live::new())).await;
     let played = tokio::time::timeout(WAIT, server)
@@ -497,26 +518,90 @@ async fn a_shooter_bot_plays_counts_every_event_and_leaves_cleanly() {
                 at: glam::Vec2::ZERO,
             }),
         ),
+        (
+            1,
+            RoomEvent::Game(GameEvent::Hit {
+                shooter: me,
+                victim: other,
+                damage: 10,
+                health: 90,
+                at: glam::Vec2::new(600.0, 400.0),
+            }),
+        ),
     ];
+    let settings = Settings {
+        rules: Rules::default(),
+        map: Map::default_map(),
+    };
+    let shot = Entity {
+        id: EntityId(3),
+        pos: glam::Vec2::new(420.0, 400.0),
+        vel: glam::Vec2::new(720.0, 0.0),
+        kind: EntityKind::Projectile { owner: me },
+    };
+    let view = vec![
+        player(me, glam::Vec2::new(400.0, 400.0)),
+        player(other, glam::Vec2::new(600.0, 400.0)),
+        shot,
+    ];
+    let (outcome, played) = play_one::<World>(|listener| {
+        tokio::spawn(one_player_room::<World>(listener, settings, view, events))
+    })
+    .await;
+    // Joins and chat are room events now, the hits the game's: all four are counted.
+    assert_eq!(outcome.events, 4);
+    // Its projectile, in every snapshot, is one shot; one hit was its own, one on it.
+    assert_eq!((outcome.shots, outcome.hits), (1, 1));
+    // A chaser 200 units from its target walks at it and fires.
+    for input in &played.inputs {
+        assert_eq!(input.controls.move_dir, glam::Vec2::X);
+        assert!(input.controls.fire);
+    }
+}
+
+#[tokio::test]
+async fn a_bot_over_a_slow_network_waits_both_ways_and_says_how_far_behind_it_draws() {
+    let me = EntityId(1);
     let settings = Settings {
         rules: Rules::default(),
         map: Map::default_map(),
     };
     let view = vec![
         player(me, glam::Vec2::new(400.0, 400.0)),
-        player(other, glam::Vec2::new(600.0, 400.0)),
+        player(EntityId(2), glam::Vec2::new(600.0, 400.0)),
     ];
-    let (outcome, played) = play_one::<World>(|listener| {
-        tokio::spawn(one_player_room::<World>(listener, settings, view, events))
+    let one_way = Duration::from_millis(60);
+    let network = Delay {
+        latency: one_way,
+        jitter: Duration::from_millis(5),
+    };
+    let (outcome, played) = play_one_over::<World>(network, |listener| {
+        tokio::spawn(one_player_room::<World>(
+            listener,
+            settings,
+            view,
+            Vec::new(),
+        ))
     })
     .await;
-    // Joins and chat are room events now, the hit the game's: all three are counted.
-    assert_eq!(outcome.events, 3);
-    // A chaser 200 units from its target walks at it and fires.
-    for input in &played.inputs {
-        assert_eq!(input.controls.move_dir, glam::Vec2::X);
-        assert!(input.controls.fire);
+    // Each input left after the snapshot it acknowledges arrived, each way at least the
+    // latency less the jitter.
+    for (input, arrived) in played.inputs.iter().zip(&played.arrived) {
+        let sent = played.sent[input.ack as usize - 1];
+        assert!(
+            *arrived - sent >= 2 * (one_way - Duration::from_millis(5)),
+            "input {} acknowledging tick {} came back {:?} after it was sent",
+            input.seq,
+            input.ack,
+            *arrived - sent
+        );
+        // 30 Hz snapshots of a 30 Hz tick: the browser draws one tick behind the newest.
+        if input.seq > 1 {
+            assert_eq!(input.behind, 64, "input {}", input.seq);
+        }
     }
+    let rtt_ms = outcome.rtt_us.value_at_quantile(0.5) as f64 / 1000.0;
+    assert!(rtt_ms >= 110.0, "ping round trip {rtt_ms} ms");
 }
 
 #[tokio::test]

@@ -166,6 +166,8 @@ pub trait Replicate: Wire {
     fn id(&self) -> EntityId;
     /// Where the entity is, for interest management.
     fn position(&self) -> Vec2;
+    /// The entity moved to `pos`: how a client draws it between two snapshots.
+    fn with_position(&self, pos: Vec2) -> Self;
     /// The changes that turn `self` into `next` (same id); `None` when `next` must replace
     /// `self` whole (a different kind, a changed identity field).
     fn diff(&self, next: &Self) -> Option<Self::Delta>;
@@ -268,6 +270,11 @@ pub trait Predict<G: Game>: Send + Unpin {
     /// `last_input_seq`) and returns how far the prediction for that input was off, in world
     /// units; `None` when there was nothing to compare.
     fn reconcile(&mut self, last_input_seq: u32, own: &G::Entity) -> Option<f32>;
+    /// Where the player will be once the server applies every input sent, if known: where the
+    /// client draws itself, and aims from. Default: unknown (drawn where the snapshot put it).
+    fn position(&self) -> Option<Vec2> {
+        None
+    }
 }
 
 /// No prediction: for games whose clients simply draw the newest snapshot.
@@ -298,6 +305,22 @@ pub trait Brain<G: Game>: Send + Unpin {
         seconds: f64,
         rng: &mut dyn RngCore,
     ) -> G::Input;
+    /// What a newly received snapshot (its entities `view`, sorted by id, and the game's
+    /// `events`) says about the bot's aim: shots it fired that appear for the first time and
+    /// hits it scored. For the bot report's hit ratio; games without shooting keep the default.
+    fn tally(&mut self, me: EntityId, view: &[G::Entity], events: &[&G::Event]) -> Tally {
+        let _ = (me, view, events);
+        Tally::default()
+    }
+}
+
+/// A bot's shots and hits in one snapshot ([`Brain::tally`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Shots fired.
+    pub shots: u32,
+    /// Shots that damaged another player.
+    pub hits: u32,
 }
 
 /// Declares a replicated entity's fields once: implements [`Replicate`] for it, with a delta
@@ -480,6 +503,10 @@ macro_rules! replicate {
             #[inline]
             fn position(&self) -> $crate::__glam::Vec2 {
                 self.$pos
+            }
+
+            fn with_position(&self, pos: $crate::__glam::Vec2) -> Self {
+                Self { $pos: pos, ..self.clone() }
             }
 
             // Inlined into the engine's diff loop, where it runs once per visible entity per

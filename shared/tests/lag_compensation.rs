@@ -304,3 +304,34 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn the_history_is_one_second_of_living_players_and_stays_that_size() {
+    let mut w = World::new(Arc::new(Map::default_map()), Rules::default(), TICK_RATE, 9);
+    let ids: Vec<_> = (0..16)
+        .filter_map(|i| {
+            w.apply(Command::Join {
+                name: format!("p{i}"),
+            })
+        })
+        .collect();
+    for (i, &p) in ids.iter().enumerate() {
+        let dir = Vec2::from_angle(i as f32);
+        w.input(p, input(dir, dir, true), Rewind(3 * STEPS));
+    }
+    let mut sizes = Vec::new();
+    for _ in 0..10 {
+        for _ in 0..TICK_RATE {
+            w.step();
+            w.drain_events().for_each(drop);
+        }
+        sizes.push(w.history_bytes());
+    }
+    // 31 frames of at most 16 players of 16 bytes, plus the frames themselves.
+    let bound = 31 * (16 * 16 + 40);
+    assert!(sizes.iter().all(|&b| b <= bound), "{sizes:?} > {bound}");
+    assert!(
+        sizes[9] >= 31 * 16 * 8,
+        "{sizes:?}: a second of frames is kept"
+    );
+}

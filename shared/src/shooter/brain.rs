@@ -6,8 +6,8 @@
 use glam::Vec2;
 use rand::{Rng, RngCore};
 
-use crate::game::EntityId;
-use crate::shooter::{Entity, EntityKind, PlayerInput, World};
+use crate::game::{EntityId, Tally};
+use crate::shooter::{Entity, EntityKind, GameEvent, PlayerInput, World};
 
 /// Distance under which a chaser stops closing in and circles instead.
 const CHASE_STANDOFF: f32 = 140.0;
@@ -23,6 +23,9 @@ pub struct Brain {
     next_turn: f64,
     /// Circling direction around a target: +1 or -1.
     orbit: f32,
+    /// The newest of the bot's projectiles counted as a shot: ids only grow, so a projectile
+    /// above it is new.
+    newest_shot: EntityId,
 }
 
 impl crate::game::Brain<World> for Brain {
@@ -42,7 +45,30 @@ impl crate::game::Brain<World> for Brain {
             heading: random_unit(&mut rng),
             next_turn: 0.0,
             orbit: if rng.random_bool(0.5) { 1.0 } else { -1.0 },
+            newest_shot: EntityId(0),
         }
+    }
+
+    /// Shots are the bot's projectiles as snapshots first show them. A projectile is in view
+    /// from the tick it is fired (it starts at the shooter), but one that hits within the
+    /// snapshot interval it was fired in is never seen: at the chase range (140 units and up,
+    /// 24 units of flight per tick) that takes a target closer than 68 units, so few are missed.
+    fn tally(&mut self, me: EntityId, view: &[Entity], events: &[&GameEvent]) -> Tally {
+        let mut tally = Tally::default();
+        for e in view {
+            if let EntityKind::Projectile { owner } = e.kind
+                && owner == me
+                && e.id > self.newest_shot
+            {
+                self.newest_shot = e.id;
+                tally.shots += 1;
+            }
+        }
+        tally.hits = events
+            .iter()
+            .filter(|e| matches!(e, GameEvent::Hit { shooter, victim, .. } if *shooter == me && *victim != me))
+            .count() as u32;
+        tally
     }
 
     fn decide(

@@ -130,4 +130,8 @@ impl crate::game::Predict<crate::shooter::World> for Predictor {
     fn reconcile(&mut self, last_input_seq: u32, own: &Entity) -> Option<f32> {
         Predictor::reconcile(self, last_input_seq, own)
     }
+
+    fn position(&self) -> Option<Vec2> {
+        Predictor::position(self)
+    }
 }

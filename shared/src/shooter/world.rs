@@ -403,6 +403,16 @@ impl World {
         self.step_projectiles();
     }
 
+    /// Bytes the rewind history holds: `tick_rate + 1` frames of 16 bytes per living player.
+    pub fn history_bytes(&self) -> usize {
+        self.history.len() * std::mem::size_of::<Frame>()
+            + self
+                .history
+                .iter()
+                .map(|f| f.players.capacity() * std::mem::size_of::<(EntityId, Vec2, u32)>())
+                .sum::<usize>()
+    }
+
     /// Remembers where the living players are this tick, for rewinding.
     fn record_frame(&mut self) {
         let mut frame = if self.history.len() >= self.history_len {
