@@ -44,6 +44,30 @@ async fn a_room_of_each_game_records_a_replay_that_verifies() {
     common::eventually("both rooms closed", || server.rooms().is_empty()).await;
     let files = replays_in(&dir);
     assert_eq!(files.len(), 2, "{files:?}");
+    // Listed, newest first, with their game and room, no longer live.
+    let (status, body) = server.http_get("/api/replays");
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let listed = listed["replays"].as_array().expect("a list").clone();
+    let described: Vec<_> = listed
+        .iter()
+        .map(|r| (r["game"].as_str(), r["room"].as_str(), r["live"].as_bool()))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            (Some("tron"), Some("rec-tron"), Some(false)),
+            (Some("shooter"), Some("rec-shooter"), Some(false)),
+        ]
+    );
+    for replay in &listed {
+        let id = replay["id"].as_str().expect("id");
+        let file = dir.join(format!("{id}.replay"));
+        assert_eq!(
+            replay["bytes"].as_u64(),
+            std::fs::metadata(&file).ok().map(|m| m.len())
+        );
+    }
     let shutdown = server.shutdown();
     assert_eq!(shutdown, Ok(()));
     for file in &files {
@@ -99,6 +123,28 @@ async fn a_room_of_each_game_records_a_replay_that_verifies() {
         assert_eq!(out.status.code(), Some(1), "{name}: {said}");
         assert!(said.contains(says), "{name}: {said}");
     }
+}
+
+#[tokio::test]
+async fn an_open_room_is_listed_live_and_a_server_without_replays_lists_none() {
+    let dir = replay_dir("live");
+    let server = TestServer::start(Config {
+        replay_dir: dir.clone(),
+        ..config()
+    });
+    let (_player, _welcome) = server.player("ann", Some("open")).await;
+    common::eventually("the replay file exists", || !replays_in(&dir).is_empty()).await;
+    let (status, body) = server.http_get("/api/replays");
+    assert_eq!(status, 200);
+    let listed: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(listed["replays"][0]["room"], "open", "{body}");
+    assert_eq!(listed["replays"][0]["live"], true, "{body}");
+
+    let plain = TestServer::start(config());
+    assert_eq!(
+        plain.http_get("/api/replays"),
+        (200, r#"{"replays":[]}"#.to_owned())
+    );
 }
 
 #[tokio::test]

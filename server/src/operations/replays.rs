@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
+use serde::Serialize;
 use tracing::{info, warn};
 
 /// Chunks waiting for the writer, across all rooms: about a second of a busy server's
@@ -120,4 +121,132 @@ fn existing(dir: &Path) -> VecDeque<(PathBuf, u64)> {
         .collect();
     found.sort();
     found.into_iter().map(|(_, p, len)| (p, len)).collect()
+}
+
+/// Replays `GET /api/replays` lists at most: the newest.
+pub const MAX_LISTED: usize = 100;
+
+/// Bytes of a replay's start read to learn its game: the header (format, protocol, game)
+/// comes first, and a map's walls rarely make it longer.
+const HEADER_PEEK: u64 = 64 * 1024;
+
+/// Longest replay id accepted in a URL: a Unix time, a room id and a room name with dashes.
+const MAX_ID_LEN: usize = 80;
+
+/// One replay as `GET /api/replays` lists it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplayInfo {
+    /// The file's stem (`<unix time>-<room id>-<room>`): what `/?replay=ID` and
+    /// `GET /api/replays/{id}` take.
+    pub id: String,
+    /// The game, from the header; `None` when the header cannot be read.
+    pub game: Option<String>,
+    /// The room's name.
+    pub room: String,
+    /// The room's id in the process that recorded it.
+    pub room_id: u64,
+    /// When the room opened (and the file was started), seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// The file's size.
+    pub bytes: u64,
+    /// When it was last written, seconds since the Unix epoch.
+    pub modified_unix_s: u64,
+    /// The room is still open here and recording.
+    pub live: bool,
+}
+
+/// The newest `limit` replays in `dir`, newest first; `live` left false for the caller.
+pub fn list(dir: &Path, limit: usize) -> Vec<ReplayInfo> {
+    let mut found = existing(dir);
+    found.make_contiguous().reverse();
+    found
+        .into_iter()
+        .take(limit)
+        .filter_map(|(path, bytes)| {
+            let id = path.file_stem()?.to_str()?.to_owned();
+            let (started_unix_s, room_id, room) = parse_id(&id)?;
+            let modified_unix_s = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            Some(ReplayInfo {
+                game: peek_game(&path),
+                room: room.to_owned(),
+                room_id,
+                started_unix_s,
+                id,
+                bytes,
+                modified_unix_s,
+                live: false,
+            })
+        })
+        .collect()
+}
+
+/// `<unix time>-<room id>-<room>`: the time, the room's id and its name.
+fn parse_id(id: &str) -> Option<(u64, u64, &str)> {
+    let mut parts = id.splitn(3, '-');
+    let unix = parts.next()?.parse().ok()?;
+    let room_id = parts.next()?.parse().ok()?;
+    let room = parts.next().filter(|r| !r.is_empty())?;
+    Some((unix, room_id, room))
+}
+
+/// The game named in a replay's header.
+fn peek_game(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    fs::File::open(path)
+        .ok()?
+        .take(HEADER_PEEK)
+        .read_to_end(&mut head)
+        .ok()?;
+    arena_shared::replay::game_of(&head).ok()
+}
+
+/// The file of replay `id` in `dir`, if `id` is a well-formed replay id and the file exists.
+/// Ids come from URLs: only the characters the server writes (digits, letters, `-`, `_`) are
+/// accepted, so no id reaches outside `dir`.
+pub fn path_of(dir: &Path, id: &str) -> Option<PathBuf> {
+    let well_formed = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && parse_id(id).is_some();
+    let path = dir.join(format!("{id}.replay"));
+    (well_formed && !dir.as_os_str().is_empty() && path.is_file()).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_parsed_and_only_well_formed_ones_name_a_file() {
+        assert_eq!(parse_id("1733520000-3-lc"), Some((1_733_520_000, 3, "lc")));
+        assert_eq!(
+            parse_id("1733520000-3-my-room"),
+            Some((1_733_520_000, 3, "my-room"))
+        );
+        assert_eq!(parse_id("x-3-lc"), None);
+        assert_eq!(parse_id("1-2-"), None);
+        let dir = std::env::temp_dir().join(format!("arena-replay-ids-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("dir");
+        fs::write(dir.join("1-2-ok.replay"), b"x").expect("write");
+        assert_eq!(path_of(&dir, "1-2-ok"), Some(dir.join("1-2-ok.replay")));
+        for bad in [
+            "1-2-missing",
+            "../1-2-ok",
+            "1-2-ok/..",
+            "1-2-o k",
+            "",
+            "1-2-ok.replay",
+        ] {
+            assert_eq!(path_of(&dir, bad), None, "{bad:?}");
+        }
+        assert_eq!(path_of(Path::new(""), "1-2-ok"), None);
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

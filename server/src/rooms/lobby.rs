@@ -454,8 +454,9 @@ impl Handler<ListRooms> for Lobby {
         let now = Instant::now();
         MessageResult(
             self.rooms
-                .values()
-                .map(|r| RoomInfo {
+                .iter()
+                .map(|(id, r)| RoomInfo {
+                    id: id.0,
                     name: r.name.clone(),
                     game: r.game,
                     map: r.setup.map.clone(),

@@ -258,6 +258,8 @@ pub struct ListRooms;
 /// One room as `GET /api/rooms` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RoomInfo {
+    /// The room's id in this process (its replay's file name has it).
+    pub id: u64,
     /// Room name.
     pub name: String,
     /// The game it plays.

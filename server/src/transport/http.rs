@@ -8,6 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
+use crate::operations::replays;
 use crate::operations::ticket::{TicketError, unix_now};
 use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{FindRoom, ListRooms, StateHeader};
@@ -71,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
         .route("/app.js", web::get().to(web_page))
         .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
+        .route("/api/replays", web::get().to(replays))
         .route("/api/rooms/{name}/state", web::get().to(room_state))
         .route("/metrics", web::get().to(metrics))
         .route("/healthz", web::get().to(healthz))
@@ -242,6 +244,30 @@ async fn rooms(state: web::Data<AppState>) -> HttpResponse {
         Ok(rooms) => HttpResponse::Ok().json(rooms),
         Err(_) => HttpResponse::ServiceUnavailable().body("lobby unavailable"),
     }
+}
+
+/// `GET /api/replays`: the newest replays in `replay_dir` (at most
+/// [`replays::MAX_LISTED`]), newest first, each marked `live` while its room is open here.
+async fn replays(state: web::Data<AppState>) -> HttpResponse {
+    let dir = state.deps.config.replay_dir.clone();
+    if dir.as_os_str().is_empty() {
+        return HttpResponse::Ok().json(serde_json::json!({ "replays": [] }));
+    }
+    let Ok(mut listed) = web::block(move || replays::list(&dir, replays::MAX_LISTED)).await else {
+        return HttpResponse::ServiceUnavailable().body("cannot list replays");
+    };
+    let open = state.deps.lobby.send(ListRooms).await.unwrap_or_default();
+    let now = unix_now() as f64;
+    for replay in &mut listed {
+        // Room ids restart with the process: the same id and name is this room only if it
+        // opened when the file was started.
+        replay.live = open.iter().any(|r| {
+            r.id == replay.room_id
+                && r.name == replay.room
+                && (now - r.uptime_s - replay.started_unix_s as f64).abs() <= 2.0
+        });
+    }
+    HttpResponse::Ok().json(serde_json::json!({ "replays": listed }))
 }
 
 /// The browser client, built into the binary (`assets/web/`).
