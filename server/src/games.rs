@@ -106,6 +106,32 @@ pub fn verify_replay(
     Ok((game, verified))
 }
 
+/// The replicated entities of a replay of any of Arena's games after tick `at`, as JSON
+/// (`arena-server replay FILE --at TICK`): `{"game", "room", "tick", "entities": [...]}`.
+pub fn replay_state_json(
+    bytes: &[u8],
+    at: u64,
+) -> Result<serde_json::Value, arena_shared::replay::ReplayError> {
+    use arena_shared::replay::{ReplayError, game_of};
+    fn of<G: Game>(bytes: &[u8], at: u64) -> Result<serde_json::Value, ReplayError> {
+        let header = arena_shared::replay::header::<G>(bytes)?;
+        let entities = arena_shared::replay::state_at::<G>(bytes, at)?;
+        Ok(serde_json::json!({
+            "game": G::NAME,
+            "room": header.room,
+            "tick": at,
+            "entities": entities,
+        }))
+    }
+    match game_of(bytes)?.as_str() {
+        shooter::World::NAME => of::<shooter::World>(bytes, at),
+        tron::Tron::NAME => of::<tron::Tron>(bytes, at),
+        other => Err(ReplayError::Format(format!(
+            "a replay of {other}, not hosted here"
+        ))),
+    }
+}
+
 /// A map file's name in room options: its stem, lowercased, with anything but letters, digits
 /// and `-` replaced by `-`.
 fn map_name(path: &Path) -> String {

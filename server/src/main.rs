@@ -63,10 +63,13 @@ enum Cmd {
         ttl: u64,
     },
     /// Re-simulate a replay at full speed and check every recorded state hash; exit 0 only
-    /// when it verifies.
+    /// when it verifies. With `--at TICK`, print the state after that tick as JSON instead.
     Replay {
         /// The replay file.
         file: std::path::PathBuf,
+        /// Print every replicated entity after this tick as JSON (no hash checks).
+        #[arg(long)]
+        at: Option<u64>,
     },
 }
 
@@ -86,8 +89,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Cmd::Replay { file }) = &cli.command {
-        return replay(file);
+    if let Some(Cmd::Replay { file, at }) = &cli.command {
+        return match at {
+            Some(tick) => replay_at(file, *tick),
+            None => replay(file),
+        };
     }
     if let Some(Cmd::Ticket {
         name,
@@ -207,6 +213,35 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `arena-server replay FILE --at TICK`: the state after that tick as JSON on stdout.
+fn replay_at(file: &std::path::Path, tick: u64) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("arena-server: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let state = std::panic::catch_unwind(|| arena_server::games::replay_state_json(&bytes, tick));
+    match state {
+        Ok(Ok(json)) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("arena-server: {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!(
+                "arena-server: {}: the game panicked before tick {tick}",
+                file.display()
+            );
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use arena_bot::fleet::{FleetSpec, run_fleet};
 use arena_server::Config;
+use arena_shared::replay::{self, Record};
+use arena_shared::shooter::World;
 use common::{TestServer, config};
 
 fn replay_dir(test: &str) -> std::path::PathBuf {
@@ -100,16 +102,41 @@ async fn a_room_of_each_game_records_a_replay_that_verifies() {
         out.status.success() && said.contains("ticks verified"),
         "{said}"
     );
-    // A recorded hash that is not the state's, and a file cut short, do not verify.
+    // The state after a tick, as JSON.
+    let out = Process::new(env!("CARGO_BIN_EXE_arena-server"))
+        .args(["replay", "--at", "30"])
+        .arg(&files[0])
+        .output()
+        .expect("run");
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(state["tick"], 30);
+    assert_eq!(state["room"], "rec-shooter");
+    let players = state["entities"]
+        .as_array()
+        .expect("entities")
+        .iter()
+        .filter(|e| e["kind"].get("Player").is_some())
+        .count();
+    assert_eq!(players, 4, "{state}");
+
+    // A recorded hash that is not the state's, and a file cut short, do not verify; the
+    // mismatch names the entities that drifted, here none (only the hash was changed).
     let whole = std::fs::read(&files[0]).expect("read");
-    let mut wrong_hash = whole.clone();
-    // The file ends with the final hash's top byte.
-    if let Some(last) = wrong_hash.last_mut() {
-        *last ^= 0x55;
+    assert_eq!(replay::game_of(&whole).as_deref(), Ok("shooter"));
+    let (header, records) = replay::open::<World>(&whole).expect("opens");
+    let mut wrong_hash = Vec::new();
+    replay::write_frame(&header, &mut wrong_hash).expect("encodes");
+    let mut records: Vec<_> = records.map(|r| r.expect("reads")).collect();
+    if let Some(Record::Hash { hash, .. }) = records.last_mut() {
+        *hash ^= 0x55;
+    }
+    for record in &records {
+        replay::write_frame(record, &mut wrong_hash).expect("encodes");
     }
     let cut = whole[..whole.len() - 5].to_vec();
     for (name, bytes, says) in [
-        ("wrong-hash.replay", wrong_hash, "does not verify: tick"),
+        ("wrong-hash.replay", wrong_hash, "hidden state differs"),
         ("cut.replay", cut, "cut short or damaged"),
     ] {
         let bad = dir.join(name);

@@ -1,21 +1,27 @@
-//! Replays (issue 13, work in progress: not yet recorded by rooms): everything that changed a
-//! room, tick by tick, so the room can be re-simulated bit for bit and checked against the
-//! state hashes it recorded.
+//! Replays: everything that changed a room, tick by tick, so the room can be re-simulated bit
+//! for bit and checked against the state hashes it recorded.
 //!
 //! A replay is a [`Header`] (format, protocol, game, settings, tick rate, seed) and then
 //! [`Record`]s: for every tick, the commands applied before it was stepped (joins with the id
-//! the game gave, leaves, each player's applied input, an injected fault), and every
-//! [`HASH_EVERY`] ticks the state hash after it. Each is one bincode frame with a length
-//! prefix, so a file cut short by a crash still reads up to its last whole record.
+//! the game gave, leaves, each player's applied input with the rewind it was judged with, an
+//! injected fault), and every [`HASH_EVERY`] ticks the state hash after it with a digest of
+//! every replicated entity, so a re-simulation that drifts names the entities that differ. Each
+//! is one bincode frame with a length prefix, so a file cut short by a crash still reads up to
+//! its last whole record.
+
+use std::hash::Hasher;
+use std::marker::PhantomData;
+
+use fnv::FnvHasher;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::game::{EntityId, Game, Rewind};
+use crate::game::{EntityId, Game, Replicate, Rewind};
 use crate::protocol::{EncodeError, PROTOCOL_VERSION, encode_into};
 
 /// The replay format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Ticks between recorded state hashes.
 pub const HASH_EVERY: u64 = 30;
 /// Largest record a reader accepts: a tick of 1,024 players' inputs is far below it.
@@ -95,7 +101,50 @@ pub enum Record<I> {
         tick: u64,
         /// [`Game::state_hash`].
         hash: u64,
+        /// Each replicated entity's id and digest ([`entity_digests`]), by id.
+        entities: Vec<(EntityId, u32)>,
     },
+}
+
+/// How one entity of a re-simulation differs from the recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// Present in both, with different replicated state.
+    Differs(EntityId),
+    /// Recorded, but the re-simulation does not have it.
+    Missing(EntityId),
+    /// The re-simulation has it, the recording did not.
+    Extra(EntityId),
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Differs(id) => write!(f, "{id} differs"),
+            Self::Missing(id) => write!(f, "{id} missing"),
+            Self::Extra(id) => write!(f, "{id} extra"),
+        }
+    }
+}
+
+/// Entities a mismatch names at most; more are counted.
+pub const MAX_DRIFTS: usize = 16;
+
+/// `drifts` as `#3 differs, #9 missing` (at most [`MAX_DRIFTS`], then how many more), or a
+/// note that no replicated entity differs (the difference is in hidden state).
+fn describe_drifts(drifts: &[Drift]) -> String {
+    if drifts.is_empty() {
+        return "every replicated entity matches: hidden state differs".into();
+    }
+    let mut out: Vec<String> = drifts
+        .iter()
+        .take(MAX_DRIFTS)
+        .map(Drift::to_string)
+        .collect();
+    if drifts.len() > MAX_DRIFTS {
+        out.push(format!("and {} more", drifts.len() - MAX_DRIFTS));
+    }
+    out.join(", ")
 }
 
 /// Why a replay did not verify.
@@ -117,7 +166,10 @@ pub enum ReplayError {
         got: EntityId,
     },
     /// The re-simulated state differs from the recorded one.
-    #[error("tick {tick}: state hash {got:#018x}, recorded {want:#018x}")]
+    #[error(
+        "tick {tick}: state hash {got:#018x}, recorded {want:#018x}; {}",
+        describe_drifts(drifts)
+    )]
     Mismatch {
         /// The first tick whose hash differs.
         tick: u64,
@@ -125,7 +177,68 @@ pub enum ReplayError {
         want: u64,
         /// The re-simulated hash.
         got: u64,
+        /// The entities whose digests differ, by id.
+        drifts: Vec<Drift>,
     },
+    /// `--at` asked for a tick the replay does not reach.
+    #[error("the replay ends at tick {last}, before tick {wanted}")]
+    NoSuchTick {
+        /// The tick asked for.
+        wanted: u64,
+        /// The last tick the replay has.
+        last: u64,
+    },
+}
+
+/// Each replicated entity's id and a 32-bit FNV digest of its bincode encoding, by id: what a
+/// hash record keeps so a mismatch can say which entities drifted.
+pub fn entity_digests<G: Game>(game: &G) -> Vec<(EntityId, u32)> {
+    let mut entities = Vec::new();
+    game.entities(&mut entities);
+    let mut bytes = Vec::new();
+    let mut digests: Vec<(EntityId, u32)> = entities
+        .iter()
+        .map(|e| {
+            bytes.clear();
+            // An entity that cannot encode cannot be sent either; its digest is of nothing.
+            let _ = encode_into(e, &mut bytes);
+            let mut h = FnvHasher::default();
+            h.write(&bytes);
+            (e.id(), h.finish() as u32)
+        })
+        .collect();
+    digests.sort_unstable_by_key(|d| d.0);
+    digests
+}
+
+/// How `got` differs from `want` (both by id).
+fn drifts(want: &[(EntityId, u32)], got: &[(EntityId, u32)]) -> Vec<Drift> {
+    let (mut w, mut g) = (want.iter().peekable(), got.iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        match (w.peek(), g.peek()) {
+            (Some(a), Some(b)) if a.0 == b.0 => {
+                if a.1 != b.1 {
+                    out.push(Drift::Differs(a.0));
+                }
+                w.next();
+                g.next();
+            }
+            (Some(a), Some(b)) if a.0 < b.0 => {
+                out.push(Drift::Missing(a.0));
+                w.next();
+            }
+            (Some(a), None) => {
+                out.push(Drift::Missing(a.0));
+                w.next();
+            }
+            (_, Some(b)) => {
+                out.push(Drift::Extra(b.0));
+                g.next();
+            }
+            (None, None) => return out,
+        }
+    }
 }
 
 /// Appends one length-prefixed record (or header) to `out`.
@@ -186,17 +299,57 @@ fn read_header<G: Game>(rest: &mut &[u8]) -> Result<Header<G::Settings>, ReplayE
     Ok(header)
 }
 
-/// Re-simulates a replay of game `G` from its header and checks every recorded hash.
-pub fn verify<G: Game>(bytes: &[u8]) -> Result<Verified, ReplayError> {
+/// The records of a replay after its header, in order. Ends at the end of the bytes or at a
+/// record cut short ([`Records::unread`] says how much was left).
+pub struct Records<'a, I> {
+    rest: &'a [u8],
+    input: PhantomData<fn() -> I>,
+}
+
+impl<I> Records<'_, I> {
+    /// Bytes not read (yet): after the last record, the remains of one cut short.
+    pub fn unread(&self) -> usize {
+        self.rest.len()
+    }
+}
+
+impl<I: DeserializeOwned> Iterator for Records<'_, I> {
+    type Item = Result<Record<I>, ReplayError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        read_frame(&mut self.rest)
+    }
+}
+
+/// A replay opened by [`open`]: its header and its records.
+pub type Opened<'a, G> = (
+    Header<<G as Game>::Settings>,
+    Records<'a, <G as Game>::Input>,
+);
+
+/// A replay of game `G`: its header and its records.
+pub fn open<G: Game>(bytes: &[u8]) -> Result<Opened<'_, G>, ReplayError> {
     let mut rest = bytes;
     let header = read_header::<G>(&mut rest)?;
+    Ok((
+        header,
+        Records {
+            rest,
+            input: PhantomData,
+        },
+    ))
+}
+
+/// Re-simulates a replay of game `G` from its header and checks every recorded hash.
+pub fn verify<G: Game>(bytes: &[u8]) -> Result<Verified, ReplayError> {
+    let (header, mut records) = open::<G>(bytes)?;
     let mut game = G::new(&header.settings, header.tick_rate, header.seed);
     let mut verified = Verified {
         ticks: 0,
         hashes: 0,
         unread: 0,
     };
-    while let Some(record) = read_frame::<Record<G::Input>>(&mut rest) {
+    for record in records.by_ref() {
         match record? {
             Record::Tick { tick, commands } => {
                 apply(&mut game, tick, commands)?;
@@ -207,21 +360,55 @@ pub fn verify<G: Game>(bytes: &[u8]) -> Result<Verified, ReplayError> {
                 let tick = game.tick();
                 apply(&mut game, tick, commands)?;
             }
-            Record::Hash { tick, hash } => {
+            Record::Hash {
+                tick,
+                hash,
+                entities,
+            } => {
                 let got = game.state_hash();
                 if got != hash || game.tick() != tick {
                     return Err(ReplayError::Mismatch {
                         tick,
                         want: hash,
                         got,
+                        drifts: drifts(&entities, &entity_digests(&game)),
                     });
                 }
                 verified.hashes += 1;
             }
         }
     }
-    verified.unread = rest.len();
+    verified.unread = records.unread();
     Ok(verified)
+}
+
+/// Re-simulates a replay of game `G` up to tick `at` (0 = before the first step) and returns
+/// its replicated entities there, by id. Hashes are not checked: [`verify`] does that.
+pub fn state_at<G: Game>(bytes: &[u8], at: u64) -> Result<Vec<G::Entity>, ReplayError> {
+    let (header, records) = open::<G>(bytes)?;
+    let mut game = G::new(&header.settings, header.tick_rate, header.seed);
+    for record in records {
+        if game.tick() == at {
+            break;
+        }
+        match record? {
+            Record::Tick { tick, commands } => {
+                apply(&mut game, tick, commands)?;
+                game.step();
+            }
+            Record::Pending { .. } | Record::Hash { .. } => {}
+        }
+    }
+    if game.tick() != at {
+        return Err(ReplayError::NoSuchTick {
+            wanted: at,
+            last: game.tick(),
+        });
+    }
+    let mut entities = Vec::new();
+    game.entities(&mut entities);
+    entities.sort_by_key(|e| e.id());
+    Ok(entities)
 }
 
 /// Applies one tick's (or the tail's) commands to `game`.
@@ -279,14 +466,25 @@ impl<I: Serialize> Recorder<I> {
         self.pending.push(command);
     }
 
-    /// The game stepped to `tick`, reaching `hash` (checked every [`HASH_EVERY`] ticks).
-    pub fn stepped(&mut self, tick: u64, hash: impl FnOnce() -> u64) -> Result<(), EncodeError> {
+    /// `game` stepped (to `game.tick()`); every [`HASH_EVERY`] ticks its hash and entity
+    /// digests are recorded.
+    pub fn stepped<G: Game<Input = I>>(&mut self, game: &G) -> Result<(), EncodeError> {
+        let tick = game.tick();
         let commands = std::mem::take(&mut self.pending);
         write_frame(&Record::Tick { tick, commands }, &mut self.out)?;
         if tick % HASH_EVERY == 0 {
-            write_frame(&Record::<I>::Hash { tick, hash: hash() }, &mut self.out)?;
+            self.hash(game)?;
         }
         Ok(())
+    }
+
+    fn hash<G: Game<Input = I>>(&mut self, game: &G) -> Result<(), EncodeError> {
+        let record = Record::<I>::Hash {
+            tick: game.tick(),
+            hash: game.state_hash(),
+            entities: entity_digests(game),
+        };
+        write_frame(&record, &mut self.out)
     }
 
     /// The bytes written so far and not yet taken.
@@ -295,13 +493,13 @@ impl<I: Serialize> Recorder<I> {
     }
 
     /// Closes the replay of a room that stops: the commands since its last tick, then the hash
-    /// of the state they left at `tick`, so its last ticks are checked too.
-    pub fn finish(&mut self, tick: u64, hash: u64) -> Result<(), EncodeError> {
+    /// of the state they left `game` in, so its last ticks are checked too.
+    pub fn finish<G: Game<Input = I>>(&mut self, game: &G) -> Result<(), EncodeError> {
         let commands = std::mem::take(&mut self.pending);
         if !commands.is_empty() {
             write_frame(&Record::Pending { commands }, &mut self.out)?;
         }
-        write_frame(&Record::<I>::Hash { tick, hash }, &mut self.out)
+        self.hash(game)
     }
 
     /// Closes the replay of a room whose game panicked going to `tick`: that tick's commands,
@@ -349,4 +547,32 @@ pub fn game_of(bytes: &[u8]) -> Result<String, ReplayError> {
         )));
     }
     Ok(game)
+}
+
+#[cfg(test)]
+mod drift_tests {
+    use super::*;
+
+    #[test]
+    fn drifts_name_changed_missing_and_extra_entities_by_id() {
+        let e = EntityId;
+        let want = [(e(1), 10), (e(2), 20), (e(4), 40), (e(6), 60)];
+        let got = [(e(1), 10), (e(2), 21), (e(3), 30), (e(6), 60), (e(7), 70)];
+        assert_eq!(
+            drifts(&want, &got),
+            [
+                Drift::Differs(e(2)),
+                Drift::Extra(e(3)),
+                Drift::Missing(e(4)),
+                Drift::Extra(e(7))
+            ]
+        );
+        assert_eq!(
+            describe_drifts(&drifts(&want, &got)),
+            "#2 differs, #3 extra, #4 missing, #7 extra"
+        );
+        assert!(describe_drifts(&[]).contains("hidden state"));
+        let many: Vec<_> = (0..20).map(|i| Drift::Differs(e(i))).collect();
+        assert!(describe_drifts(&many).ends_with("and 4 more"));
+    }
 }

@@ -26,6 +26,7 @@ fn record_tron(ticks: u64, tamper_at: Option<u64>) -> Vec<u8> {
             <Tron as Game>::Brain::new(&settings, "mixed", i, &mut rng),
         ));
     }
+    let bots_first = bots[0].0;
     let mut view = Vec::new();
     for t in 1..=ticks {
         view.clear();
@@ -38,9 +39,16 @@ fn record_tron(ticks: u64, tamper_at: Option<u64>) -> Vec<u8> {
             // (For a second: an input that changes nothing, like one the next replaces before
             // the cycle moves, is not a desync.)
             let recorded = match tamper_at {
-                Some(at) if (at..at + 30).contains(&t) => tron::TronInput {
-                    heading: tron::Heading::West,
-                },
+                // North and East in turn: one of them turns the cycle whichever way it heads.
+                Some(at) if (at..at + 30).contains(&t) && *player == bots_first => {
+                    tron::TronInput {
+                        heading: if (t / 5) % 2 == 0 {
+                            tron::Heading::North
+                        } else {
+                            tron::Heading::East
+                        },
+                    }
+                }
                 _ => input,
             };
             recorder.command(Command::Input {
@@ -52,9 +60,7 @@ fn record_tron(ticks: u64, tamper_at: Option<u64>) -> Vec<u8> {
         game.step();
         let mut events = Vec::new();
         game.drain_events(&mut events);
-        recorder
-            .stepped(game.tick(), || game.state_hash())
-            .expect("records");
+        recorder.stepped(&game).expect("records");
     }
     recorder.bytes().to_vec()
 }
@@ -73,7 +79,14 @@ fn a_recorded_tron_game_verifies_bit_for_bit() {
 fn a_changed_input_is_named_at_the_next_hash() {
     let bytes = record_tron(600, Some(100));
     match replay::verify::<Tron>(&bytes) {
-        Err(ReplayError::Mismatch { tick, .. }) => assert!((120..=150).contains(&tick), "{tick}"),
+        Err(ReplayError::Mismatch { tick, drifts, .. }) => {
+            assert!((120..=150).contains(&tick), "{tick}");
+            // The tampered bot is the first to join: its cycle is entity #1, and it is named.
+            assert!(
+                drifts.contains(&replay::Drift::Differs(arena_shared::EntityId(1))),
+                "{drifts:?}"
+            );
+        }
         other => panic!("expected a mismatch, got {other:?}"),
     }
 }
@@ -91,4 +104,30 @@ fn a_replay_cut_short_verifies_up_to_its_last_whole_record() {
         replay::verify::<arena_shared::shooter::World>(&bytes),
         Err(ReplayError::Format(_))
     ));
+}
+
+#[test]
+fn the_state_at_a_tick_is_the_game_as_it_was_then() {
+    let bytes = record_tron(300, None);
+    let settings = tron::Settings::default();
+    // The same six bots, simulated again without the recording, to tick 150.
+    let entities = replay::state_at::<Tron>(&bytes, 150).expect("reaches 150");
+    let again = replay::state_at::<Tron>(&bytes, 150).expect("again");
+    assert_eq!(entities, again);
+    assert!(
+        entities.len() >= 6,
+        "six cycles and their trails: {}",
+        entities.len()
+    );
+    let later = replay::state_at::<Tron>(&bytes, 151).expect("reaches 151");
+    assert_ne!(entities, later, "a tick later, the cycles have moved");
+    assert_eq!(replay::state_at::<Tron>(&bytes, 0).expect("start"), []);
+    assert!(matches!(
+        replay::state_at::<Tron>(&bytes, 301),
+        Err(ReplayError::NoSuchTick {
+            wanted: 301,
+            last: 300
+        })
+    ));
+    let _ = settings;
 }

@@ -394,8 +394,7 @@ impl<G: Game> Room<G> {
         self.game.step();
         let tick = self.game.tick();
         if let Some(recorder) = &mut self.recorder {
-            let game = &self.game;
-            if let Err(e) = recorder.stepped(tick, || game.state_hash()) {
+            if let Err(e) = recorder.stepped(&self.game) {
                 warn!(parent: &self.span, error = %e, "replay stopped: cannot encode");
                 self.recorder = None;
             }
@@ -669,7 +668,7 @@ impl<G: Game> Actor for Room<G> {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         if let Some(recorder) = &mut self.recorder
-            && let Err(e) = recorder.finish(self.game.tick(), self.game.state_hash())
+            && let Err(e) = recorder.finish(&self.game)
         {
             warn!(parent: &self.span, error = %e, "cannot close the replay");
         }
