@@ -21,10 +21,10 @@ BOTS_PID=
 trap 'kill $SERVER $BOTS_PID 2>/dev/null || true' EXIT
 start_debug_server "$OUT/server" --config "$OUT/server.toml"
 BOTS=3
-./target/debug/arena-bot --url "ws://$ADDR/ws" --room e2e --bots $BOTS --behavior wander \
-  --duration 60 --progress 0 >"$OUT/bots.txt" 2>&1 &
+"$ARENA_BIN/arena-bot" --url "ws://$ADDR/ws" --room e2e --bots $BOTS --behavior wander \
+  --duration 120 --progress 0 >"$OUT/bots.txt" 2>&1 &
 BOTS_PID=$!
-./target/debug/arena-bot --game tron --url "ws://$ADDR/ws" --room e2e-tron --bots $BOTS \
-  --duration 60 --progress 0 >"$OUT/tron-bots.txt" 2>&1 &
+"$ARENA_BIN/arena-bot" --game tron --url "ws://$ADDR/ws" --room e2e-tron --bots $BOTS \
+  --duration 120 --progress 0 >"$OUT/tron-bots.txt" 2>&1 &
 BOTS_PID="$BOTS_PID $!"
 node tests/browser/e2e.mjs "http://$ADDR" e2e "$OUT" $BOTS

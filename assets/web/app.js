@@ -1,13 +1,15 @@
 // Arena's browser client: the arena.json.v1 subprotocol, a canvas, keyboard and mouse.
 //
-// It acknowledges no snapshot (Input.ack = 0), so every snapshot is complete (`created` holds
-// every entity in view) and no delta logic is needed here; bots use the delta path. Rendering
-// runs one snapshot interval behind the newest snapshot and interpolates between the two
-// around that time. `window.arena` exposes what the end-to-end test checks.
+// It keeps a replica of what the server sends, as the bots do (arena_shared::sync::Replica):
+// each snapshot is applied to the view it names as its baseline, and every input acknowledges
+// the newest view held, so the server sends only what changed. Rendering runs one snapshot
+// interval behind the newest snapshot and interpolates between the two around that time; each
+// input says how far behind (`behind`), so the server judges its shots against what the player
+// saw. `window.arena` exposes what the end-to-end test checks.
 //
 // It plays every game the server hosts that it has a renderer for (`GAMES` below): the engine's
 // messages (Hello, Welcome, Snapshot, Ping, room events) are the same for all; each game brings
-// its settings, its entities, its events and its controls.
+// its settings, its entities (and how they replicate), its events and its controls.
 'use strict';
 
 // Must equal arena_shared::PROTOCOL_VERSION (a server unit test holds them together).
@@ -28,26 +30,55 @@ const arena = {
   size: null, // [width, height] of the playing area, world units
   names: new Map(),
   scores: new Map(),
-  snapshots: 0,
+  snapshots: 0, // applied
+  deltas: 0, // of those, applied to a baseline (the rest were complete)
+  syncErrors: 0, // snapshots that did not apply (each falls back to a complete one)
+  lastSyncError: null,
+  bytes: 0, // UTF-8 bytes of every message received
   tick: 0,
   rttMs: null,
   ownPos: null,
+  inputs: 0,
+  lastInput: null, // { ack, behind } of the newest Input sent
+  behinds: [], // `behind` of the last inputs sent with an ack, newest last
+  hits: [], // our own hits: { victim, at, health, victimPos (at that tick), marker: [x, y] }
+  markers: [], // hit markers drawn: { x, y, until }, world units
   drawnPlayers: 0,
   drawnProjectiles: 0,
   drawnTrails: 0,
   lastError: null,
   closed: null,
+  // The views held, [{ tick, ents: [entity...] }] oldest first, and the one of `tick` or null.
+  views: () => replica.views.map((v) => ({ tick: v.tick, ents: [...v.ents.values()] })),
+  viewAt: (tick) => {
+    const v = replica.get(tick);
+    return v ? [...v.values()] : null;
+  },
+  // Forgets every view as a gap would, while the server still encodes against the last ack.
+  dropViews: () => { replica.views.length = 0; },
+  // Where entity `id` is drawn now, in CSS pixels of the canvas; null when not drawn.
+  screenOf: (id) => {
+    if (!cur || !cur.ents.has(id)) return null;
+    const dpr = window.devicePixelRatio || 1;
+    const [x, y] = toScreen(...positionOf(id, performance.now()));
+    return { x: x / dpr, y: y / dpr };
+  },
 };
 window.arena = arena;
 
+// Bounds on what the page keeps however long it runs.
+const MAX_BEHINDS = 256;
+const MAX_HITS = 16;
+
 let ws = null;
 let seq = 0;
-let prev = null; // { at, tick, ents: Map }
+let prev = null; // { at, tick, ents: Map }: the two newest views applied, for interpolation
 let cur = null;
 const keys = new Set();
 const mouse = { x: 0, y: 0, down: false };
 let camera = { x: 0, y: 0, scale: 1 };
 const feed = []; // recent kill and chat lines: { text, until }
+const utf8 = new TextEncoder();
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('canvas');
@@ -71,6 +102,11 @@ function nameOf(id) {
 const shooter = {
   size: (settings) => settings.map.size,
   player: (e) => e.kind.Player,
+  // As declared by replicate! in shared/src/shooter/entity.rs.
+  replicated: {
+    fields: [['pos', 'position'], ['vel', 'velocity']],
+    kinds: [['Player', ['aim', 'health', 'score', 'deaths', 'alive']], ['Projectile', []]],
+  },
   score: (p) => ({ score: p.score, deaths: p.deaths }),
   controls(own) {
     let dx = 0;
@@ -88,6 +124,17 @@ const shooter = {
     return { move_dir: [dx / len, dy / len], aim, fire: mouse.down || keys.has(' ') };
   },
   event(ev, ents, now) {
+    if (ev.Hit && ev.Hit.shooter === arena.me) {
+      // Marked where the victim was as our player saw it (the server judged the shot against
+      // that picture), not where it is now: a hit lands where it was aimed.
+      const { victim, at, health } = ev.Hit;
+      const marker = { x: at[0], y: at[1], until: now + 600 };
+      arena.markers.push(marker);
+      while (arena.markers.length > MAX_HITS) arena.markers.shift();
+      const v = ents.get(victim);
+      arena.hits.push({ victim, at, health, victimPos: v ? v.pos : null, marker: [marker.x, marker.y] });
+      while (arena.hits.length > MAX_HITS) arena.hits.shift();
+    }
     if (!ev.Killed) return;
     const { killer, victim } = ev.Killed;
     // Players in view carry their own scores; keep the board right for the rest.
@@ -142,6 +189,20 @@ const shooter = {
     }
     arena.drawnPlayers = players;
     arena.drawnProjectiles = projectiles;
+    const markers = arena.markers;
+    while (markers.length && markers[0].until <= now) markers.shift();
+    ctx.strokeStyle = '#ebcb8b';
+    ctx.lineWidth = Math.max(1.5, 3 * s);
+    const arm = Math.max(5, 10 * s);
+    for (const m of markers) {
+      const [x, y] = toScreen(m.x, m.y);
+      ctx.beginPath();
+      ctx.moveTo(x - arm, y - arm);
+      ctx.lineTo(x + arm, y + arm);
+      ctx.moveTo(x - arm, y + arm);
+      ctx.lineTo(x + arm, y - arm);
+      ctx.stroke();
+    }
   },
 };
 
@@ -151,6 +212,11 @@ const COLOURS = ['#88c0d0', '#bf616a', '#ebcb8b', '#b48ead', '#d08770', '#8fbcbb
 const tron = {
   size: (settings) => [settings.width * settings.cell, settings.height * settings.cell],
   player: (e) => e.kind.Cycle,
+  // As declared by replicate! in shared/src/tron/entity.rs.
+  replicated: {
+    fields: [['pos', 'position']],
+    kinds: [['Cycle', ['heading', 'alive', 'score', 'phase']], ['Trail', []]],
+  },
   score: (c) => ({ score: c.score, deaths: 0 }),
   controls() {
     // The newest key held wins; with none held the cycle keeps going.
@@ -199,6 +265,129 @@ const tron = {
 
 const GAMES = { shooter, tron };
 
+// How a delta carries each kind of field (the FieldCodecs of shared/src/game.rs): a position
+// or a velocity as the change in wire steps of 1/8 unit (shared/src/quant.rs), anything else as
+// its new value. Snapshots carry positions and velocities already at wire precision, so the
+// step conversions below are exact (positions round, velocities truncate, as the server does;
+// `| 0` wraps like its i32 arithmetic).
+const WIRE_STEPS = 8;
+const CODECS = {
+  exact: (_, value) => value,
+  position: (old, d) => [0, 1].map((i) => ((Math.round(old[i] * WIRE_STEPS) + d[i]) | 0) / WIRE_STEPS),
+  velocity: (old, d) => [0, 1].map((i) => ((Math.trunc(old[i] * WIRE_STEPS) + d[i]) | 0) / WIRE_STEPS),
+};
+
+// Entity `e` with delta `d` (`[id, mask, fields...]`, one mask bit per declared field in
+// declaration order: the common ones, then each kind's) applied; null when it does not fit: an
+// unknown bit, a field count the mask does not match, or a field of another kind.
+function patch(e, d, spec) {
+  const mask = d[1];
+  const count = spec.fields.length + spec.kinds.reduce((n, [, names]) => n + names.length, 0);
+  if (!Number.isInteger(mask) || mask < 0 || mask >= 2 ** count) return null;
+  let present = 0;
+  for (let m = mask; m > 0; m = Math.floor(m / 2)) present += m % 2;
+  if (d.length !== 2 + present) return null;
+  const out = { ...e };
+  let bit = 1;
+  let at = 2;
+  for (const [name, codec] of spec.fields) {
+    if (mask & bit) out[name] = CODECS[codec](e[name], d[at++]);
+    bit *= 2;
+  }
+  const [own] = Object.keys(e.kind);
+  for (const [kind, names] of spec.kinds) {
+    for (const name of names) {
+      if (mask & bit) {
+        if (kind !== own) return null;
+        // A copy: the view this one came from stays a baseline the server may name.
+        if (out.kind === e.kind) out.kind = { [own]: { ...e.kind[own] } };
+        out.kind[own][name] = d[at++];
+      }
+      bit *= 2;
+    }
+  }
+  return out;
+}
+
+function ascending(items, id) {
+  for (let i = 1; i < items.length; i += 1) if (!(id(items[i - 1]) < id(items[i]))) return false;
+  return true;
+}
+
+// What the page holds of the world, as arena_shared::sync::Replica holds it: the views of the
+// last few ticks, each a Map in ascending id order. The server encodes each snapshot against the
+// view the page last acknowledged, so the page keeps every view from the newest snapshot's
+// baseline on (usually two or three), and never more than HISTORY_LEN (about a second at 30
+// snapshots/s; the server keeps as many, and sends a complete snapshot past that).
+const HISTORY_LEN = 32;
+const replica = {
+  views: [], // { tick, ents }, oldest first
+
+  // The tick to acknowledge: the newest view held, 0 for none (asks for a complete snapshot).
+  ack() {
+    return this.views.length ? this.views[this.views.length - 1].tick : 0;
+  },
+
+  get(tick) {
+    const v = this.views.find((w) => w.tick === tick);
+    return v ? v.ents : null;
+  },
+
+  // The view snapshot `s` describes, now the newest held. Throws when it does not apply, and
+  // then forgets everything: the next inputs acknowledge nothing, so the server's next
+  // snapshot is complete, and the page draws the last good view until it comes.
+  apply(s, spec) {
+    try {
+      const ents = this.rebuild(s, spec);
+      if (this.views.length === HISTORY_LEN) this.views.shift();
+      this.views.push({ tick: s.tick, ents });
+      // Once the server has a view acknowledged, it never encodes against an older one.
+      while (this.views[0].tick < s.baseline) this.views.shift();
+      return ents;
+    } catch (err) {
+      this.views.length = 0;
+      throw err;
+    }
+  },
+
+  // arena_shared::sync::apply: the baseline with removals, changes and creations merged in id
+  // order; anything that does not fit is an error, never a guess.
+  rebuild(s, spec) {
+    const newest = this.ack();
+    if (newest && s.tick <= newest) throw new Error(`snapshot ${s.tick} is not newer than ${newest}`);
+    const base = s.baseline === 0 ? new Map() : this.get(s.baseline);
+    if (!base) throw new Error(`snapshot ${s.tick} is a delta against tick ${s.baseline}, which this page does not hold`);
+    const { created, changed, removed } = s;
+    if (!ascending(created, (e) => e.id) || !ascending(changed, (d) => d[0]) || !ascending(removed, (r) => r)) {
+      throw new Error('entity lists are not sorted by id');
+    }
+    const mismatch = (id) => new Error(`entity ${id} does not fit the baseline`);
+    const out = new Map();
+    let [c, r, n] = [0, 0, 0];
+    for (const [id, e] of base) {
+      if (removed[r] === id) {
+        r += 1;
+        continue;
+      }
+      let kept = e;
+      if (c < changed.length && changed[c][0] === id) {
+        kept = patch(e, changed[c], spec);
+        if (!kept) throw mismatch(id);
+        c += 1;
+      } else if (c < changed.length && changed[c][0] < id) {
+        throw mismatch(changed[c][0]);
+      }
+      for (; n < created.length && created[n].id < id; n += 1) out.set(created[n].id, created[n]);
+      if (n < created.length && created[n].id === id) throw mismatch(id);
+      out.set(id, kept);
+    }
+    if (c < changed.length) throw mismatch(changed[c][0]);
+    if (r < removed.length) throw mismatch(removed[r]);
+    for (; n < created.length; n += 1) out.set(created[n].id, created[n]);
+    return out;
+  },
+};
+
 function label(id, x, y) {
   ctx.fillStyle = '#d8dee9';
   ctx.font = `${Math.max(10, Math.round(12 * camera.scale))}px system-ui, sans-serif`;
@@ -241,6 +430,7 @@ async function start(mode, name, room, game) {
     }
   };
   ws.onmessage = (e) => {
+    arena.bytes += utf8.encode(e.data).length;
     let msg;
     try {
       msg = JSON.parse(e.data);
@@ -285,23 +475,33 @@ function handle(msg) {
 }
 
 function onSnapshot(s) {
-  if (s.baseline !== 0) return; // never acknowledged, so never a delta
-  const ents = new Map();
-  for (const e of s.created) ents.set(e.id, e);
-  for (const [, ev] of s.events) onEvent(ev, ents);
   const game = GAMES[arena.game];
-  for (const e of s.created) {
-    const p = game.player(e);
-    if (p) arena.scores.set(e.id, game.score(p));
+  let ents;
+  try {
+    ents = replica.apply(s, game.replicated);
+  } catch (err) {
+    arena.syncErrors += 1;
+    arena.lastSyncError = err.message;
   }
-  prev = cur;
-  cur = { at: performance.now(), tick: s.tick, ents };
-  arena.snapshots += 1;
-  arena.tick = s.tick;
-  const own = arena.me !== null ? ents.get(arena.me) : null;
+  // Events hold whether or not the entities applied; they are told against the newest view.
+  const view = ents || (cur ? cur.ents : new Map());
+  for (const [, ev] of s.events) onEvent(ev, view);
+  if (ents) {
+    for (const [id, e] of ents) {
+      const p = game.player(e);
+      if (p) arena.scores.set(id, game.score(p));
+    }
+    prev = cur;
+    cur = { at: performance.now(), tick: s.tick, ents };
+    arena.snapshots += 1;
+    if (s.baseline !== 0) arena.deltas += 1;
+    arena.tick = s.tick;
+  }
+  const own = arena.me !== null ? view.get(arena.me) : null;
   arena.ownPos = own ? { x: own.pos[0], y: own.pos[1] } : null;
   // One input per tick until the next snapshot: gaps vary when the snapshot rate does not
-  // divide the tick rate (20 Hz at 30 Hz: one tick, then two).
+  // divide the tick rate (20 Hz at 30 Hz: one tick, then two). Sent after a snapshot that did
+  // not apply too: their ack of 0 is what brings the complete snapshot.
   if (arena.mode === 'play') sendInputs(s.queued_inputs, own, ticksToNextSnapshot(s.tick));
 }
 
@@ -329,11 +529,23 @@ function onEvent(ev, ents) {
 }
 
 // One input per tick: `per` ticks until the next snapshot ask for `per`, fewer by what waits.
+// Each acknowledges the newest view held and says how far behind it the others are drawn now,
+// in 1/64 ticks, so the server judges these controls against the picture they were chosen on.
 function sendInputs(queued, own, per) {
   const controls = GAMES[arena.game].controls(own);
-  for (let i = 0; i < Math.max(0, per - queued); i += 1) {
+  const ack = replica.ack();
+  const behind = ack ? Math.min(65535, Math.max(0, Math.round((ack - shownTick(performance.now())) * 64))) : 0;
+  const count = Math.max(0, per - queued);
+  for (let i = 0; i < count; i += 1) {
     seq += 1;
-    send({ Input: { seq, ack: 0, behind: 0, controls } });
+    send({ Input: { seq, ack, behind, controls } });
+  }
+  if (count === 0) return;
+  arena.inputs += count;
+  arena.lastInput = { ack, behind };
+  if (ack) {
+    arena.behinds.push(behind);
+    if (arena.behinds.length > MAX_BEHINDS) arena.behinds.shift();
   }
 }
 
@@ -347,13 +559,27 @@ function toScreen(x, y) {
   return [(x - camera.x) * camera.scale, (y - camera.y) * camera.scale];
 }
 
+// How far from `prev` to `cur` the picture drawn at `now` is (0..1): rendering runs one
+// snapshot interval in the past, so a snapshot on time starts near 0 and reaches 1 as the next
+// one is due.
+function blend(now) {
+  if (!prev || cur.at === prev.at) return 1;
+  const interval = 1000 / arena.snapshotRate;
+  return Math.min(1, Math.max(0, (now - interval - prev.at) / (cur.at - prev.at)));
+}
+
+// The tick the others are drawn at, `now`: fractional, between prev's and cur's.
+function shownTick(now) {
+  if (!cur) return 0;
+  return prev ? prev.tick + (cur.tick - prev.tick) * blend(now) : cur.tick;
+}
+
 // The interpolated position of entity `id`, rendering one snapshot interval in the past.
 function positionOf(id, now) {
   const b = cur.ents.get(id);
   const a = prev && prev.ents.get(id);
-  if (!a || cur.at === prev.at) return b.pos;
-  const interval = 1000 / arena.snapshotRate;
-  const t = Math.min(1, Math.max(0, (now - interval - prev.at) / (cur.at - prev.at)));
+  if (!a) return b.pos;
+  const t = blend(now);
   return [a.pos[0] + (b.pos[0] - a.pos[0]) * t, a.pos[1] + (b.pos[1] - a.pos[1]) * t];
 }
 

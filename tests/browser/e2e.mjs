@@ -2,10 +2,16 @@
 //
 //   node e2e.mjs http://127.0.0.1:PORT ROOM OUT_DIR BOTS
 //
-// Checks: the page connects over arena.json.v1 and receives snapshots; its own player moves
-// right while D is held; the bots in the room are drawn; a spectator page draws everyone; the
-// lobby offers every game; the page plays tron (room ROOM-tron, where tron bots play too).
-// Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
+// Checks: the page connects over arena.json.v1 and receives snapshots; it acknowledges them and
+// applies deltas, and says how far behind it draws; its own player moves right while D is held;
+// the bots in the room are drawn; a spectator page draws everyone, and the player page's views,
+// rebuilt from deltas, equal the spectator's complete snapshots of the same ticks (in both
+// games); a lost baseline falls back to a complete snapshot; a hit is marked where the player
+// saw the victim; the lobby offers every game; the page plays tron (room ROOM-tron, where tron
+// bots play too). Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
+//
+// The server's view box must cover the whole map (browser-test.sh's config), so a player's view
+// holds every entity a spectator's does.
 import { mkdirSync } from 'node:fs';
 import { check, finish, launch } from './harness.mjs';
 
@@ -22,13 +28,87 @@ const open = async (path) => {
   await page.goto(`${base}${path}`);
   return page;
 };
-const wait = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: 15000 });
+const wait = (page, fn, arg, timeout = 15000) => page.waitForFunction(fn, arg, { timeout });
+const nextSnapshot = async (page) => {
+  const tick = await page.evaluate(() => window.arena.tick);
+  await wait(page, (t) => window.arena.tick > t, tick);
+};
+
+// Object keys sorted, so equal values print equal whatever order their fields arrived in.
+const canonical = (v) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x)
+  ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+
+// Compares the views `player` holds (rebuilt from deltas) with `spectator`'s complete snapshots
+// of the same ticks, over fresh snapshots until `enough` ticks matched; throws on the first
+// difference, naming the entity.
+async function sameAsComplete(player, spectator, enough) {
+  let matched = 0;
+  const deadline = Date.now() + 15000;
+  while (matched < enough) {
+    if (Date.now() > deadline) throw new Error(`only ${matched} of ${enough} ticks were held by both pages in time`);
+    const mine = await player.evaluate(() => window.arena.views());
+    const theirs = await spectator.evaluate((ticks) => ticks.map((t) => window.arena.viewAt(t)), mine.map((v) => v.tick));
+    mine.forEach(({ tick, ents }, i) => {
+      if (!theirs[i]) return;
+      const want = new Map(theirs[i].map((e) => [e.id, canonical(e)]));
+      const got = new Map(ents.map((e) => [e.id, canonical(e)]));
+      for (const id of new Set([...want.keys(), ...got.keys()])) {
+        if (want.get(id) !== got.get(id)) {
+          throw new Error(`tick ${tick}, entity ${id}: page ${got.get(id)}, complete snapshot ${want.get(id)}`);
+        }
+      }
+      matched += 1;
+    });
+    await nextSnapshot(player);
+  }
+  return matched;
+}
+
+// Bytes per second the page receives over the next `ms` (as the page counts them).
+async function rate(page, ms) {
+  const count = () => page.evaluate(() => ({ bytes: window.arena.bytes, at: performance.now() }));
+  const a = await count();
+  await wait(page, (until) => performance.now() >= until, a.at + ms, ms + 5000);
+  const b = await count();
+  return Math.round(((b.bytes - a.bytes) * 1000) / (b.at - a.at));
+}
 
 const play = await open(`/?name=browser&room=${room}`);
 await check('the page joins over arena.json.v1 and receives snapshots', async () => {
   await wait(play, () => window.arena.snapshots > 10 && window.arena.ownPos !== null);
   const mode = await play.evaluate(() => window.arena.mode);
   if (mode !== 'play') throw new Error(`mode ${mode}`);
+});
+await check('it acknowledges snapshots and applies the deltas that follow', async () => {
+  await wait(play, () => window.arena.deltas > 30);
+  const a = await play.evaluate(() => {
+    const { deltas, snapshots, syncErrors, lastSyncError, lastInput, tick } = window.arena;
+    return { deltas, snapshots, syncErrors, lastSyncError, lastInput, tick };
+  });
+  if (a.syncErrors) throw new Error(`${a.syncErrors} snapshots did not apply: ${a.lastSyncError}`);
+  if (!a.lastInput || !(a.lastInput.ack > 0) || a.lastInput.ack > a.tick) {
+    throw new Error(`last input ${JSON.stringify(a.lastInput)} at tick ${a.tick}`);
+  }
+  const bps = await rate(play, 2000);
+  console.log(`     ${bps} bytes/s received; ${a.deltas} of ${a.snapshots} snapshots were deltas`);
+});
+await check('each input says it draws the others 0 to 4 ticks behind its ack', async () => {
+  await wait(play, () => window.arena.behinds.length >= 100);
+  const behinds = await play.evaluate(() => window.arena.behinds);
+  const bad = behinds.filter((b) => !(b >= 0 && b <= 4 * 64));
+  if (bad.length) throw new Error(`behind out of range: ${bad.slice(0, 10)} of ${behinds.length}`);
+  // 0 only when the page draws the newest snapshot as it is: before it has two.
+  const zeros = behinds.filter((b) => b === 0).length;
+  if (zeros > behinds.length / 10) throw new Error(`${zeros} of ${behinds.length} inputs say behind 0`);
+  // Drawing runs one snapshot interval behind the newest snapshot: that many ticks, give or
+  // take how late snapshots arrive.
+  const interval = await play.evaluate(() => window.arena.tickRate / window.arena.snapshotRate);
+  const sorted = [...behinds].sort((x, y) => x - y);
+  const median = sorted[sorted.length >> 1];
+  console.log(`     behind: min ${sorted[0]}, median ${median}, max ${sorted[sorted.length - 1]} (1/64 ticks)`);
+  if (median < 32 * interval || median > 128 * interval) {
+    throw new Error(`median behind ${median}, expected about ${64 * interval} (one snapshot interval)`);
+  }
 });
 await check('its own player moves right while D is held', async () => {
   const before = await play.evaluate(() => window.arena.ownPos.x);
@@ -46,6 +126,77 @@ await check('a spectator draws every player and the scoreboard', async () => {
   await wait(watch, (n) => window.arena.mode === 'spectate' && window.arena.drawnPlayers >= n + 1, bots);
   const board = await watch.evaluate(() => document.getElementById('board').textContent);
   if (!board.includes('browser')) throw new Error(`scoreboard: ${board}`);
+});
+await check('the player\'s views, rebuilt from deltas, equal complete snapshots of the same ticks', async () => {
+  const before = await play.evaluate(() => window.arena.deltas);
+  const matched = await sameAsComplete(play, watch, 30);
+  const after = await play.evaluate(() => ({ deltas: window.arena.deltas, errors: window.arena.syncErrors }));
+  if (after.deltas <= before || after.errors) throw new Error(`deltas ${before} -> ${after.deltas}, errors ${after.errors}`);
+  console.log(`     ${matched} ticks compared`);
+});
+await check('a lost baseline falls back to a complete snapshot, then deltas again', async () => {
+  const before = await play.evaluate(() => {
+    const a = window.arena;
+    a.dropViews();
+    return { errors: a.syncErrors, complete: a.snapshots - a.deltas, deltas: a.deltas };
+  });
+  // The snapshot in flight is a delta against a view the page no longer holds.
+  await wait(play, (b) => window.arena.syncErrors > b.errors
+    && window.arena.snapshots - window.arena.deltas > b.complete
+    && window.arena.deltas > b.deltas + 10, before);
+  const errors = await play.evaluate(() => window.arena.syncErrors);
+  if (errors - before.errors > 3) throw new Error(`${errors - before.errors} snapshots failed before the page recovered`);
+  await sameAsComplete(play, watch, 10);
+});
+// Fires at the nearest living bot, aiming where the page draws it, each snapshot, until
+// `done(hits)` (run in the page on its own hits) returns a hit or `ms` pass; returns that hit.
+async function fireUntil(done, ms) {
+  const deadline = Date.now() + ms;
+  await play.mouse.down();
+  try {
+    for (;;) {
+      const target = await play.evaluate(() => {
+        const a = window.arena;
+        const me = a.ownPos;
+        const views = a.views();
+        const live = views.length ? views[views.length - 1].ents
+          .filter((e) => e.id !== a.me && e.kind.Player && e.kind.Player.alive) : [];
+        if (!me || !live.length) return null;
+        const away = (e) => Math.hypot(e.pos[0] - me.x, e.pos[1] - me.y);
+        live.sort((p, q) => away(p) - away(q));
+        return a.screenOf(live[0].id);
+      });
+      if (target) await play.mouse.move(target.x, target.y);
+      const hit = await play.evaluate(`(${done})(window.arena.hits)`);
+      if (hit || Date.now() > deadline) return hit;
+      await nextSnapshot(play);
+    }
+  } finally {
+    await play.mouse.up();
+  }
+}
+await check('a hit on a moving victim is marked where the player saw it, not where it is', async () => {
+  // Lag compensation judged the shot against the victim as the page drew it, behind the newest
+  // snapshot: the marker goes there, off the victim's position in the snapshot of the hit.
+  const hit = await fireUntil((hits) => hits.find((h) => h.victimPos
+    && Math.hypot(h.at[0] - h.victimPos[0], h.at[1] - h.victimPos[1]) >= 1), 30000);
+  if (!hit) throw new Error('no hit on a moving bot in 30 s of firing at the nearest one');
+  if (hit.marker[0] !== hit.at[0] || hit.marker[1] !== hit.at[1]) {
+    throw new Error(`marker at ${hit.marker}, the victim was seen at ${hit.at}`);
+  }
+  // At most the longest rewind (400 ms) of movement from where the victim was at that tick.
+  const rules = await play.evaluate(() => window.arena.settings.rules);
+  const off = Math.hypot(hit.at[0] - hit.victimPos[0], hit.at[1] - hit.victimPos[1]);
+  if (off > rules.max_speed * 0.4 + 2 * rules.player_radius) {
+    throw new Error(`seen at ${hit.at}, ${off.toFixed(1)} units from the victim at ${hit.victimPos}`);
+  }
+  console.log(`     marked ${off.toFixed(1)} units from where the victim was at that tick`);
+  await play.screenshot({ path: `${out}/hit.png` });
+});
+await check('after a kill (health, score, deaths, respawn) the views still equal complete snapshots', async () => {
+  const kill = await fireUntil((hits) => hits.find((h) => h.health === 0), 45000);
+  if (!kill) throw new Error('no kill in 45 s of firing at the nearest bot');
+  await sameAsComplete(play, watch, 10);
 });
 await watch.screenshot({ path: `${out}/spectate.png` });
 
@@ -68,6 +219,14 @@ await check('its cycle turns with the arrow keys', async () => {
   await tron.keyboard.down('ArrowDown');
   await wait(tron, (p) => window.arena.ownPos && (window.arena.ownPos.x !== p.x || window.arena.ownPos.y !== p.y), start);
   await tron.keyboard.up('ArrowDown');
+});
+await check('tron: the cycle\'s views, rebuilt from deltas, equal complete snapshots', async () => {
+  const watchTron = await open(`/?spectate=${room}-tron&game=tron`);
+  await wait(watchTron, () => window.arena.snapshots > 5);
+  await sameAsComplete(tron, watchTron, 30);
+  const a = await tron.evaluate(() => ({ deltas: window.arena.deltas, errors: window.arena.syncErrors, ack: window.arena.lastInput.ack }));
+  if (a.deltas < 10 || a.errors || !(a.ack > 0)) throw new Error(JSON.stringify(a));
+  await watchTron.close();
 });
 await tron.screenshot({ path: `${out}/tron.png` });
 
