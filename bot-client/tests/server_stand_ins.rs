@@ -433,6 +433,7 @@ async fn one_player_room<G: Game>(
                         return played;
                     }
                     protocol::ClientMsg::Hello { .. } => panic!("a second Hello"),
+                    protocol::ClientMsg::Playback(_) => panic!("a player steering a replay"),
                 }
             }
         }

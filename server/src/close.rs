@@ -93,6 +93,10 @@ pub enum Farewell {
     ResumedElsewhere,
     /// The server is shutting down.
     ShuttingDown,
+    /// A replay to watch could not be read (damaged, or of another format).
+    BadReplay(String),
+    /// A `Playback` message out of range, or sent by a connection that watches no replay.
+    BadPlayback(String),
     /// A WebSocket protocol violation reported by the frame decoder.
     Protocol {
         /// The code that violation maps to (1002, 1007, 1009).
@@ -125,7 +129,8 @@ impl Farewell {
                 code::GOING_AWAY
             }
             Self::RoomClosed => code::RESTART,
-            Self::RoomFailed => code::INTERNAL,
+            Self::RoomFailed | Self::BadReplay(_) => code::INTERNAL,
+            Self::BadPlayback(_) => code::POLICY,
             Self::Ticket(crate::operations::ticket::TicketError::Busy) => code::TRY_AGAIN,
             Self::Ticket(_) | Self::ResumeFailed(_) | Self::ResumedElsewhere => code::POLICY,
             Self::Protocol { code, .. } => *code,
@@ -176,6 +181,8 @@ impl Farewell {
             Self::ResumeFailed(why) => format!("cannot resume: {why}"),
             Self::ResumedElsewhere => "this player was resumed on another connection".into(),
             Self::ShuttingDown => "server shutting down".into(),
+            Self::BadReplay(why) => format!("cannot play this replay: {why}"),
+            Self::BadPlayback(why) => format!("bad playback control: {why}"),
             Self::Protocol { detail, .. } => detail.clone(),
         }
     }
@@ -210,6 +217,8 @@ impl Farewell {
             Self::Ticket(_) => ErrorCode::BadTicket,
             Self::ResumeFailed(_) | Self::ResumedElsewhere => ErrorCode::ResumeFailed,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
+            Self::BadReplay(_) => ErrorCode::Internal,
+            Self::BadPlayback(_) => ErrorCode::BadMessage,
         };
         Some((code, truncate(self.reason(), MAX_ERROR_TEXT)))
     }
@@ -250,6 +259,8 @@ impl Farewell {
             Self::ResumeFailed(_) => "resume_failed",
             Self::ResumedElsewhere => "resumed_elsewhere",
             Self::ShuttingDown => "shutting_down",
+            Self::BadReplay(_) => "bad_replay",
+            Self::BadPlayback(_) => "bad_playback",
             Self::Protocol { .. } => "protocol_error",
         }
     }

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use arena_bot::fleet::{FleetSpec, run_fleet};
 use arena_server::Config;
+use arena_shared::protocol::PlaybackControl;
 use arena_shared::replay::{self, Record};
-use arena_shared::shooter::World;
-use common::{TestServer, config};
+use arena_shared::shooter::{ClientMsg, Entity, ServerMsg, World};
+use arena_shared::sync::Replica;
+use common::{Connection, TestServer, config};
 
 fn replay_dir(test: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("arena-replays-{}-{test}", std::process::id()));
@@ -221,4 +223,167 @@ async fn a_room_that_panics_leaves_a_replay_that_panics_at_the_same_tick() {
     let bytes = std::fs::read(&files[0]).expect("read");
     let panicked = std::panic::catch_unwind(|| arena_server::games::verify_replay(&bytes));
     assert!(panicked.is_err(), "replaying reproduces the panic");
+}
+
+/// A replay of a finished 4-bot shooter room named `room`, recorded in `dir`; its id.
+async fn recorded(server: &TestServer, dir: &std::path::Path, room: &str) -> String {
+    let spec = FleetSpec {
+        room: Some(room.into()),
+        ..FleetSpec::simple(server.url(), 4, Duration::from_secs(2))
+    };
+    let report = run_fleet(spec).await;
+    assert!(report.passed(), "{}", report.human());
+    common::eventually("the room closed", || server.rooms().is_empty()).await;
+    let file = replays_in(dir)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with(&format!("-{room}.replay")))
+        .expect("recorded");
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .expect("a stem")
+        .to_owned()
+}
+
+/// The next snapshot applied to `replica`: its tick and the view.
+async fn next_view(conn: &mut Connection, replica: &mut Replica<Entity>) -> (u64, Vec<Entity>) {
+    conn.wait_for(common::WAIT, |m| match m {
+        ServerMsg::Snapshot(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await
+    .map(|s| {
+        let view = replica.apply(&s).expect("applies").to_vec();
+        (s.tick, view)
+    })
+    .expect("a snapshot")
+}
+
+#[tokio::test]
+async fn a_replay_is_watched_as_a_spectator_stream_and_steered() {
+    let dir = replay_dir("watch");
+    let server = TestServer::start(Config {
+        replay_dir: dir.clone(),
+        ..config()
+    });
+    let id = recorded(&server, &dir, "watched").await;
+    let bytes = std::fs::read(dir.join(format!("{id}.replay"))).expect("read");
+
+    let mut viewer = Connection::connect(&format!("{}/shooter?replay={id}", server.url()))
+        .await
+        .expect("upgrade");
+    let room = viewer
+        .wait_for(common::WAIT, |m| match m {
+            ServerMsg::Spectating { room, .. } => Some(room.clone()),
+            _ => None,
+        })
+        .await
+        .expect("Spectating");
+    assert_eq!(room, format!("replay:{id}"));
+    // What it shows is the recorded game, tick for tick.
+    let mut replica = Replica::new();
+    let (tick, view) = next_view(&mut viewer, &mut replica).await;
+    assert_eq!(
+        view,
+        replay::state_at::<World>(&bytes, tick).expect("state")
+    );
+    let (next, _) = next_view(&mut viewer, &mut replica).await;
+    assert_eq!(next, tick + 1, "30 snapshots a second of a 30 Hz room");
+
+    // Seek back to tick 10 at four times the speed: the next snapshot is tick 10, as it was.
+    let steer = |paused, speed_percent, seek| {
+        ClientMsg::Playback(PlaybackControl {
+            paused,
+            speed_percent,
+            seek,
+        })
+    };
+    viewer
+        .send(&steer(false, 400, Some(10)))
+        .await
+        .expect("send");
+    let (tick, view) = loop {
+        let (tick, view) = next_view(&mut viewer, &mut replica).await;
+        if tick <= 10 {
+            break (tick, view);
+        }
+    };
+    assert_eq!(tick, 10);
+    assert_eq!(view, replay::state_at::<World>(&bytes, 10).expect("state"));
+    // Paused, it holds: a ping's answer comes back, and no snapshot came before it.
+    viewer.send(&steer(true, 100, None)).await.expect("send");
+    let mut pings = 0;
+    let paused_at = loop {
+        pings += 1;
+        assert!(pings <= 50, "snapshots kept coming after the pause");
+        viewer
+            .send(&ClientMsg::Ping { client_time: 7 })
+            .await
+            .expect("ping");
+        let mut last = None;
+        viewer
+            .wait_for(common::WAIT, |m| match m {
+                ServerMsg::Snapshot(s) => {
+                    last = Some(s.tick);
+                    None
+                }
+                ServerMsg::Pong { client_time: 7, .. } => Some(()),
+                _ => None,
+            })
+            .await
+            .expect("pong");
+        // The steer reached the playback before this ping reached the session's answer.
+        if last.is_none() {
+            break replica.ack();
+        }
+    };
+    viewer.send(&steer(false, 100, None)).await.expect("send");
+    let (tick, _) = next_view(&mut viewer, &mut replica).await;
+    assert_eq!(tick, paused_at + 1, "play resumes where it paused");
+
+    // Out of range: refused with the reason.
+    viewer.send(&steer(false, 1000, None)).await.expect("send");
+    let frame = viewer.wait_for_close(common::WAIT).await.expect("closed");
+    assert_eq!(common::close_code(&frame), Some(1008));
+    assert!(
+        frame.is_some_and(|f| f.reason.contains("speed_percent 1000")),
+        "names the field"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_is_refused_clearly_where_it_cannot_be_watched() {
+    let dir = replay_dir("refused");
+    let server = TestServer::start(Config {
+        replay_dir: dir.clone(),
+        ..config()
+    });
+    let id = recorded(&server, &dir, "shown").await;
+    let refused = |path: String| common::upgrade_status_path(server.addr, &path, "");
+    assert_eq!(refused("/ws/shooter?replay=1-2-nothing".into()).0, 404);
+    assert_eq!(refused("/ws/shooter?replay=../../etc/passwd".into()).0, 404);
+    assert_eq!(refused(format!("/ws/tron?replay={id}")).0, 400);
+    let plain = TestServer::start(config());
+    assert_eq!(
+        common::upgrade_status_path(plain.addr, &format!("/ws/shooter?replay={id}"), "").0,
+        404
+    );
+
+    // A live room's spectator cannot steer it.
+    let (_player, _) = server.player("ann", Some("live")).await;
+    let mut spectator = Connection::connect(&format!("{}/shooter?spectate=live", server.url()))
+        .await
+        .expect("upgrade");
+    spectator
+        .send(&ClientMsg::Playback(PlaybackControl {
+            paused: true,
+            speed_percent: 100,
+            seek: None,
+        }))
+        .await
+        .expect("send");
+    let frame = spectator
+        .wait_for_close(common::WAIT)
+        .await
+        .expect("closed");
+    assert_eq!(common::close_code(&frame), Some(1008), "{frame:?}");
 }

@@ -75,7 +75,26 @@ pub enum ClientMsg<I> {
     },
     /// Leave the room and close the connection cleanly.
     Leave,
+    /// Steers the replay this connection watches (`/ws/GAME?replay=ID`); refused elsewhere.
+    Playback(PlaybackControl),
 }
+
+/// How a watched replay plays: the whole state each time, so a lost or repeated message does
+/// no harm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaybackControl {
+    /// Hold the current tick.
+    pub paused: bool,
+    /// Speed in percent of real time, [`MIN_PLAYBACK_SPEED`]..=[`MAX_PLAYBACK_SPEED`].
+    pub speed_percent: u16,
+    /// Jump to this tick (0 = the start; past the end = the end), then play on from there.
+    pub seek: Option<u64>,
+}
+
+/// Slowest replay speed, percent: a quarter of real time.
+pub const MIN_PLAYBACK_SPEED: u16 = 25;
+/// Fastest replay speed, percent: four times real time.
+pub const MAX_PLAYBACK_SPEED: u16 = 400;
 
 /// How a room is created: each `None` takes the server's default. The server refuses values
 /// outside its limits with [`ErrorCode::BadOptions`].

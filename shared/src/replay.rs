@@ -382,6 +382,45 @@ pub fn verify<G: Game>(bytes: &[u8]) -> Result<Verified, ReplayError> {
     Ok(verified)
 }
 
+/// A replay read for playing back: its header and, for each tick from 1, the commands applied
+/// before it. A recorded panic (`Command::Fault`) is where the ticks end.
+pub struct Loaded<G: Game> {
+    /// The header.
+    pub header: Header<G::Settings>,
+    /// `ticks[t - 1]`: the commands before tick `t`.
+    pub ticks: Vec<Vec<Command<G::Input>>>,
+}
+
+/// Reads a replay of game `G` whole, for playing back (hashes are [`verify`]'s business).
+pub fn load<G: Game>(bytes: &[u8]) -> Result<Loaded<G>, ReplayError> {
+    let (header, records) = open::<G>(bytes)?;
+    let mut ticks = Vec::new();
+    for record in records {
+        if let Record::Tick { tick, commands } = record? {
+            if tick != ticks.len() as u64 + 1 {
+                return Err(ReplayError::Format(format!(
+                    "tick {tick} after tick {}",
+                    ticks.len()
+                )));
+            }
+            if commands.iter().any(|c| matches!(c, Command::Fault)) {
+                break;
+            }
+            ticks.push(commands);
+        }
+    }
+    Ok(Loaded { header, ticks })
+}
+
+/// Applies the commands recorded before tick `tick` to `game`, as the room did.
+pub fn apply_commands<G: Game>(
+    game: &mut G,
+    tick: u64,
+    commands: Vec<Command<G::Input>>,
+) -> Result<(), ReplayError> {
+    apply(game, tick, commands)
+}
+
 /// Re-simulates a replay of game `G` up to tick `at` (0 = before the first step) and returns
 /// its replicated entities there, by id. Hashes are not checked: [`verify`] does that.
 pub fn state_at<G: Game>(bytes: &[u8], at: u64) -> Result<Vec<G::Entity>, ReplayError> {

@@ -123,6 +123,10 @@ fn existing(dir: &Path) -> VecDeque<(PathBuf, u64)> {
     found.into_iter().map(|(_, p, len)| (p, len)).collect()
 }
 
+/// How far past `max_replay_bytes_per_room` a replay file may grow: the chunk that crossed
+/// the cap is written whole (a second of a room).
+pub const MAX_OVERSHOOT: u64 = 1 << 20;
+
 /// Replays `GET /api/replays` lists at most: the newest.
 pub const MAX_LISTED: usize = 100;
 

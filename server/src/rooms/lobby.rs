@@ -26,8 +26,9 @@ use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{
     Admission, CloseRoom, FindRoom, FoundRoom, JoinRequest, ListRooms, LobbyLink, PlayerJoining,
     PlayerLeft, PlayerResuming, ResumeRequest, RoomHandle, RoomId, RoomInfo, RoomStats,
-    RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission, SpectatorJoining,
+    RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission, SpectatorJoining, WatchReplay,
 };
+use crate::rooms::playback::{Playback, PlaybackStopped};
 use crate::rooms::room::{Room, RoomSettings, parse_resume_token};
 
 /// How one room is set up: the server's defaults and the `Hello`'s options, checked.
@@ -81,7 +82,14 @@ pub struct Lobby {
     by_name: HashMap<String, RoomId>,
     next_room: u64,
     shutting_down: bool,
+    /// Replays being watched, each closed on shutdown.
+    playbacks: HashMap<u64, Recipient<CloseRoom>>,
+    next_playback: u64,
 }
+
+/// Replays watched at once, server-wide: each holds its replay's commands in memory (up to
+/// `max_replay_bytes_per_room` of file) and re-simulates its game.
+pub const MAX_PLAYBACKS: usize = 16;
 
 impl Lobby {
     /// A lobby with no rooms.
@@ -100,6 +108,8 @@ impl Lobby {
             by_name: HashMap::new(),
             next_room: 1,
             shutting_down: false,
+            playbacks: HashMap::new(),
+            next_playback: 1,
         }
     }
 
@@ -314,6 +324,7 @@ fn handle_of<G: Game>(room: &Addr<Room<G>>) -> RoomHandle {
         leaving: room.clone().recipient(),
         chat: room.clone().recipient(),
         spectator_leaving: room.clone().recipient(),
+        playback: None,
     }
 }
 
@@ -408,6 +419,57 @@ impl<G: Game> Handler<SpectateRequest<G>> for Lobby {
     }
 }
 
+impl<G: Game> Handler<WatchReplay<G>> for Lobby {
+    type Result = ResponseFuture<Result<SpectatorAdmission<G>, Farewell>>;
+
+    fn handle(&mut self, msg: WatchReplay<G>, ctx: &mut Self::Context) -> Self::Result {
+        if self.shutting_down {
+            return Box::pin(async { Err(Farewell::ShuttingDown) });
+        }
+        if self.playbacks.len() >= MAX_PLAYBACKS {
+            return Box::pin(async { Err(Farewell::ServerFull) });
+        }
+        let id = self.next_playback;
+        self.next_playback += 1;
+        let stopped = ctx.address().recipient();
+        let WatchReplay {
+            id: replay_id,
+            bytes,
+            link,
+            arbiter,
+        } = msg;
+        // Read on the viewer's thread, not here: a large replay takes milliseconds to decode.
+        let addr = Playback::<G>::start_in_arbiter(&arbiter, move |_| {
+            Playback::new(id, &replay_id, &bytes, stopped)
+        });
+        self.playbacks.insert(id, addr.clone().recipient());
+        Box::pin(async move {
+            let watching = addr
+                .send(SpectatorJoining { link })
+                .await
+                .map_err(|_| Farewell::RoomClosed)??;
+            Ok(SpectatorAdmission {
+                room: RoomHandle {
+                    detached: addr.clone().recipient(),
+                    leaving: addr.clone().recipient(),
+                    chat: addr.clone().recipient(),
+                    spectator_leaving: addr.clone().recipient(),
+                    playback: Some(addr.recipient()),
+                },
+                watching,
+            })
+        })
+    }
+}
+
+impl Handler<PlaybackStopped> for Lobby {
+    type Result = ();
+
+    fn handle(&mut self, msg: PlaybackStopped, _: &mut Self::Context) {
+        self.playbacks.remove(&msg.id);
+    }
+}
+
 impl Handler<FindRoom> for Lobby {
     type Result = Option<FoundRoom>;
 
@@ -483,6 +545,11 @@ impl Handler<Shutdown> for Lobby {
 
     fn handle(&mut self, _: Shutdown, _: &mut Self::Context) {
         self.shutting_down = true;
+        for playback in self.playbacks.values() {
+            playback.do_send(CloseRoom {
+                farewell: Farewell::ShuttingDown,
+            });
+        }
         let ids: Vec<RoomId> = self.rooms.keys().copied().collect();
         for id in ids {
             self.dispose(id, Farewell::ShuttingDown);

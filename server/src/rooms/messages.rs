@@ -188,6 +188,8 @@ pub struct RoomHandle {
     pub chat: Recipient<ChatReceived>,
     /// Where a spectator stops watching.
     pub spectator_leaving: Recipient<SpectatorLeaving>,
+    /// Where a replay's viewer steers it; `None` for a live room.
+    pub playback: Option<Recipient<crate::rooms::playback::Steer>>,
 }
 
 /// A granted join.
@@ -219,6 +221,22 @@ pub struct SpectateRequest<G: Game> {
 }
 
 impl<G: Game> Message for SpectateRequest<G> {
+    type Result = Result<SpectatorAdmission<G>, Farewell>;
+}
+
+/// A session asks to watch a replay (`/ws/GAME?replay=ID`), already read from disk.
+pub struct WatchReplay<G: Game> {
+    /// The replay's id.
+    pub id: String,
+    /// The replay file's bytes.
+    pub bytes: Arc<Vec<u8>>,
+    /// How the playback reaches the session.
+    pub link: SessionLink<G>,
+    /// The session's thread: the playback runs beside it.
+    pub arbiter: ArbiterHandle,
+}
+
+impl<G: Game> Message for WatchReplay<G> {
     type Result = Result<SpectatorAdmission<G>, Farewell>;
 }
 

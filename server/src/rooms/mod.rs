@@ -10,5 +10,6 @@ pub mod encoder;
 pub mod inputs;
 pub mod lobby;
 pub mod messages;
+pub mod playback;
 pub mod room;
 pub mod slot;

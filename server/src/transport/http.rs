@@ -13,7 +13,7 @@ use crate::operations::ticket::{TicketError, unix_now};
 use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{FindRoom, ListRooms, StateHeader};
 use crate::transport::limits::{ConnectionLimits, Permit, Refusal, origin_allowed};
-use crate::transport::session::{self, Purpose, SessionDeps};
+use crate::transport::session::{self, Purpose, ReplayToWatch, SessionDeps};
 use crate::transport::text;
 use arena_shared::Game;
 use arena_shared::encoding::Encoding;
@@ -44,6 +44,12 @@ impl Endpoints {
 
     fn get(&self, game: Option<&str>) -> Option<Upgrade> {
         self.by_game.get(game.or(self.default)?).copied()
+    }
+
+    /// The name of the game an endpoint serves (`None` = `/ws`, the default game).
+    fn name(&self, game: Option<&str>) -> Option<&'static str> {
+        let (name, _) = self.by_game.get_key_value(game.or(self.default)?)?;
+        Some(name)
     }
 }
 
@@ -125,7 +131,7 @@ async fn ws(
             origin.unwrap_or_default()
         )));
     }
-    let purpose = match purpose_of(&req) {
+    let (mut purpose, replay) = match purpose_of(&req) {
         Ok(p) => p,
         Err(why) => {
             debug!(peer = ?req.peer_addr(), %why, "refused: bad upgrade request");
@@ -133,6 +139,17 @@ async fn ws(
             return Ok(HttpResponse::BadRequest().body(why));
         }
     };
+    if let Some(id) = replay {
+        let game = state.endpoints.name(game).unwrap_or_default();
+        match replay_to_watch(&state, &id, game).await {
+            Ok(r) => purpose.replay = Some(r),
+            Err((status, why)) => {
+                debug!(peer = ?req.peer_addr(), %why, "refused: replay");
+                refused("replay");
+                return Ok(HttpResponse::build(status).body(why));
+            }
+        }
+    }
     let ip = req
         .peer_addr()
         .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
@@ -153,7 +170,7 @@ async fn ws(
         }
     };
     let mut permits = vec![permit];
-    if purpose.spectate.is_some() {
+    if purpose.spectate.is_some() || purpose.replay.is_some() {
         match state.spectator_limits.admit(ip) {
             Ok(p) => permits.push(p),
             Err(Refusal::ServerFull(n) | Refusal::AddressFull(n)) => {
@@ -169,10 +186,94 @@ async fn ws(
     upgrade(&req, stream, state.deps.clone(), id, permits, purpose)
 }
 
-/// The encoding a client asks for (`Sec-WebSocket-Protocol`) and whether it spectates
-/// (`?spectate=ROOM`); an offer of only unknown subprotocols, or a bad room name, is refused
-/// with the reason.
-fn purpose_of(req: &HttpRequest) -> Result<Purpose, String> {
+/// Reads replay `id` for a viewer on game `game`'s endpoint: the server must keep replays, the
+/// id must name one of them, of this game; under `auth = "ticket"` its room must have closed
+/// (a live room's replay would show what its spectators may only see late). The status and
+/// reason of a refusal.
+async fn replay_to_watch(
+    state: &AppState,
+    id: &str,
+    game: &str,
+) -> Result<ReplayToWatch, (StatusCode, String)> {
+    let config = &state.deps.config;
+    if config.replay_dir.as_os_str().is_empty() {
+        return Err((StatusCode::NOT_FOUND, "this server keeps no replays".into()));
+    }
+    let Some(path) = replays::path_of(&config.replay_dir, id) else {
+        return Err((StatusCode::NOT_FOUND, format!("no replay {id}")));
+    };
+    // A file over the room cap was written under another config: bounded all the same.
+    let cap = config.max_replay_bytes_per_room + replays::MAX_OVERSHOOT;
+    let read = web::block(move || {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(cap + 1)
+            .read_to_end(&mut bytes)?;
+        Ok::<_, std::io::Error>(bytes)
+    })
+    .await;
+    let bytes = match read {
+        Ok(Ok(b)) if b.len() as u64 <= cap => b,
+        Ok(Ok(_)) => {
+            return Err((
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("replay {id} is over {cap} bytes"),
+            ));
+        }
+        Ok(Err(e)) => {
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("cannot read replay {id}: {e}"),
+            ));
+        }
+        Err(_) => {
+            return Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot read replays now".into(),
+            ));
+        }
+    };
+    match arena_shared::replay::game_of(&bytes) {
+        Ok(of) if of == game => {}
+        Ok(of) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("replay {id} is of {of}: watch it on /ws/{of}"),
+            ));
+        }
+        Err(e) => {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("replay {id}: {e}"),
+            ));
+        }
+    }
+    if config.auth == crate::operations::config::Auth::Ticket {
+        let open = state.deps.lobby.send(ListRooms).await.unwrap_or_default();
+        let live = replays::list(&config.replay_dir, replays::MAX_LISTED)
+            .into_iter()
+            .find(|r| r.id == id)
+            .is_some_and(|r| open.iter().any(|o| o.id == r.room_id && o.name == r.room));
+        if live {
+            return Err((
+                StatusCode::FORBIDDEN,
+                format!(
+                    "replay {id} is still recording; with tickets, replays open when their room closes"
+                ),
+            ));
+        }
+    }
+    Ok(ReplayToWatch {
+        id: id.to_owned(),
+        bytes: Arc::new(bytes),
+    })
+}
+
+/// The encoding a client asks for (`Sec-WebSocket-Protocol`), whether it spectates
+/// (`?spectate=ROOM`) and which replay it watches (`?replay=ID`, read by the caller); an offer
+/// of only unknown subprotocols, or a bad room name, is refused with the reason.
+fn purpose_of(req: &HttpRequest) -> Result<(Purpose, Option<String>), String> {
     let offer = match req.headers().get(header::SEC_WEBSOCKET_PROTOCOL) {
         None => None,
         Some(v) => Some(
@@ -187,11 +288,16 @@ fn purpose_of(req: &HttpRequest) -> Result<Purpose, String> {
         None => None,
         Some(room) => Some(text::room_name(room).map_err(|why| format!("bad room name: {why}"))?),
     };
-    Ok(Purpose {
+    if spectate.is_some() && query.replay.is_some() {
+        return Err("spectate a room or watch a replay, not both".into());
+    }
+    let purpose = Purpose {
         subprotocol,
         spectate,
         ticket: query.ticket.clone(),
-    })
+        replay: None,
+    };
+    Ok((purpose, query.replay.clone()))
 }
 
 /// The query string `/ws` understands.
@@ -199,6 +305,8 @@ fn purpose_of(req: &HttpRequest) -> Result<Purpose, String> {
 struct WsQuery {
     /// Watch this room instead of playing.
     spectate: Option<String>,
+    /// Watch this replay instead of playing.
+    replay: Option<String>,
     /// A spectator ticket, when the server has `auth = "ticket"` (browsers cannot set headers
     /// on a WebSocket request).
     ticket: Option<String>,

@@ -173,10 +173,15 @@ pub fn http_request(addr: SocketAddr, request: &str) -> (u16, String) {
 /// Sends a WebSocket upgrade request with `extra` headers and returns the response status,
 /// reading only the response head (a 101 leaves the connection open), plus the stream.
 pub fn upgrade_status(addr: SocketAddr, extra: &str) -> (u16, TcpStream) {
+    upgrade_status_path(addr, "/ws", extra)
+}
+
+/// [`upgrade_status`] for another path (with its query).
+pub fn upgrade_status_path(addr: SocketAddr, path: &str, extra: &str) -> (u16, TcpStream) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(WAIT)).expect("timeout");
     let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     );
     stream.write_all(request.as_bytes()).expect("write request");

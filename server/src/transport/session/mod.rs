@@ -26,7 +26,9 @@ use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
 use arena_shared::encoding::Encoding;
-use arena_shared::protocol::{ClientMsg, ClientMsgOf, RoomOptions, ServerMsg, ServerMsgOf};
+use arena_shared::protocol::{
+    ClientMsg, ClientMsgOf, PlaybackControl, RoomOptions, ServerMsg, ServerMsgOf,
+};
 use arena_shared::{EntityId, Game, PROTOCOL_VERSION};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -41,8 +43,9 @@ use crate::rooms::lobby::Lobby;
 use crate::rooms::messages::{
     Admission, ChatReceived, JoinRequest, PlayerDetached, PlayerLeaving, ResumeRequest, RoomClosed,
     RoomHandle, RoomStats, SessionLink, SnapshotReady, SpectateRequest, SpectatorAdmission,
-    SpectatorLeaving,
+    SpectatorLeaving, WatchReplay,
 };
+use crate::rooms::playback::Steer;
 use crate::rooms::slot::SnapshotSlot;
 use crate::socket::ConnectionSocket;
 use crate::transport::limits::{Permit, address_key};
@@ -118,6 +121,15 @@ struct HelloMsg {
     options: Option<RoomOptions>,
 }
 
+/// A replay a connection watches: its id and its file's bytes.
+#[derive(Clone, Debug)]
+pub struct ReplayToWatch {
+    /// The replay's id (its file's stem).
+    pub id: String,
+    /// The file.
+    pub bytes: Arc<Vec<u8>>,
+}
+
 /// What a `/ws` connection is for, decided before the upgrade.
 #[derive(Clone, Debug, Default)]
 pub struct Purpose {
@@ -126,6 +138,8 @@ pub struct Purpose {
     pub subprotocol: Option<Encoding>,
     /// `Some(room)`: a read-only spectator of that room (validated name), with no `Hello`.
     pub spectate: Option<String>,
+    /// A replay to watch (`?replay=ID`), read from disk before the upgrade; no `Hello`.
+    pub replay: Option<ReplayToWatch>,
     /// The spectator ticket from the query string (`auth = "ticket"`).
     pub ticket: Option<String>,
 }
@@ -230,6 +244,8 @@ pub struct Session<G: Game> {
     encoding: Encoding,
     /// The room to watch, for a spectator.
     spectate: Option<String>,
+    /// The replay to watch, for a replay's viewer.
+    replay: Option<ReplayToWatch>,
 }
 
 impl<G: Game> Session<G> {
@@ -267,6 +283,7 @@ impl<G: Game> Session<G> {
             last_tick: 0,
             encoding: purpose.subprotocol.unwrap_or_default(),
             spectate: purpose.spectate,
+            replay: purpose.replay,
         }
     }
 
@@ -389,6 +406,7 @@ impl<G: Game> Session<G> {
                     },
                 ),
                 ClientMsg::Leave => self.farewell(ctx, Farewell::ClientLeft),
+                ClientMsg::Playback(control) => self.steer(control, ctx),
                 _ => self.farewell(ctx, Farewell::ReadOnly),
             };
         }
@@ -458,7 +476,33 @@ impl<G: Game> Session<G> {
                 },
             ),
             (ClientMsg::Leave, _) => self.farewell(ctx, Farewell::ClientLeft),
+            (ClientMsg::Playback(_), _) => self.farewell(
+                ctx,
+                Farewell::BadPlayback("only a replay's viewer steers it".into()),
+            ),
         }
+    }
+
+    /// A replay's viewer steers its playback; a live room's spectator cannot.
+    fn steer(&mut self, control: PlaybackControl, ctx: &mut WebsocketContext<Self>) {
+        let Phase::Spectating { room, .. } = &self.phase else {
+            return;
+        };
+        let Some(playback) = room.playback.clone() else {
+            return self.farewell(
+                ctx,
+                Farewell::BadPlayback("this connection watches a live room, not a replay".into()),
+            );
+        };
+        playback
+            .send(Steer(control))
+            .into_actor(self)
+            .map(|answer, session, ctx| {
+                if let Ok(Err(farewell)) = answer {
+                    session.farewell(ctx, farewell);
+                }
+            })
+            .spawn(ctx);
     }
 
     fn count_dropped_input(&self, why: InputDrop) {
@@ -685,6 +729,17 @@ impl<G: Game> Actor for Session<G> {
         ctx.run_interval(self.deps.config.heartbeat_interval(), |s, ctx| {
             s.on_heartbeat(ctx)
         });
+        if let Some(replay) = self.replay.take() {
+            self.phase = Phase::Joining;
+            let link = self.link(ctx);
+            let answer = self.deps.lobby.send(WatchReplay {
+                id: replay.id,
+                bytes: replay.bytes,
+                link,
+                arbiter: Arbiter::current(),
+            });
+            self.admit(answer, Self::on_watching, ctx);
+        }
         if let Some(room) = self.spectate.take() {
             if let Err(e) = self.check_spectate_ticket(&room) {
                 return self.farewell(ctx, Farewell::Ticket(e));
