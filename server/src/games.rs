@@ -106,6 +106,33 @@ pub fn verify_replay(
     Ok((game, verified))
 }
 
+/// What `GET /api/replays/{id}` says of a replay of any of Arena's games: its game, room, map,
+/// rates and how many ticks it holds (up to a recorded panic).
+pub fn replay_summary(
+    bytes: &[u8],
+) -> Result<serde_json::Value, arena_shared::replay::ReplayError> {
+    use arena_shared::replay::{ReplayError, game_of};
+    fn of<G: Game>(bytes: &[u8]) -> Result<serde_json::Value, ReplayError> {
+        let loaded = arena_shared::replay::load::<G>(bytes)?;
+        let h = &loaded.header;
+        Ok(serde_json::json!({
+            "game": G::NAME,
+            "room": h.room,
+            "map": h.map,
+            "tick_rate": h.tick_rate,
+            "snapshot_rate": h.snapshot_rate,
+            "ticks": loaded.ticks.len(),
+        }))
+    }
+    match game_of(bytes)?.as_str() {
+        shooter::World::NAME => of::<shooter::World>(bytes),
+        tron::Tron::NAME => of::<tron::Tron>(bytes),
+        other => Err(ReplayError::Format(format!(
+            "a replay of {other}, not hosted here"
+        ))),
+    }
+}
+
 /// The replicated entities of a replay of any of Arena's games after tick `at`, as JSON
 /// (`arena-server replay FILE --at TICK`): `{"game", "room", "tick", "entities": [...]}`.
 pub fn replay_state_json(

@@ -267,6 +267,27 @@ async fn a_replay_is_watched_as_a_spectator_stream_and_steered() {
     });
     let id = recorded(&server, &dir, "watched").await;
     let bytes = std::fs::read(dir.join(format!("{id}.replay"))).expect("read");
+    // What a player's seek bar needs.
+    let (status, body) = server.http_get(&format!("/api/replays/{id}"));
+    assert_eq!(status, 200, "{body}");
+    let info: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let recorded_ticks = replay::load::<World>(&bytes).expect("loads").ticks.len();
+    assert_eq!(
+        (
+            &info["game"],
+            &info["room"],
+            &info["tick_rate"],
+            info["ticks"].as_u64()
+        ),
+        (
+            &serde_json::json!("shooter"),
+            &serde_json::json!("watched"),
+            &serde_json::json!(30),
+            Some(recorded_ticks as u64)
+        )
+    );
+    assert!(recorded_ticks >= 30, "seconds of play: {recorded_ticks}");
+    assert_eq!(server.http_get("/api/replays/1-2-nothing").0, 404);
 
     let mut viewer = Connection::connect(&format!("{}/shooter?replay={id}", server.url()))
         .await

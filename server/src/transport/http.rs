@@ -79,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
         .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
         .route("/api/replays", web::get().to(replays))
+        .route("/api/replays/{id}", web::get().to(replay_info))
         .route("/api/rooms/{name}/state", web::get().to(room_state))
         .route("/metrics", web::get().to(metrics))
         .route("/healthz", web::get().to(healthz))
@@ -376,6 +377,38 @@ async fn replays(state: web::Data<AppState>) -> HttpResponse {
         });
     }
     HttpResponse::Ok().json(serde_json::json!({ "replays": listed }))
+}
+
+/// `GET /api/replays/{id}`: one replay's game, room, map, rates and length in ticks, for a
+/// player's seek bar; 404 for an id the server does not have.
+async fn replay_info(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    let config = &state.deps.config;
+    let Some(path) = replays::path_of(&config.replay_dir, &id) else {
+        return HttpResponse::NotFound()
+            .json(serde_json::json!({ "error": format!("no replay {id}") }));
+    };
+    let cap = config.max_replay_bytes_per_room + replays::MAX_OVERSHOOT;
+    let summary = web::block(move || {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(cap)
+            .read_to_end(&mut bytes)?;
+        Ok::<_, std::io::Error>(crate::games::replay_summary(&bytes))
+    })
+    .await;
+    match summary {
+        Ok(Ok(Ok(mut info))) => {
+            info["id"] = serde_json::Value::from(id.as_str());
+            HttpResponse::Ok().json(info)
+        }
+        Ok(Ok(Err(e))) => HttpResponse::UnprocessableEntity()
+            .json(serde_json::json!({ "error": format!("replay {id}: {e}") })),
+        Ok(Err(e)) => HttpResponse::NotFound()
+            .json(serde_json::json!({ "error": format!("cannot read replay {id}: {e}") })),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "error": "cannot read replays now" })),
+    }
 }
 
 /// The browser client, built into the binary (`assets/web/`).
