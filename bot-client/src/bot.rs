@@ -62,6 +62,9 @@ pub struct BotSpec {
 pub struct BotOutcome {
     /// Got a `Welcome`.
     pub connected: bool,
+    /// The room of its latest `Welcome` (after a resume, the resumed one's): where a failing
+    /// run sends people to look, and whose replays it names.
+    pub room: Option<String>,
     /// Played until the end and left cleanly.
     pub completed: bool,
     /// Why it never got in.
@@ -121,9 +124,11 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl BotOutcome {
-    fn new() -> Self {
+    /// Nothing observed yet.
+    pub(crate) fn new() -> Self {
         Self {
             connected: false,
+            room: None,
             completed: false,
             failure: None,
             disconnect: None,
@@ -188,6 +193,7 @@ pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) ->
         }
     };
     out.connected = true;
+    out.room = Some(welcome.room.clone());
     live.connected(1);
     live.joined();
     let mut brain = G::Brain::new(
@@ -240,6 +246,7 @@ pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) ->
                             live.resumed();
                         }
                         seq = seq.max(w.last_input_seq);
+                        out.room = Some(w.room.clone());
                         (conn, welcome) = (c, w);
                         synced = Synced::default();
                     }

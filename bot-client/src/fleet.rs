@@ -18,8 +18,9 @@ use crate::games::{self, game_url};
 use crate::live::Live;
 use crate::netem::Delay;
 use crate::observe::{Transport, run_observer};
+use crate::replays;
 use crate::report::{
-    Distance, Distribution, Latency, ObserverReport, REPORT_VERSION, Report, Settings,
+    Distance, Distribution, Latency, ObserverReport, REPORT_VERSION, Report, Settings, Thresholds,
 };
 use crate::scrape::scrape;
 use crate::stall::run_stalled_bot;
@@ -273,6 +274,30 @@ pub(crate) async fn run_game<G: Game>(spec: FleetSpec) -> Report {
     report
 }
 
+/// Judges a finished run against `thresholds` (recorded in its settings) and sets its
+/// `result`. When it failed, also names the rooms involved and looks up their replays on the
+/// server it ran against: once, within [`replays::LOOKUP_TIMEOUT`], and never changing the
+/// verdict. What `arena-bot` does at the end of a run, for tests to do the same.
+pub async fn judge(report: &mut Report, thresholds: &Thresholds) -> Result<(), String> {
+    report.settings.thresholds = thresholds.clone();
+    let breach = match report.breach(thresholds) {
+        Ok(()) => {
+            report.result = "pass".into();
+            return Ok(());
+        }
+        Err(breach) => breach,
+    };
+    report.result = breach.why.clone();
+    report.name_rooms(breach.by_bots);
+    report.replay_lookup = Some(if report.rooms_involved.is_empty() {
+        "not looked up: no bot got into a room".to_owned()
+    } else {
+        let (url, game) = (&report.settings.url, &report.settings.game);
+        replays::look_up(url, game, &mut report.rooms_involved).await
+    });
+    Err(breach.why)
+}
+
 fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
     let (mut rtt, mut ack, mut jitter) = (
         latency_histogram(),
@@ -307,6 +332,14 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         let _ = jitter.add(&o.jitter_us);
         let _ = prediction.add(&o.prediction_error_milli);
         report.desyncs += o.desyncs;
+        if let Some(room) = &o.room {
+            let here = report.rooms_played.entry(room.clone()).or_default();
+            here.bots += 1;
+            here.desynced += usize::from(o.desyncs > 0);
+            here.protocol_errors += usize::from(o.protocol_error.is_some());
+            // A protocol error ends the connection too; it is said once, as the error.
+            here.disconnected += usize::from(o.disconnect.is_some() && o.protocol_error.is_none());
+        }
         report.shots += o.shots;
         report.hits += o.hits;
         for problem in [&o.failure, &o.disconnect, &o.protocol_error]
@@ -331,4 +364,130 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         report.bytes_per_bot_s = report.bytes_received as f64 / played.as_secs_f64();
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bot that played ten seconds in `room` at 30 Hz and left cleanly.
+    fn bot(room: &str) -> BotOutcome {
+        let mut o = BotOutcome::new();
+        o.connected = true;
+        o.completed = true;
+        o.room = Some(room.into());
+        o.played = Duration::from_secs(10);
+        o.snapshots = 300;
+        o
+    }
+
+    fn dropped(room: &str, why: &str) -> BotOutcome {
+        let mut o = bot(room);
+        o.completed = false;
+        o.disconnect = Some(why.into());
+        o
+    }
+
+    fn named(r: &Report) -> Vec<(&str, usize, &str)> {
+        (r.rooms_involved.iter())
+            .map(|i| (i.room.as_str(), i.bots, i.why.as_str()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_failure_by_bots_names_their_rooms_only() {
+        let mut desynced = bot("a");
+        desynced.desyncs = 3;
+        let mut garbled = dropped("b", "bot-2: closed");
+        garbled.protocol_error = Some("bot-2: undecodable".into());
+        let outcomes = [
+            desynced,
+            bot("a"),
+            garbled,
+            dropped("c", "bot-3: closed"),
+            bot("d"),
+            bot("d"),
+            bot("d"),
+        ];
+        let mut r = merge(outcomes.len(), &outcomes, Duration::from_secs(10));
+        let verdict = judge(&mut r, &Thresholds::default()).await;
+        assert!(verdict.is_err_and(|e| e.contains("1 bots saw protocol errors")));
+        assert_eq!(Err(r.result.clone()), r.verdict(&Thresholds::default()));
+        // Room d, the fullest, had no trouble: not named.
+        assert_eq!(
+            named(&r),
+            [
+                ("a", 2, "desync (1 bot)"),
+                ("b", 1, "protocol error (1 bot)"),
+                ("c", 1, "unexpected disconnect (1 bot)"),
+            ]
+        );
+        assert_eq!(r.more_rooms_involved, 0);
+        // No server to ask (the report has no URL); said, not fatal.
+        assert!(
+            r.replay_lookup
+                .as_deref()
+                .is_some_and(|l| l.contains("not looked up")),
+            "{:?}",
+            r.replay_lookup
+        );
+        let human = r.human();
+        assert!(
+            human.contains("room involved: a (2 bots: desync (1 bot)) replays: none"),
+            "{human}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_threshold_names_every_room_and_a_pass_none() {
+        let outcomes = [bot("a"), bot("a"), bot("b"), dropped("c", "bot-3: closed")];
+        let clean = merge(outcomes.len(), &outcomes, Duration::from_secs(10));
+        let lenient = Thresholds {
+            max_unexpected_disconnects: 1,
+            ..Thresholds::default()
+        };
+        let mut passing = clean.clone();
+        assert_eq!(judge(&mut passing, &lenient).await, Ok(()));
+        assert_eq!(passing.result, "pass");
+        assert!(passing.rooms_involved.is_empty());
+        assert_eq!(passing.replay_lookup, None);
+        assert!(!passing.human().contains("room involved"));
+
+        // The disconnect was allowed; the snapshot rate failed the fleet as a whole.
+        let mut slow = clean.clone();
+        let strict = Thresholds {
+            min_snapshot_rate: Some(1000.0),
+            ..lenient
+        };
+        let verdict = judge(&mut slow, &strict).await;
+        assert!(verdict.is_err_and(|e| e.contains("snapshot rate")));
+        assert_eq!(slow.settings.thresholds, strict);
+        assert_eq!(
+            named(&slow),
+            [
+                ("c", 1, "unexpected disconnect (1 bot)"),
+                ("a", 2, "fleet-wide"),
+                ("b", 1, "fleet-wide"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn bots_that_never_got_in_name_the_rooms_of_those_that_did() {
+        let mut refused = BotOutcome::new();
+        refused.failure = Some("bot-1: refused".into());
+        let outcomes = [bot("a"), refused];
+        let mut r = merge(outcomes.len(), &outcomes, Duration::from_secs(10));
+        assert!(judge(&mut r, &Thresholds::default()).await.is_err());
+        assert_eq!(named(&r), [("a", 1, "fleet-wide")]);
+
+        let mut nobody = merge(1, &[BotOutcome::new()], Duration::from_secs(10));
+        assert!(judge(&mut nobody, &Thresholds::default()).await.is_err());
+        assert!(nobody.rooms_involved.is_empty());
+        assert!(
+            nobody
+                .replay_lookup
+                .is_some_and(|l| l.contains("no bot got into a room"))
+        );
+    }
 }

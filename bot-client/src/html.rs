@@ -2,8 +2,9 @@
 //! anywhere, every chart an inline `<svg>` ([`crate::chart`]). A page is a view of a JSON
 //! report (or two, or a sweep's rows): it shows nothing the JSON does not hold.
 //!
-//! - [`report_page`]: one run: settings and verdict at the top, then the bots' and the
-//!   server's series over time, then the latency distributions.
+//! - [`report_page`]: one run: settings and verdict at the top (a failed run's rooms and
+//!   their replays right under it), then the bots' and the server's series over time, then
+//!   the latency distributions.
 //! - [`compare_page`]: two runs: the verdict and the table of figures, then every chart with
 //!   both runs overlaid (the base run faint).
 //!
@@ -731,6 +732,57 @@ fn figures_rows(r: &Report) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// Where a failed run sends people to look: its rooms and their replays, first after the
+/// verdict. Nothing for a run that passed.
+fn rooms_html(r: &Report, out: &mut String) {
+    if r.rooms_involved.is_empty() && r.replay_lookup.is_none() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"rooms-involved\">\n<h2>Rooms involved</h2>\n<table class=\"rooms\">\n\
+         <tr><th>room</th><th>bots</th><th>why</th><th>replays, newest first</th></tr>"
+    );
+    for room in &r.rooms_involved {
+        let replays: Vec<String> = room
+            .replays
+            .iter()
+            .map(|id| format!("<code>{}</code>", escape(id)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&room.room),
+            room.bots,
+            escape(&room.why),
+            if replays.is_empty() {
+                "none".to_owned()
+            } else {
+                replays.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(out, "</table>");
+    if r.more_rooms_involved > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">{} more rooms not listed.</p>",
+            r.more_rooms_involved
+        );
+    }
+    if let Some(lookup) = &r.replay_lookup {
+        let _ = writeln!(out, "<p class=\"note\">Replays: {}</p>", escape(lookup));
+    }
+    if r.rooms_involved.iter().any(|room| !room.replays.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Re-simulate one, where the server runs, with <code>{}</code></p>",
+            escape(crate::report::REPLAY_COMMAND)
+        );
+    }
+    let _ = writeln!(out, "</section>");
+}
+
 fn verdict_html(pass: bool, text: &str, out: &mut String) {
     let _ = writeln!(
         out,
@@ -789,10 +841,9 @@ pub fn report_page(r: &Report) -> String {
         &mut body,
     );
     table(&settings_rows(r), "settings", &mut body);
-    let _ = writeln!(
-        body,
-        "</header>\n<section id=\"figures\">\n<h2>Figures</h2>"
-    );
+    let _ = writeln!(body, "</header>");
+    rooms_html(r, &mut body);
+    let _ = writeln!(body, "<section id=\"figures\">\n<h2>Figures</h2>");
     table(&figures_rows(r), "figures", &mut body);
     if !r.problems.is_empty() {
         let _ = writeln!(body, "<p>First problems seen:</p>\n<ul class=\"problems\">");
@@ -1018,6 +1069,35 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("FAIL: &lt;script&gt;"));
         assert!(html.contains("a &amp; b"));
+    }
+
+    #[test]
+    fn a_failed_page_names_its_rooms_and_replays_first() {
+        let passed = report_page(&sample_report());
+        assert!(!passed.contains("id=\"rooms-involved\""));
+        let mut r = sample_report();
+        r.result = "snapshot rate 20.00 Hz per bot is below 28 Hz".into();
+        r.rooms_involved = vec![crate::report::RoomInvolved {
+            room: "lc".into(),
+            bots: 3,
+            why: "desync (1 bot)".into(),
+            replays: vec!["1733520000-3-lc".into(), "<b>".into()],
+        }];
+        r.more_rooms_involved = 4;
+        r.replay_lookup = Some("1 of 1 rooms found".into());
+        let html = report_page(&r);
+        let (at, figures) = (
+            html.find("id=\"rooms-involved\""),
+            html.find("id=\"figures\""),
+        );
+        assert!(at.is_some_and(|a| figures.is_some_and(|f| a < f)), "{html}");
+        assert!(html.contains(
+            "<tr><td>lc</td><td class=\"n\">3</td><td>desync (1 bot)</td>\
+             <td><code>1733520000-3-lc</code>, <code>&lt;b&gt;</code></td></tr>"
+        ));
+        assert!(html.contains("4 more rooms not listed"));
+        assert!(html.contains("Replays: 1 of 1 rooms found"));
+        assert!(html.contains("arena-server replay &lt;replay_dir&gt;/&lt;id&gt;.replay"));
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! - [`timeline`]: the 1 Hz sampler: per-second series of the run, and the progress line.
 //! - [`scrape`]: the server's `/metrics` scraped once a second, parsed by [`exposition`]; the
 //!   server's CPU time from `/proc` when it runs on this machine ([`process`]).
+//! - [`replays`]: the server's replays of the rooms a failing run names (`/api/replays`).
 //! - [`report`]: the report, human-readable, and whether the run passed; [`json`] writes and
 //!   reads its JSON form.
 //! - [`chart`]: charts as inline SVG (plotters); [`html`]: the report, a comparison or a sweep
@@ -47,6 +48,7 @@ pub mod live;
 pub mod netem;
 pub mod observe;
 pub mod process;
+pub mod replays;
 pub mod report;
 pub mod room_options;
 pub mod scrape;

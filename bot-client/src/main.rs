@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use arena_bot::behavior::Behavior;
-use arena_bot::fleet::{FleetSpec, run_fleet};
+use arena_bot::fleet::{FleetSpec, judge, run_fleet};
 use arena_bot::observe::Transport;
 use arena_bot::report::Thresholds;
 use arena_bot::sweep::SweepSpec;
@@ -499,14 +499,12 @@ fn main() -> ExitCode {
         max_unexpected_disconnects: cli.max_unexpected_disconnects,
         min_snapshot_rate: cli.min_snapshot_rate,
     };
-    let mut report = runtime.block_on(run_fleet(spec));
-    report.settings.threads = cli.threads;
-    report.settings.thresholds = thresholds.clone();
-    let verdict = report.verdict(&thresholds);
-    report.result = match &verdict {
-        Ok(()) => "pass".into(),
-        Err(why) => why.clone(),
-    };
+    let (report, verdict) = runtime.block_on(async {
+        let mut report = run_fleet(spec).await;
+        report.settings.threads = cli.threads;
+        let verdict = judge(&mut report, &thresholds).await;
+        (report, verdict)
+    });
     print!("{}", report.human());
     if let Some(path) = cli.json
         && let Err(e) = json::write(&report, &path)

@@ -1,8 +1,9 @@
 //! A fleet run's results: its settings, counters, latency percentiles, per-second series, the
-//! server's view, and whether the run passed; human-readable and JSON.
+//! server's view, and whether the run passed (and if not, the rooms to look at); human-readable
+//! and JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
 use std::time::Duration;
 
 use arena_shared::RoomOptions;
@@ -371,6 +372,137 @@ pub struct Report {
     /// The server's `/metrics` over the run, when scraped (`--metrics-url`).
     #[serde(default)]
     pub server: Option<ServerReport>,
+    /// Where to look when the run failed: the rooms of the bots that broke it (desync,
+    /// protocol error, unexpected disconnect), or every room the fleet played in when the
+    /// failure was the fleet's as a whole (a threshold); at most [`MAX_ROOMS_INVOLVED`], the
+    /// worst first. Empty when the run passed.
+    #[serde(default)]
+    pub rooms_involved: Vec<RoomInvolved>,
+    /// Rooms involved beyond those listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_rooms_involved: usize,
+    /// What the look-up of the rooms' replays on the server found, or why it found none, in
+    /// one line; `None` when there was nothing to look up (the run passed).
+    #[serde(default)]
+    pub replay_lookup: Option<String>,
+    /// Every room the bots played in, with how many bots there had which trouble: what
+    /// [`Report::name_rooms`] chooses from once the verdict is known. Not in the JSON: the
+    /// rooms involved are.
+    #[serde(skip)]
+    pub rooms_played: BTreeMap<String, RoomPlayed>,
+}
+
+/// Rooms a failing report names at most: enough to find the culprit, few enough to read.
+pub const MAX_ROOMS_INVOLVED: usize = 20;
+
+/// One room a failing run names, and its replays on the server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RoomInvolved {
+    /// The room's name, as its `Welcome` gave it.
+    pub room: String,
+    /// Bots of the fleet whose latest `Welcome` was into it.
+    pub bots: usize,
+    /// Why it is named: the trouble its bots had (`desync (2 bots), protocol error (1 bot)`),
+    /// or `fleet-wide` when none had any and the run failed as a whole.
+    pub why: String,
+    /// Ids of the server's replays of a room of this name and game, newest first (a
+    /// quick-play name may have been reused), at most [`crate::replays::MAX_REPLAYS_PER_ROOM`].
+    /// Each is the file `<replay_dir>/<id>.replay`, which `arena-server replay` re-simulates.
+    pub replays: Vec<String>,
+}
+
+/// How to re-simulate a replay a report names, on the server's machine.
+pub const REPLAY_COMMAND: &str = "arena-server replay <replay_dir>/<id>.replay";
+
+/// `1 bot`, `3 bots`.
+pub fn bots(n: usize) -> String {
+    if n == 1 {
+        "1 bot".to_owned()
+    } else {
+        format!("{n} bots")
+    }
+}
+
+/// The bots of one room and their trouble, counted as the fleet's outcomes are merged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoomPlayed {
+    /// Bots whose latest `Welcome` was into the room.
+    pub bots: usize,
+    /// Of those, bots with at least one snapshot that did not apply.
+    pub desynced: usize,
+    /// Bots that saw a protocol error.
+    pub protocol_errors: usize,
+    /// Bots whose connection ended early for another reason.
+    pub disconnected: usize,
+}
+
+impl RoomPlayed {
+    /// Bots here that had any trouble.
+    pub fn troubled(&self) -> usize {
+        self.desynced + self.protocol_errors + self.disconnected
+    }
+
+    /// The trouble, as [`RoomInvolved::why`] says it.
+    fn why(&self) -> String {
+        let said: Vec<String> = [
+            ("desync", self.desynced),
+            ("protocol error", self.protocol_errors),
+            ("unexpected disconnect", self.disconnected),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} ({})", bots(n)))
+        .collect();
+        if said.is_empty() {
+            "fleet-wide".to_owned()
+        } else {
+            said.join(", ")
+        }
+    }
+}
+
+/// The rooms a failed run names, the worst first, and how many more there were. `by_bots`:
+/// particular bots broke the run, so only their rooms are named (all rooms if none of them
+/// had one); otherwise every room is.
+pub fn rooms_involved(
+    played: &BTreeMap<String, RoomPlayed>,
+    by_bots: bool,
+) -> (Vec<RoomInvolved>, usize) {
+    let only_troubled = by_bots && played.values().any(|p| p.troubled() > 0);
+    let mut chosen: Vec<(&String, &RoomPlayed)> = played
+        .iter()
+        .filter(|(_, p)| !only_troubled || p.troubled() > 0)
+        .collect();
+    // Stable: rooms alike stay in name order.
+    chosen.sort_by_key(|(_, p)| std::cmp::Reverse((p.troubled(), p.bots)));
+    let more = chosen.len().saturating_sub(MAX_ROOMS_INVOLVED);
+    let listed = chosen
+        .into_iter()
+        .take(MAX_ROOMS_INVOLVED)
+        .map(|(room, p)| RoomInvolved {
+            room: room.clone(),
+            bots: p.bots,
+            why: p.why(),
+            replays: Vec::new(),
+        })
+        .collect();
+    (listed, more)
+}
+
+/// Why a run failed, and whether particular bots failed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    /// The first condition broken, as one line.
+    pub why: String,
+    /// Bots broke it (protocol errors, desyncs, unexpected disconnects), so their rooms are
+    /// the ones to look at; otherwise the fleet as a whole did (a threshold, bots that never
+    /// got in) and every room is.
+    pub by_bots: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn version_one() -> u32 {
@@ -403,92 +535,109 @@ impl Report {
 
     /// `Ok` if the run met every condition, else the first one it broke, as one line.
     pub fn verdict(&self, t: &Thresholds) -> Result<(), String> {
+        self.breach(t).map_err(|b| b.why)
+    }
+
+    /// [`Report::verdict`], saying also whether particular bots broke the run.
+    pub fn breach(&self, t: &Thresholds) -> Result<(), Breach> {
+        let by_bots = |why: String| Breach { why, by_bots: true };
+        let by_fleet = |why: String| Breach {
+            why,
+            by_bots: false,
+        };
         let first = || {
             self.problems
                 .first()
                 .map_or(String::new(), |p| format!(" (first: {p})"))
         };
         if self.bots == 0 {
-            return Err("no bots ran".into());
+            return Err(by_fleet("no bots ran".into()));
         }
         if self.failed > 0 || self.connected < self.bots {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "{} of {} bots never got in{}",
                 self.bots - self.connected,
                 self.bots,
                 first()
-            ));
+            )));
         }
         if self.protocol_errors > 0 {
-            return Err(format!(
+            return Err(by_bots(format!(
                 "{} bots saw protocol errors{}",
                 self.protocol_errors,
                 first()
-            ));
+            )));
         }
         if let Some(o) = &self.observers
             && !o.failures.is_empty()
         {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "{} of {} observers failed (first: {})",
                 o.failures.len(),
                 o.observers,
                 o.failures[0]
-            ));
+            )));
         }
         if self.stalled_cut_off < self.stalled {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "{} of {} bots that stopped reading were never cut off by the server{}",
                 self.stalled - self.stalled_cut_off,
                 self.stalled,
                 first()
-            ));
+            )));
         }
         if self.desyncs > 0 {
-            return Err(format!(
+            return Err(by_bots(format!(
                 "{} snapshots did not apply to the bots' replicas",
                 self.desyncs
-            ));
+            )));
         }
         if self.unexpected_disconnects > t.max_unexpected_disconnects {
-            return Err(format!(
+            return Err(by_bots(format!(
                 "{} unexpected disconnects, more than the {} allowed{}",
                 self.unexpected_disconnects,
                 t.max_unexpected_disconnects,
                 first()
-            ));
+            )));
         }
         if self.completed + self.unexpected_disconnects < self.bots {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "only {} of {} bots played to the end",
                 self.completed, self.bots
-            ));
+            )));
         }
         if let Some(max) = t.max_p99_rtt_ms
             && self.rtt_ms.p99 > max
         {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "p99 RTT {:.2} ms exceeds {max} ms",
                 self.rtt_ms.p99
-            ));
+            )));
         }
         if let Some(max) = t.max_p99_input_ack_ms
             && self.input_ack_ms.p99 > max
         {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "p99 input-to-ack {:.2} ms exceeds {max} ms",
                 self.input_ack_ms.p99
-            ));
+            )));
         }
         if let Some(min) = t.min_snapshot_rate
             && self.snapshot_rate_hz < min
         {
-            return Err(format!(
+            return Err(by_fleet(format!(
                 "snapshot rate {:.2} Hz per bot is below {min} Hz",
                 self.snapshot_rate_hz
-            ));
+            )));
         }
         Ok(())
+    }
+
+    /// Fills `rooms_involved` and `more_rooms_involved` for a failure ([`rooms_involved`]);
+    /// their replays are looked up apart ([`crate::replays`]), as that takes the network.
+    pub fn name_rooms(&mut self, by_bots: bool) {
+        (self.rooms_involved, self.more_rooms_involved) =
+            rooms_involved(&self.rooms_played, by_bots);
     }
 
     /// The report for people.
@@ -619,6 +768,36 @@ impl Report {
         for p in &self.problems {
             let _ = writeln!(s, "  problem: {p}");
         }
+        for r in &self.rooms_involved {
+            let replays = if r.replays.is_empty() {
+                "none".to_owned()
+            } else {
+                r.replays.join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "  room involved: {} ({}: {}) replays: {replays}",
+                r.room,
+                bots(r.bots),
+                r.why
+            );
+        }
+        if self.more_rooms_involved > 0 {
+            let _ = writeln!(
+                s,
+                "  rooms involved: {} more not listed",
+                self.more_rooms_involved
+            );
+        }
+        if let Some(lookup) = &self.replay_lookup {
+            let _ = writeln!(s, "  replays: {lookup}");
+            if self.rooms_involved.iter().any(|r| !r.replays.is_empty()) {
+                let _ = writeln!(
+                    s,
+                    "  re-simulate one where the server runs: {REPLAY_COMMAND}"
+                );
+            }
+        }
         let _ = writeln!(s, "  result: {}", self.result);
         s
     }
@@ -737,5 +916,44 @@ mod tests {
         };
         assert!(garbled.verdict(&lenient).is_err());
         assert!(Report::default().verdict(&lenient).is_err());
+    }
+
+    #[test]
+    fn rooms_involved_are_bounded_worst_first() {
+        let mut played = BTreeMap::new();
+        for i in 0..MAX_ROOMS_INVOLVED + 5 {
+            played.insert(
+                format!("room-{i:02}"),
+                RoomPlayed {
+                    bots: 1 + i % 3,
+                    ..RoomPlayed::default()
+                },
+            );
+        }
+        if let Some(r) = played.get_mut("room-24") {
+            r.desynced = 1;
+        }
+        let (fleet, more) = rooms_involved(&played, false);
+        assert_eq!((fleet.len(), more), (MAX_ROOMS_INVOLVED, 5));
+        assert_eq!(fleet[0].room, "room-24");
+        assert_eq!(fleet[0].why, "desync (1 bot)");
+        // Then the fullest, in name order.
+        assert_eq!((fleet[1].room.as_str(), fleet[1].bots), ("room-02", 3));
+        assert_eq!(fleet[1].why, "fleet-wide");
+        let (bots, more) = rooms_involved(&played, true);
+        assert_eq!((bots.len(), more), (1, 0));
+        assert_eq!(rooms_involved(&BTreeMap::new(), true), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn reports_without_rooms_involved_still_read() {
+        let mut value = serde_json::to_value(clean(3)).expect("encode");
+        let fields = value.as_object_mut().expect("an object");
+        assert!(!fields.contains_key("more_rooms_involved"), "absent when 0");
+        assert!(!fields.contains_key("rooms_played"), "not in the JSON");
+        fields.remove("rooms_involved");
+        fields.remove("replay_lookup");
+        let read: Report = serde_json::from_value(value).expect("an older report reads");
+        assert!(read.rooms_involved.is_empty() && read.replay_lookup.is_none());
     }
 }

@@ -282,11 +282,20 @@ pub fn split_http_url(url: &str) -> Result<(String, String), String> {
 
 /// One `GET` over a fresh connection (`Connection: close`): the body of a 200 answer.
 pub async fn fetch(authority: &str, path: &str) -> Result<String, String> {
+    let (status, body) = get(authority, path, "text/plain").await?;
+    let body = ok_body(status, body)?;
+    String::from_utf8(body).map_err(|_| "the answer is not UTF-8".to_owned())
+}
+
+/// One `GET` over a fresh connection (`Connection: close`) asking for `accept`: the answer's
+/// status and body, whatever the status (callers that tell a missing endpoint from a broken
+/// one need the 404). No timeout of its own: callers bound it.
+pub async fn get(authority: &str, path: &str, accept: &str) -> Result<(u16, Vec<u8>), String> {
     let mut stream = TcpStream::connect(authority)
         .await
         .map_err(|e| format!("connect {authority}: {e}"))?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     );
     stream
         .write_all(request.as_bytes())
@@ -308,12 +317,20 @@ pub async fn fetch(authority: &str, path: &str) -> Result<String, String> {
             return Err(format!("answer larger than {limit} bytes"));
         }
     }
-    let body = http_body(&raw)?;
-    String::from_utf8(body).map_err(|_| "the answer is not UTF-8".to_owned())
+    http_answer(&raw)
 }
 
-/// The body of a complete HTTP/1.1 response read to its end; an error unless it is a 200.
-fn http_body(raw: &[u8]) -> Result<Vec<u8>, String> {
+/// `body` if `status` is 200, else an error naming the status and what the body says.
+pub fn ok_body(status: u16, body: Vec<u8>) -> Result<Vec<u8>, String> {
+    if status != 200 {
+        let reason = crate::connection::http_reason(&body);
+        return Err(crate::connection::describe_status(status, Some(&reason)));
+    }
+    Ok(body)
+}
+
+/// The status and body of a complete HTTP/1.1 response read to its end.
+fn http_answer(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut resp = httparse::Response::new(&mut headers);
     let head_len = match resp.parse(raw) {
@@ -339,11 +356,7 @@ fn http_body(raw: &[u8]) -> Result<Vec<u8>, String> {
     } else {
         body.to_vec()
     };
-    if status != 200 {
-        let reason = crate::connection::http_reason(&body);
-        return Err(crate::connection::describe_status(status, Some(&reason)));
-    }
-    Ok(body)
+    Ok((status, body))
 }
 
 /// A chunked body, decoded.
@@ -599,6 +612,12 @@ mod tests {
         assert!(split_http_url("https://h/metrics").is_err());
         assert!(split_http_url("http:///metrics").is_err());
         assert!(split_http_url("http://h/a b").is_err());
+    }
+
+    /// What [`fetch`] makes of a whole answer.
+    fn http_body(raw: &[u8]) -> Result<Vec<u8>, String> {
+        let (status, body) = http_answer(raw)?;
+        ok_body(status, body)
     }
 
     #[test]
