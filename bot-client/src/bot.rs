@@ -308,6 +308,42 @@ async fn send<G: Game>(
     }
 }
 
+/// Where inputs go and what remembers them: the simulated line, the prediction, and when each
+/// unacknowledged input left.
+type Line<'a, G> = (
+    &'a mut InFlight<ClientMsgOf<G>>,
+    &'a mut <G as Game>::Predictor,
+    &'a mut VecDeque<(u32, Instant)>,
+);
+
+/// Sends `n` inputs of `controls` acknowledging snapshot `ack`, drawn `behind` it, numbering
+/// them from `seq`, predicting each and remembering when it left.
+async fn send_inputs<G: Game>(
+    conn: &mut Connection<G>,
+    (outbox, predictor, unacked): Line<'_, G>,
+    seq: &mut u32,
+    n: u16,
+    (ack, behind): (u64, u16),
+    controls: G::Input,
+) -> Result<(), ClientError> {
+    for _ in 0..n {
+        *seq += 1;
+        let msg = ClientMsg::Input(Input {
+            seq: *seq,
+            ack,
+            behind,
+            controls,
+        });
+        send(conn, outbox, msg).await?;
+        predictor.input(*seq, &controls);
+        if unacked.len() == MAX_UNACKED {
+            unacked.pop_front();
+        }
+        unacked.push_back((*seq, Instant::now()));
+    }
+    Ok(())
+}
+
 /// Plays on one connection until the deadline, a churn, or a failure.
 #[allow(clippy::too_many_arguments)]
 async fn play<G: Game>(
@@ -333,6 +369,7 @@ async fn play<G: Game>(
     let mut unacked: VecDeque<(u32, Instant)> = VecDeque::new();
     let mut last_snapshot: Option<(Instant, u64)> = None;
     let mut previous: Option<Frame<G::Entity>> = None;
+    let mut last_input = G::Input::default();
     let mut shown_view = Vec::new();
     let mut inbox = InFlight::new(spec.network, spec.seed ^ 0x1b);
     let mut outbox = InFlight::new(spec.network, spec.seed ^ 0x0b);
@@ -416,11 +453,10 @@ async fn play<G: Game>(
                         acked = Some(d);
                     }
                 }
+                let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
                 let view = match replica.apply(&snapshot) {
                     Ok(view) => view,
                     Err(e) => {
-                        // The replica now acknowledges nothing, so the server's next
-                        // snapshot is complete and play goes on.
                         live.snapshot(jitter, acked, None);
                         out.desyncs += 1;
                         live.error();
@@ -428,6 +464,16 @@ async fn play<G: Game>(
                             eprintln!("bot-{}: snapshot did not apply: {e}", spec.index);
                         }
                         previous = None;
+                        // The replica now acknowledges nothing: say so at once, holding the
+                        // last controls, so the server's next snapshot is complete. Without an
+                        // input the server hears of it only when its history of this client's
+                        // views runs out, a second later.
+                        let line = (&mut outbox, &mut predictor, &mut unacked);
+                        if let Err(e) =
+                            send_inputs(conn, line, seq, sends, (0, 0), last_input).await
+                        {
+                            return Ended::Failed(e);
+                        }
                         continue;
                     }
                 };
@@ -470,23 +516,10 @@ async fn play<G: Game>(
                 let ack = replica.ack();
                 // Inputs that arrived in a burst wait in the room's queue, a tick of
                 // latency each, until the client sends that many fewer.
-                let sends = inputs_per_snapshot.saturating_sub(u16::from(snapshot.queued_inputs));
-                for _ in 0..sends {
-                    *seq += 1;
-                    let msg = ClientMsg::Input(Input {
-                        seq: *seq,
-                        ack,
-                        behind,
-                        controls: input,
-                    });
-                    if let Err(e) = send(conn, &mut outbox, msg).await {
-                        return Ended::Failed(e);
-                    }
-                    predictor.input(*seq, &input);
-                    if unacked.len() == MAX_UNACKED {
-                        unacked.pop_front();
-                    }
-                    unacked.push_back((*seq, Instant::now()));
+                last_input = input;
+                let line = (&mut outbox, &mut predictor, &mut unacked);
+                if let Err(e) = send_inputs(conn, line, seq, sends, (ack, behind), input).await {
+                    return Ended::Failed(e);
                 }
                 if Instant::now() >= next_chat {
                     next_chat = Instant::now() + Duration::from_secs(rng.random_range(10..30));

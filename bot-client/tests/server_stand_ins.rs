@@ -346,6 +346,7 @@ struct Played<G: Game> {
 /// and closes normally when it leaves. The bot is entity 1.
 async fn one_player_room<G: Game>(
     listener: TcpListener,
+    broken: bool,
     settings: G::Settings,
     view: Vec<G::Entity>,
     mut events: Vec<(u64, protocol::RoomEvent<G::Event>)>,
@@ -399,8 +400,11 @@ async fn one_player_room<G: Game>(
         tokio::select! {
             _ = timer.tick() => {
                 tick += 1;
+                // Tick 10 is a delta against a view no client holds: a desync to recover from.
+                let baseline = if tick == 10 && broken { 999_999 } else { 0 };
                 let snapshot = protocol::Snapshot {
                     tick,
+                    baseline,
                     last_input_seq: played.inputs.last().map_or(0, |i| i.seq),
                     created: view.clone(),
                     events: std::mem::take(&mut events),
@@ -476,7 +480,6 @@ async fn play_one_over<G: Game>(
     assert_eq!(played.path, format!("/ws/{}", G::NAME));
     assert!(outcome.connected && outcome.completed, "{outcome:?}");
     assert_eq!(outcome.protocol_error, None);
-    assert_eq!(outcome.desyncs, 0);
     assert!(played.left);
     assert!(outcome.snapshots >= 20, "{} snapshots", outcome.snapshots);
     assert!(played.pings >= 1 && !outcome.rtt_us.is_empty());
@@ -486,7 +489,7 @@ async fn play_one_over<G: Game>(
     assert!(played.inputs.len() >= 20, "{} inputs", played.inputs.len());
     for (n, input) in played.inputs.iter().enumerate() {
         assert_eq!(input.seq, n as u32 + 1);
-        assert!(input.ack >= 1);
+        assert!(input.ack >= 1 || outcome.desyncs > 0);
     }
     (outcome, played)
 }
@@ -546,9 +549,12 @@ async fn a_shooter_bot_plays_counts_every_event_and_leaves_cleanly() {
         shot,
     ];
     let (outcome, played) = play_one::<World>(|listener| {
-        tokio::spawn(one_player_room::<World>(listener, settings, view, events))
+        tokio::spawn(one_player_room::<World>(
+            listener, false, settings, view, events,
+        ))
     })
     .await;
+    assert_eq!(outcome.desyncs, 0);
     // Joins and chat are room events now, the hits the game's: all four are counted.
     assert_eq!(outcome.events, 4);
     // Its projectile, in every snapshot, is one shot; one hit was its own, one on it.
@@ -579,6 +585,7 @@ async fn a_bot_over_a_slow_network_waits_both_ways_and_says_how_far_behind_it_dr
     let (outcome, played) = play_one_over::<World>(network, |listener| {
         tokio::spawn(one_player_room::<World>(
             listener,
+            false,
             settings,
             view,
             Vec::new(),
@@ -606,6 +613,37 @@ async fn a_bot_over_a_slow_network_waits_both_ways_and_says_how_far_behind_it_dr
 }
 
 #[tokio::test]
+async fn a_bot_whose_snapshot_did_not_apply_says_so_at_once() {
+    let me = EntityId(1);
+    let settings = Settings {
+        rules: Rules::default(),
+        map: Map::default_map(),
+    };
+    let view = vec![player(me, glam::Vec2::new(400.0, 400.0))];
+    let (outcome, played) = play_one::<World>(|listener| {
+        tokio::spawn(one_player_room::<World>(
+            listener,
+            true,
+            settings,
+            view,
+            Vec::new(),
+        ))
+    })
+    .await;
+    assert_eq!(outcome.desyncs, 1);
+    // The inputs sent on the broken snapshot acknowledge nothing, so the server's next
+    // snapshot is complete; the bot holds its course meanwhile.
+    let after = played
+        .inputs
+        .iter()
+        .skip_while(|i| i.ack < 9)
+        .find(|i| i.ack != 9)
+        .expect("inputs after the broken snapshot");
+    assert_eq!(after.ack, 0, "{after:?}");
+    assert!(played.inputs.iter().any(|i| i.ack > 10), "and play goes on");
+}
+
+#[tokio::test]
 async fn a_tron_bot_plays_on_its_own_endpoint() {
     let (me, other) = (EntityId(1), EntityId(2));
     let events = vec![
@@ -629,11 +667,13 @@ async fn a_tron_bot_plays_on_its_own_endpoint() {
     let (outcome, _) = play_one::<Tron>(|listener| {
         tokio::spawn(one_player_room::<Tron>(
             listener,
+            false,
             tron::Settings::default(),
             view,
             events,
         ))
     })
     .await;
+    assert_eq!(outcome.desyncs, 0);
     assert_eq!(outcome.events, 3);
 }
