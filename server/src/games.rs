@@ -122,6 +122,7 @@ pub fn replay_summary(
             "tick_rate": h.tick_rate,
             "snapshot_rate": h.snapshot_rate,
             "ticks": loaded.ticks.len(),
+            "keyframes": loaded.keyframes.iter().map(|k| k.tick).collect::<Vec<_>>(),
         }))
     }
     match game_of(bytes)?.as_str() {

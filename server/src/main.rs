@@ -285,10 +285,12 @@ fn replay(file: &std::path::Path) -> ExitCode {
         Ok((game, v)) => {
             let secs = started.elapsed().as_secs_f64();
             println!(
-                "{}: {game}, {} ticks verified ({} state hashes) in {secs:.3} s: {:.0} ticks/s",
+                "{}: {game}, {} ticks verified ({} state hashes, {} keyframes) in {secs:.3} s: \
+                 {:.0} ticks/s",
                 file.display(),
                 v.ticks,
                 v.hashes,
+                v.keyframes,
                 v.ticks as f64 / secs.max(1e-9)
             );
             ExitCode::SUCCESS

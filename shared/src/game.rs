@@ -143,6 +143,18 @@ pub trait Game: Sized + Send + Unpin + 'static {
     /// A digest of the whole state: equal hashes mean equal games.
     fn state_hash(&self) -> u64;
 
+    /// The whole state as bytes: a replay's keyframe, from which a viewer seeks without
+    /// re-simulating from the start. Default: none (seeking re-simulates from tick 0).
+    fn save(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// The game [`Game::save`] wrote, given the settings and tick rate it was created with;
+    /// `None` when the bytes are not one. Stepping it must go on exactly as the original did.
+    fn restore(settings: &Self::Settings, tick_rate: u16, bytes: &[u8]) -> Option<Self> {
+        let _ = (settings, tick_rate, bytes);
+        None
+    }
+
     /// Whether a client whose player is `viewer`, and who sees the entities `sees` accepts,
     /// should hear of `event`. The engine's interest management decides which entities a client
     /// sees (a box around its player); this is the game's hook to narrow or widen which events

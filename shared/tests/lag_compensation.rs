@@ -335,3 +335,47 @@ fn the_history_is_one_second_of_living_players_and_stays_that_size() {
         "{sizes:?}: a second of frames is kept"
     );
 }
+
+#[test]
+fn a_saved_world_restores_and_plays_on_exactly_rewinds_and_all() {
+    let rules = Rules::default();
+    let map = Arc::new(Map::default_map());
+    let mut w = World::new(map.clone(), rules.clone(), TICK_RATE, 4);
+    let ids: Vec<_> = (0..12)
+        .filter_map(|i| {
+            w.apply(Command::Join {
+                name: format!("p{i}"),
+            })
+        })
+        .collect();
+    let steer = |w: &mut World, t: u32| {
+        for (i, &p) in ids.iter().enumerate() {
+            let dir = Vec2::from_angle(i as f32 + t as f32 * 0.05);
+            w.input(
+                p,
+                input(dir, dir, i % 2 == 0),
+                Rewind((i as u32 % 5) * STEPS),
+            );
+        }
+    };
+    for t in 0..150 {
+        steer(&mut w, t);
+        w.step();
+        w.drain_events().for_each(drop);
+    }
+    let saved = w.save().expect("saves");
+    let mut restored = World::restore(map, rules, TICK_RATE, &saved).expect("restores");
+    assert_eq!(restored.save(), Some(saved));
+    for t in 150..300 {
+        steer(&mut w, t);
+        steer(&mut restored, t);
+        w.step();
+        restored.step();
+        assert_eq!(restored.state_hash(), w.state_hash(), "tick {}", w.tick());
+        let (a, b): (Vec<_>, Vec<_>) = (
+            w.drain_events().collect(),
+            restored.drain_events().collect(),
+        );
+        assert_eq!(a, b);
+    }
+}

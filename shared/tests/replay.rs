@@ -60,7 +60,12 @@ fn record_tron(ticks: u64, tamper_at: Option<u64>) -> Vec<u8> {
         game.step();
         let mut events = Vec::new();
         game.drain_events(&mut events);
-        recorder.stepped(&game).expect("records");
+        let roster = || {
+            bots.iter()
+                .map(|(p, _)| (*p, format!("bot{}", p.0)))
+                .collect()
+        };
+        recorder.stepped(&game, roster).expect("records");
     }
     recorder.bytes().to_vec()
 }
@@ -130,4 +135,41 @@ fn the_state_at_a_tick_is_the_game_as_it_was_then() {
         })
     ));
     let _ = settings;
+}
+
+#[test]
+fn keyframes_restore_the_game_exactly_and_a_damaged_one_is_caught() {
+    let bytes = record_tron(2000, None);
+    let verified = replay::verify::<Tron>(&bytes).expect("verifies");
+    assert_eq!(verified.keyframes, 2, "ticks 900 and 1800");
+    // From the keyframe at 1800, or from the start: the same game at 1850, with the roster.
+    let mut loaded = replay::load::<Tron>(&bytes).expect("loads");
+    assert_eq!(loaded.keyframes.len(), 2);
+    assert_eq!(loaded.keyframes[1].roster.len(), 6);
+    let (seeked, roster) = loaded.game_at(1850).expect("from the keyframe");
+    loaded.keyframes.clear();
+    let (simulated, _) = loaded.game_at(1850).expect("from the start");
+    assert_eq!(seeked.tick(), 1850);
+    assert_eq!(seeked.state_hash(), simulated.state_hash());
+    assert_eq!(roster.len(), 6);
+
+    // A keyframe whose state is not what the recording's game was at its tick.
+    let (header, records) = replay::open::<Tron>(&bytes).expect("opens");
+    let mut damaged = Vec::new();
+    replay::write_frame(&header, &mut damaged).expect("encodes");
+    for record in records {
+        let mut record = record.expect("reads");
+        if let replay::Record::Keyframe {
+            tick: 900, state, ..
+        } = &mut record
+            && let Some(b) = state.last_mut()
+        {
+            *b ^= 1;
+        }
+        replay::write_frame(&record, &mut damaged).expect("encodes");
+    }
+    assert_eq!(
+        replay::verify::<Tron>(&damaged),
+        Err(ReplayError::KeyframeMismatch { tick: 900 })
+    );
 }

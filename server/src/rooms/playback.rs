@@ -5,8 +5,9 @@
 //! The viewer is an ordinary spectator session: it gets `Spectating` and then snapshots through
 //! the same slot and encoder as a live room's spectators, so any spectator client can watch a
 //! replay. Each viewer has a playback of its own (steering is per viewer), which stops when the
-//! viewer leaves. A seek re-simulates from the start (the replay holds commands, not states) in
-//! slices of [`SEEK_SLICE`] ticks, so a long seek never holds the thread other rooms tick on.
+//! viewer leaves. A seek restores the newest keyframe before its tick (or starts over, for a
+//! game without keyframes) and re-simulates the rest in slices of [`SEEK_SLICE`] ticks, so a
+//! long seek never holds the thread other rooms tick on.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -139,9 +140,6 @@ impl<G: Game> Playback<G> {
     fn advance(&mut self) -> Result<(), String> {
         if let Some(target) = self.seek {
             let target = target.min(self.last_tick());
-            if self.game.as_ref().is_some_and(|g| g.tick() > target) {
-                self.restart();
-            }
             for _ in 0..SEEK_SLICE {
                 if self.tick() >= target {
                     break;
@@ -180,6 +178,30 @@ impl<G: Game> Playback<G> {
 
     fn tick(&self) -> u64 {
         self.game.as_ref().map_or(0, G::tick)
+    }
+
+    /// Starts a seek to `target` from the newest keyframe at or before it, when that is closer
+    /// than where the playback is (or the playback is past `target`); the rest is re-simulated
+    /// slice by slice.
+    fn jump_toward(&mut self, target: u64) {
+        let current = self.tick();
+        let Ok(replay) = &self.replay else {
+            return;
+        };
+        let keyframe = replay.keyframes.iter().rev().find(|k| k.tick <= target);
+        if let Some(k) = keyframe
+            && (k.tick > current || current > target)
+            && let Some(game) =
+                G::restore(&replay.header.settings, replay.header.tick_rate, &k.state)
+        {
+            self.names = k.roster.iter().cloned().collect();
+            self.game = Some(game);
+            self.events.clear();
+            return;
+        }
+        if current > target {
+            self.restart();
+        }
     }
 
     fn restart(&mut self) {
@@ -326,8 +348,9 @@ impl<G: Game> Handler<Steer> for Playback<G> {
         }
         self.paused = control.paused;
         self.speed_percent = control.speed_percent;
-        if control.seek.is_some() {
-            self.seek = control.seek;
+        if let Some(target) = control.seek {
+            self.jump_toward(target.min(self.last_tick()));
+            self.seek = Some(target);
         }
         Ok(())
     }

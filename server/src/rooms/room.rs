@@ -394,7 +394,9 @@ impl<G: Game> Room<G> {
         self.game.step();
         let tick = self.game.tick();
         if let Some(recorder) = &mut self.recorder {
-            if let Err(e) = recorder.stepped(&self.game) {
+            let seats = &self.seats;
+            let roster = || seats.iter().map(|(&p, s)| (p, s.name.clone())).collect();
+            if let Err(e) = recorder.stepped(&self.game, roster) {
                 warn!(parent: &self.span, error = %e, "replay stopped: cannot encode");
                 self.recorder = None;
             }

@@ -79,6 +79,19 @@ impl Game for World {
             .unwrap_or_default()
     }
 
+    fn save(&self) -> Option<Vec<u8>> {
+        World::save(self)
+    }
+
+    fn restore(settings: &Settings, tick_rate: u16, bytes: &[u8]) -> Option<Self> {
+        World::restore(
+            Arc::new(settings.map.clone()),
+            settings.rules.clone(),
+            u32::from(tick_rate),
+            bytes,
+        )
+    }
+
     fn leave(&mut self, player: EntityId) {
         self.apply(Command::Leave { player });
     }

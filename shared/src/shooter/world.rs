@@ -75,7 +75,7 @@ pub enum Command {
 }
 
 /// A player in the world.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Player {
     /// Entity id.
     pub id: EntityId,
@@ -112,7 +112,7 @@ pub struct Player {
 }
 
 /// A projectile in flight.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Projectile {
     /// Entity id.
     pub id: EntityId,
@@ -130,7 +130,7 @@ pub struct Projectile {
 }
 
 /// One tick's living players, kept for rewinding hit tests.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Frame {
     tick: u64,
     /// Every living player, in id order: id, position and life (deaths so far). A life changes
@@ -177,6 +177,19 @@ pub struct World {
     /// The farthest a living player can move in one tick, walls and rounding included: how far
     /// to widen a rewound shot's search of the present grid per tick rewound.
     max_step: f32,
+}
+
+/// What [`World::save`] keeps: everything the next ticks depend on that the map, rules and
+/// tick rate do not give (those come with the settings), and nothing derived each tick.
+#[derive(Serialize, Deserialize)]
+struct Saved<P, S, H> {
+    tick: u64,
+    seed: u64,
+    rng: ChaCha8Rng,
+    next_id: u32,
+    players: P,
+    projectiles: S,
+    history: H,
 }
 
 /// Grid cell size, units: a few player diameters, so a projectile's path for one tick touches
@@ -401,6 +414,40 @@ impl World {
         // Everything visible stays at wire precision (see `crate::quant`): players snap in
         // `Mover::step`, spawn points in `choose_spawn`, projectiles where they move.
         self.step_projectiles();
+    }
+
+    /// The whole state as bincode bytes (a replay keyframe); [`World::restore`] reads them.
+    pub fn save(&self) -> Option<Vec<u8>> {
+        let saved = Saved {
+            tick: self.tick,
+            seed: self.seed,
+            rng: self.rng.clone(),
+            next_id: self.next_id,
+            players: self.players.values().collect::<Vec<_>>(),
+            projectiles: &self.projectiles,
+            history: &self.history,
+        };
+        let mut out = Vec::new();
+        crate::protocol::encode_into(&saved, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// The world [`World::save`] wrote, on `map` under `rules` at `tick_rate` (as created).
+    pub fn restore(map: Arc<Map>, rules: Rules, tick_rate: u32, bytes: &[u8]) -> Option<Self> {
+        type Owned = Saved<Vec<Player>, Vec<Projectile>, VecDeque<Frame>>;
+        let (saved, used): (Owned, usize) =
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).ok()?;
+        if used != bytes.len() {
+            return None;
+        }
+        let mut world = Self::new(map, rules, tick_rate, saved.seed);
+        world.tick = saved.tick;
+        world.rng = saved.rng;
+        world.next_id = saved.next_id;
+        world.players = saved.players.into_iter().map(|p| (p.id, p)).collect();
+        world.projectiles = saved.projectiles;
+        world.history = saved.history;
+        Some(world)
     }
 
     /// Bytes the rewind history holds: `tick_rate + 1` frames of 16 bytes per living player.

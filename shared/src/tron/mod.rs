@@ -71,6 +71,14 @@ impl Game for Tron {
         Tron::leave(self, player);
     }
 
+    fn save(&self) -> Option<Vec<u8>> {
+        Tron::save(self)
+    }
+
+    fn restore(settings: &Settings, tick_rate: u16, bytes: &[u8]) -> Option<Self> {
+        Tron::restore(settings, tick_rate, bytes)
+    }
+
     fn input(&mut self, player: EntityId, input: TronInput, _: Rewind) {
         Tron::input(self, player, input);
     }

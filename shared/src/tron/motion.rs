@@ -10,7 +10,7 @@ use crate::quant;
 use crate::tron::input::Heading;
 
 /// A direction a cycle can face (a [`Heading`] without [`Heading::Keep`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Dir {
     North,
     East,

@@ -26,6 +26,7 @@ use fnv::FnvHasher;
 use glam::Vec2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::game::EntityId;
 use crate::tron::entity::{Entity, EntityKind};
@@ -40,14 +41,14 @@ const SPAWN_TRIES: u32 = 32;
 const SPAWN_CLEARANCE: i32 = 2;
 
 /// One cell of a trail.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct TrailCell {
     id: EntityId,
     cell: (u16, u16),
 }
 
 /// A player's cycle.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Cycle {
     id: EntityId,
     name: String,
@@ -66,6 +67,18 @@ struct Cycle {
     respawn_in: u32,
     /// Oldest first.
     trail: VecDeque<TrailCell>,
+}
+
+/// What [`Tron::save`] keeps: everything but the settings and what they give.
+#[derive(Serialize, Deserialize)]
+struct Saved<C, O> {
+    tick: u64,
+    seed: u64,
+    rng: ChaCha8Rng,
+    next_id: u32,
+    reserved: Vec<u32>,
+    cycles: C,
+    occupied: O,
 }
 
 /// One cycle's move on a tick.
@@ -123,6 +136,39 @@ impl Tron {
             occupied: vec![0; cells],
             events: Vec::new(),
         }
+    }
+
+    /// The whole state as bincode bytes (a replay keyframe); [`Tron::restore`] reads them.
+    pub fn save(&self) -> Option<Vec<u8>> {
+        let saved = Saved {
+            tick: self.tick,
+            seed: self.seed,
+            rng: self.rng.clone(),
+            next_id: self.next_id,
+            reserved: self.reserved.clone(),
+            cycles: self.cycles.values().collect::<Vec<_>>(),
+            occupied: &self.occupied,
+        };
+        let mut out = Vec::new();
+        crate::protocol::encode_into(&saved, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// The game [`Tron::save`] wrote, with the settings and tick rate it was created with.
+    pub fn restore(settings: &Settings, tick_rate: u16, bytes: &[u8]) -> Option<Self> {
+        let (saved, used): (Saved<Vec<Cycle>, Vec<u32>>, usize) =
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).ok()?;
+        let mut game = Self::new(settings, tick_rate, saved.seed);
+        if used != bytes.len() || saved.occupied.len() != game.occupied.len() {
+            return None;
+        }
+        game.tick = saved.tick;
+        game.rng = saved.rng;
+        game.next_id = saved.next_id;
+        game.reserved = saved.reserved;
+        game.cycles = saved.cycles.into_iter().map(|c| (c.id, c)).collect();
+        game.occupied = saved.occupied;
+        Some(game)
     }
 
     /// The settings played by (clamped into bounds).
