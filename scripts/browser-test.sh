@@ -5,7 +5,8 @@
 #
 #   scripts/browser-test.sh [OUT_DIR]      screenshots land in OUT_DIR (default target/browser)
 #
-# Loopback only; the bots and the server are stopped on exit.
+# Loopback only; the bots and the server are stopped on exit. The server records replays: bots
+# play a short while in room e2e-replay and leave, so the page has a finished replay to watch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/browser}
@@ -14,8 +15,11 @@ source scripts/browser-lib.sh
 ensure_browser
 cargo build -q -p arena-server -p arena-bot
 
-# A view box over the whole default map, so every bot is in the page's view wherever it spawns.
-printf 'view_width = 3200.0\nview_height = 2000.0\n' >"$OUT/server.toml"
+# A view box over the whole default map, so every bot is in the page's view wherever it spawns;
+# replays recorded in OUT_DIR/replays, emptied first so the page finds this run's.
+REPLAYS=$(cd "$OUT" && pwd)/replays
+rm -rf "$REPLAYS"
+printf 'view_width = 3200.0\nview_height = 2000.0\nreplay_dir = "%s"\n' "$REPLAYS" >"$OUT/server.toml"
 SERVER=
 BOTS_PID=
 trap 'kill $SERVER $BOTS_PID 2>/dev/null || true' EXIT
@@ -26,5 +30,10 @@ BOTS=3
 BOTS_PID=$!
 "$ARENA_BIN/arena-bot" --game tron --url "ws://$ADDR/ws" --room e2e-tron --bots $BOTS \
   --duration 120 --progress 0 >"$OUT/tron-bots.txt" 2>&1 &
+BOTS_PID="$BOTS_PID $!"
+# 20 s of play, then the room closes: its replay is what the page watches (ticks to spare for
+# 4x speed over two seconds).
+"$ARENA_BIN/arena-bot" --url "ws://$ADDR/ws" --room e2e-replay --bots $BOTS --behavior wander \
+  --duration 20 --progress 0 >"$OUT/replay-bots.txt" 2>&1 &
 BOTS_PID="$BOTS_PID $!"
 node tests/browser/e2e.mjs "http://$ADDR" e2e "$OUT" $BOTS

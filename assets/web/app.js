@@ -10,6 +10,10 @@
 // It plays every game the server hosts that it has a renderer for (`GAMES` below): the engine's
 // messages (Hello, Welcome, Snapshot, Ping, room events) are the same for all; each game brings
 // its settings, its entities (and how they replicate), its events and its controls.
+//
+// It watches recorded games too (`/?replay=ID`): the server plays the replay as a spectator
+// stream of its own for this page, which steers it with `Playback` messages (pause, speed,
+// seek) from a control bar; the lobby lists the newest replays (GET /api/replays).
 'use strict';
 
 // Must equal arena_shared::PROTOCOL_VERSION (a server unit test holds them together).
@@ -18,7 +22,7 @@ const SUBPROTOCOL = 'arena.json.v1';
 const params = new URLSearchParams(location.search);
 
 const arena = {
-  mode: null, // 'play' | 'spectate'
+  mode: null, // 'play' | 'spectate' | 'replay'
   game: 'shooter',
   connected: false,
   me: null,
@@ -48,6 +52,9 @@ const arena = {
   drawnTrails: 0,
   lastError: null,
   closed: null,
+  // Watching a replay: { id, game, room, ticks (its length), paused, speed (percent of real
+  // time), sent (Playback messages sent), jumps (seeks seen in the snapshots) }; else null.
+  replay: null,
   // The views held, [{ tick, ents: [entity...] }] oldest first, and the one of `tick` or null.
   views: () => replica.views.map((v) => ({ tick: v.tick, ents: [...v.ents.values()] })),
   viewAt: (tick) => {
@@ -69,6 +76,10 @@ window.arena = arena;
 // Bounds on what the page keeps however long it runs.
 const MAX_BEHINDS = 256;
 const MAX_HITS = 16;
+// Replays listed in the lobby, newest first.
+const REPLAYS_LISTED = 10;
+// How far the arrow keys seek in a replay, seconds.
+const SEEK_STEP_S = 5;
 
 let ws = null;
 let seq = 0;
@@ -421,7 +432,9 @@ async function start(mode, name, room, game) {
   $('game').style.display = 'block';
   resize();
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
-  const query = mode === 'spectate' ? `?spectate=${encodeURIComponent(room)}` : '';
+  let query = '';
+  if (mode === 'spectate') query = `?spectate=${encodeURIComponent(room)}`;
+  if (mode === 'replay') query = `?replay=${encodeURIComponent(arena.replay.id)}`;
   ws = new WebSocket(`${scheme}${location.host}/ws/${arena.game}${query}`, [SUBPROTOCOL]);
   ws.onopen = () => {
     arena.connected = true;
@@ -476,6 +489,17 @@ function handle(msg) {
 
 function onSnapshot(s) {
   const game = GAMES[arena.game];
+  // A replay's seek shows up as a snapshot behind the newest held (or well ahead of it): the
+  // page starts over from it, as from a first snapshot (a spectator's are all complete).
+  const jump = arena.mode === 'replay' && replica.ack() !== 0
+    && (s.tick <= replica.ack() || s.tick > replica.ack() + arena.tickRate);
+  if (jump) {
+    replica.views.length = 0;
+    arena.scores.clear();
+    arena.markers.length = 0;
+    feed.length = 0;
+    arena.replay.jumps += 1;
+  }
   let ents;
   try {
     ents = replica.apply(s, game.replicated);
@@ -491,7 +515,7 @@ function onSnapshot(s) {
       const p = game.player(e);
       if (p) arena.scores.set(id, game.score(p));
     }
-    prev = cur;
+    prev = jump ? null : cur;
     cur = { at: performance.now(), tick: s.tick, ents };
     arena.snapshots += 1;
     if (s.baseline !== 0) arena.deltas += 1;
@@ -564,8 +588,14 @@ function toScreen(x, y) {
 // one is due.
 function blend(now) {
   if (!prev || cur.at === prev.at) return 1;
-  const interval = 1000 / arena.snapshotRate;
+  const interval = snapshotInterval();
   return Math.min(1, Math.max(0, (now - interval - prev.at) / (cur.at - prev.at)));
+}
+
+// Milliseconds between snapshots: a replay's come faster or slower by its speed.
+function snapshotInterval() {
+  const speed = arena.replay ? arena.replay.speed / 100 : 1;
+  return 1000 / (arena.snapshotRate * speed);
 }
 
 // The tick the others are drawn at, `now`: fractional, between prev's and cur's.
@@ -620,8 +650,10 @@ function frame() {
 
 function hud() {
   const ping = arena.rttMs === null ? '-' : `${arena.rttMs.toFixed(1)} ms`;
+  const doing = { play: 'playing', spectate: 'spectating', replay: 'replay of' }[arena.mode];
+  const where = arena.mode === 'replay' ? `${arena.replay.room} (${arena.replay.id})` : arena.room || '';
   $('hud').textContent = [
-    `${arena.mode === 'spectate' ? 'spectating' : 'playing'} ${arena.room || ''}`,
+    `${doing} ${where}`,
     `tick ${arena.tick}   ping ${ping}`,
     `players ${arena.names.size}   in view ${arena.drawnPlayers}`,
   ].join('\n');
@@ -631,10 +663,104 @@ function hud() {
     .slice(0, 12)
     .map(([id, s]) => `${(id === arena.me ? '> ' : '  ') + nameOf(id).padEnd(16)} ${String(s.score).padStart(3)} ${String(s.deaths).padStart(3)}`);
   $('board').textContent = ['  name              K   D', ...rows].join('\n');
+  if (arena.mode === 'replay') playbackBar();
+}
+
+// Watching a replay: GET /api/replays/ID says its game and length (or why not), then the
+// page watches it as a spectator stream of its own and steers it from the control bar.
+async function watchReplay(id) {
+  let info = null;
+  try {
+    const response = await fetch(`/api/replays/${encodeURIComponent(id)}`);
+    const text = await response.text();
+    try {
+      info = JSON.parse(text);
+    } catch {
+      info = null;
+    }
+    if (!response.ok || !info) throw new Error((info && info.error) || `${response.status} ${text}`);
+  } catch (err) {
+    lobbyError(`cannot watch replay ${id}: ${err.message}`);
+    return;
+  }
+  if (!Object.hasOwn(GAMES, info.game)) {
+    lobbyError(`replay ${id} is of ${info.game}, which this page cannot draw`);
+    return;
+  }
+  arena.replay = { id, game: info.game, room: info.room, ticks: info.ticks, paused: false, speed: 100, sent: 0, jumps: 0 };
+  document.body.classList.add('replay');
+  $('playback').style.display = 'flex';
+  $('seek').max = info.ticks;
+  await start('replay', '', null, info.game);
+}
+
+function lobbyError(text) {
+  arena.lastError = text;
+  const el = $('lobby-error');
+  el.textContent = text;
+  el.hidden = false;
+}
+
+// Sends the whole playback state (the server takes nothing less), after `change`, with a seek
+// to tick `seek` unless null.
+function steer(change, seek = null) {
+  const r = arena.replay;
+  Object.assign(r, change);
+  send({ Playback: { paused: r.paused, speed_percent: r.speed, seek } });
+  r.sent += 1;
+}
+
+function seekTo(tick) {
+  steer({}, Math.max(0, Math.min(arena.replay.ticks, Math.round(tick))));
+}
+
+// Play or pause; at the end, play again from the start.
+function togglePause() {
+  if (arena.tick >= arena.replay.ticks) steer({ paused: false }, 0);
+  else steer({ paused: !arena.replay.paused });
+}
+
+let dragging = false; // the seek slider is held: it shows where it will go, not the tick
+
+function playbackBar() {
+  const r = arena.replay;
+  const ended = arena.tick >= r.ticks;
+  const label = ended ? 'Restart' : r.paused ? 'Play' : 'Pause';
+  if ($('pause').textContent !== label) $('pause').textContent = label;
+  const seek = $('seek');
+  if (!dragging) seek.value = arena.tick;
+  const at = Number(seek.value);
+  const clock = (tick) => {
+    const s = Math.floor(tick / arena.tickRate);
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  };
+  const text = `${at} / ${r.ticks}  ${clock(at)} / ${clock(r.ticks)}`;
+  if ($('position').textContent !== text) $('position').textContent = text;
+}
+
+// Space pauses or plays, the arrows seek; a control with the focus keeps its own keys.
+function replayKey(e) {
+  if (e.target instanceof HTMLButtonElement || e.target instanceof HTMLInputElement
+    || e.target instanceof HTMLSelectElement) return;
+  const step = SEEK_STEP_S * arena.tickRate;
+  if (e.key === ' ') {
+    if (!e.repeat) togglePause();
+  } else if (e.key === 'ArrowLeft') {
+    seekTo(arena.tick - step);
+  } else if (e.key === 'ArrowRight') {
+    seekTo(arena.tick + step);
+  } else {
+    return;
+  }
+  e.preventDefault();
 }
 
 window.addEventListener('resize', resize);
 window.addEventListener('keydown', (e) => {
+  if (arena.mode === 'replay') {
+    replayKey(e);
+    return;
+  }
   keys.add(e.key.toLowerCase());
   if (e.key === ' ') e.preventDefault();
 });
@@ -656,6 +782,21 @@ $('watch').addEventListener('click', () => {
   const room = $('room').value.trim();
   if (room) start('spectate', '', room, $('game-choice').value);
 });
+// The replay's controls hand the keys back once used, so space pauses again.
+$('pause').addEventListener('click', (e) => {
+  togglePause();
+  e.currentTarget.blur();
+});
+$('speed').addEventListener('change', (e) => {
+  steer({ speed: Number(e.currentTarget.value) });
+  e.currentTarget.blur();
+});
+$('seek').addEventListener('input', () => { dragging = true; });
+$('seek').addEventListener('change', (e) => {
+  dragging = false;
+  seekTo(Number(e.currentTarget.value));
+  e.currentTarget.blur();
+});
 
 // The games this server hosts that this page can draw (GET /api/games).
 fetch('/api/games')
@@ -672,8 +813,30 @@ fetch('/api/games')
   })
   .catch((err) => { arena.lastError = `cannot list games: ${err}`; });
 
-// Links: /?spectate=ROOM watches; /?name=NAME[&room=ROOM] joins at once; &game=GAME picks one.
-if (params.has('spectate')) {
+// The newest replays this server keeps (GET /api/replays) of games this page can draw, each a
+// link that watches it; the section stays hidden when there are none.
+fetch('/api/replays')
+  .then((r) => r.json())
+  .then((doc) => {
+    const list = $('replay-list');
+    for (const r of doc.replays.filter((x) => GAMES[x.game]).slice(0, REPLAYS_LISTED)) {
+      const item = document.createElement('li');
+      const link = document.createElement('a');
+      link.href = `/?replay=${encodeURIComponent(r.id)}`;
+      link.textContent = `${r.room} (${r.game})`;
+      const when = new Date(r.started_unix_s * 1000).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+      item.append(link, ` ${when}${r.live ? ', recording' : ''}`);
+      list.appendChild(item);
+    }
+    $('replays').hidden = list.children.length === 0;
+  })
+  .catch((err) => { arena.lastError = `cannot list replays: ${err}`; });
+
+// Links: /?spectate=ROOM watches; /?name=NAME[&room=ROOM] joins at once; &game=GAME picks one;
+// /?replay=ID plays a recorded game.
+if (params.has('replay')) {
+  watchReplay(params.get('replay'));
+} else if (params.has('spectate')) {
   start('spectate', '', params.get('spectate'), params.get('game'));
 } else if (params.has('name')) {
   start('play', params.get('name'), params.get('room') || '', params.get('game'));

@@ -8,10 +8,13 @@
 // rebuilt from deltas, equal the spectator's complete snapshots of the same ticks (in both
 // games); a lost baseline falls back to a complete snapshot; a hit is marked where the player
 // saw the victim; the lobby offers every game; the page plays tron (room ROOM-tron, where tron
-// bots play too). Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
+// bots play too); it plays the replay of room ROOM-replay (where bots played a short while and
+// left), listed in the lobby: ticks advance, pause holds, seeks land on their tick (two viewers
+// see the same entities there), 4x runs faster than 1x, the end holds the last tick.
+// Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
 //
-// The server's view box must cover the whole map (browser-test.sh's config), so a player's view
-// holds every entity a spectator's does.
+// The server's view box must cover the whole map, so a player's view holds every entity a
+// spectator's does, and the server must record replays (both in browser-test.sh's config).
 import { mkdirSync } from 'node:fs';
 import { check, finish, launch } from './harness.mjs';
 
@@ -21,10 +24,13 @@ mkdirSync(out, { recursive: true });
 
 const browser = await launch();
 const errors = [];
-const open = async (path) => {
+// A page at `path`; its script and console errors are collected, except console messages that
+// `expected` matches (a 404 the page is meant to get, say).
+const open = async (path, expected = null) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && errors.push(`${path}: ${m.text()}`));
+  page.on('console', (m) => m.type() === 'error' && !(expected && expected.test(m.text()))
+    && errors.push(`${path}: ${m.text()}`));
   await page.goto(`${base}${path}`);
   return page;
 };
@@ -229,6 +235,159 @@ await check('tron: the cycle\'s views, rebuilt from deltas, equal complete snaps
   await watchTron.close();
 });
 await tron.screenshot({ path: `${out}/tron.png` });
+await Promise.all([play, watch, lobby, tron].map((p) => p.close()));
+
+// Replays: the room ROOM-replay, where bots played for a while and left.
+const sleep = (ms) => new Promise((done) => { setTimeout(done, ms); });
+const replayRoom = `${room}-replay`;
+let replay = null;
+await check(`the room ${replayRoom} closed and its replay is listed, long enough to play with`, async () => {
+  const deadline = Date.now() + 90000;
+  for (;;) {
+    const doc = await (await fetch(`${base}/api/replays`)).json();
+    const found = doc.replays.find((r) => r.room === replayRoom && !r.live);
+    if (found) {
+      const response = await fetch(`${base}/api/replays/${found.id}`);
+      replay = await response.json();
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`no finished replay of ${replayRoom}: ${JSON.stringify(doc)}`);
+    await sleep(500);
+  }
+  if (replay.game !== 'shooter' || replay.room !== replayRoom || !(replay.ticks >= 300)) {
+    throw new Error(`replay ${JSON.stringify(replay)}`);
+  }
+  console.log(`     replay ${replay.id}: ${replay.ticks} ticks`);
+});
+const replayId = replay ? replay.id : 'none';
+const ticks = replay ? replay.ticks : 0;
+
+// The tick `page` shows once it has not changed for `ms` (waits 10 s at most for that).
+async function settled(page, ms) {
+  const deadline = Date.now() + 10000;
+  let last = await page.evaluate(() => window.arena.tick);
+  let since = Date.now();
+  while (Date.now() - since < ms) {
+    if (Date.now() > deadline) throw new Error(`the tick kept changing for 10 s (now ${last})`);
+    await sleep(100);
+    const tick = await page.evaluate(() => window.arena.tick);
+    if (tick !== last) [last, since] = [tick, Date.now()];
+  }
+  return last;
+}
+// Throws unless `page` still shows tick `tick` after `ms`.
+async function holds(page, tick, ms) {
+  await sleep(ms);
+  const now = await page.evaluate(() => window.arena.tick);
+  if (now !== tick) throw new Error(`tick ${tick} did not hold: ${now} after ${ms} ms`);
+}
+// Drags the seek slider to `tick` (the change when it is let go is what seeks).
+const seekSlider = (page, tick) => page.$eval('#seek', (el, t) => {
+  el.value = String(t);
+  el.dispatchEvent(new Event('input'));
+  el.dispatchEvent(new Event('change'));
+}, tick);
+// Seeks `page`, paused, to `tick`; waits until it shows it, and checks that it stays there.
+async function seekPaused(page, tick) {
+  await seekSlider(page, tick);
+  await wait(page, (t) => window.arena.tick === t, tick);
+  await holds(page, tick, 500);
+}
+
+const lobbyNow = await open('/');
+await check('the lobby lists the replay, a link that plays it', async () => {
+  const href = `/?replay=${encodeURIComponent(replayId)}`;
+  await wait(lobbyNow, (h) => !document.getElementById('replays').hidden
+    && [...document.querySelectorAll('#replay-list a')].some((a) => a.getAttribute('href') === h), href);
+  await lobbyNow.screenshot({ path: `${out}/lobby.png` });
+  await Promise.all([lobbyNow.waitForURL(`${base}${href}`), lobbyNow.click(`#replay-list a[href="${href}"]`)]);
+});
+const view = lobbyNow;
+await check('the replay page plays it as a spectator stream: snapshots, ticks advancing, the bots drawn', async () => {
+  await wait(view, (n) => window.arena.mode === 'replay' && window.arena.replay && window.arena.replay.ticks === n
+    && window.arena.snapshots > 10, ticks);
+  const room = await view.evaluate(() => window.arena.room);
+  if (room !== `replay:${replayId}`) throw new Error(`room ${room}`);
+  const tick = await view.evaluate(() => window.arena.tick);
+  await wait(view, (t) => window.arena.tick >= t + 30, tick);
+  await wait(view, (n) => window.arena.drawnPlayers >= n, bots);
+  const a = await view.evaluate(() => ({ errors: window.arena.syncErrors, last: window.arena.lastSyncError }));
+  if (a.errors) throw new Error(`${a.errors} snapshots did not apply: ${a.last}`);
+});
+await check('space pauses it: the tick stops and holds', async () => {
+  await view.keyboard.press('Space');
+  await wait(view, () => window.arena.replay.paused);
+  const tick = await settled(view, 500);
+  await holds(view, tick, 1500);
+  const label = await view.evaluate(() => document.getElementById('pause').textContent);
+  if (label !== 'Play') throw new Error(`the button says ${label}`);
+});
+const ahead = Math.floor(ticks / 2);
+const back = Math.floor(ticks / 4);
+await check(`the slider seeks, paused, to tick ${ahead}, then back to ${back}, and it holds there`, async () => {
+  await seekPaused(view, ahead);
+  const shown = await view.evaluate(() => document.getElementById('position').textContent);
+  if (!shown.startsWith(`${ahead} / ${ticks}`)) throw new Error(`shows ${shown}`);
+  await seekPaused(view, back);
+  const a = await view.evaluate(() => ({ paused: window.arena.replay.paused, errors: window.arena.syncErrors }));
+  if (!a.paused || a.errors) throw new Error(JSON.stringify(a));
+});
+await check(`a second viewer, seeking to tick ${back}, sees the same entities, and the page draws them`, async () => {
+  const other = await open(`/?replay=${encodeURIComponent(replayId)}`);
+  try {
+    await wait(other, () => window.arena.snapshots > 0);
+    await other.click('#pause');
+    await wait(other, () => window.arena.replay.paused);
+    await seekPaused(other, back);
+    const [mine, theirs] = await Promise.all([view, other].map((p) => p.evaluate((t) => window.arena.viewAt(t), back)));
+    if (!mine || !theirs || !mine.length) throw new Error(`views of tick ${back}: ${mine && mine.length}, ${theirs && theirs.length}`);
+    if (canonical(mine) !== canonical(theirs)) throw new Error(`tick ${back}: ${canonical(mine)} vs ${canonical(theirs)}`);
+    const players = mine.filter((e) => e.kind.Player).length;
+    const drawn = await view.evaluate(() => window.arena.drawnPlayers);
+    if (drawn !== players || players < bots) throw new Error(`${drawn} players drawn of ${players}`);
+  } finally {
+    await other.close();
+  }
+});
+await view.screenshot({ path: `${out}/replay.png` });
+// Ticks per second `page` shows playing from tick `from` at `speed` percent, over 2 s.
+async function tickRate(page, speed, from) {
+  await page.selectOption('#speed', String(speed));
+  await wait(page, (s) => window.arena.replay.speed === s, speed);
+  await seekPaused(page, from);
+  await page.click('#pause');
+  await wait(page, (t) => window.arena.tick > t + 2, from);
+  const a = await page.evaluate(() => ({ tick: window.arena.tick, at: performance.now() }));
+  await sleep(2000);
+  const b = await page.evaluate(() => ({ tick: window.arena.tick, at: performance.now() }));
+  await page.click('#pause');
+  await wait(page, () => window.arena.replay.paused);
+  return ((b.tick - a.tick) * 1000) / (b.at - a.at);
+}
+await check('4x speed shows ticks over twice as fast as 1x', async () => {
+  const slow = await tickRate(view, 100, 30);
+  const fast = await tickRate(view, 400, 30);
+  console.log(`     ${slow.toFixed(1)} ticks/s at 1x, ${fast.toFixed(1)} at 4x`);
+  if (!(slow > 15 && slow < 45)) throw new Error(`${slow.toFixed(1)} ticks/s at 1x of a 30 Hz room`);
+  if (!(fast > 2 * slow)) throw new Error(`${fast.toFixed(1)} ticks/s at 4x, ${slow.toFixed(1)} at 1x`);
+});
+await check('at the end it holds the last tick and offers to restart', async () => {
+  await seekPaused(view, ticks - 40);
+  await view.keyboard.press('Space');
+  await wait(view, (n) => window.arena.tick === n, ticks);
+  await holds(view, ticks, 1000);
+  const label = await view.evaluate(() => document.getElementById('pause').textContent);
+  if (label !== 'Restart') throw new Error(`the button says ${label}`);
+  const closed = await view.evaluate(() => window.arena.closed);
+  if (closed) throw new Error(`closed ${JSON.stringify(closed)}`);
+});
+await check('an unknown replay is refused in the lobby with the server\'s reason', async () => {
+  const missing = await open('/?replay=1-2-nothing', /Failed to load resource.*404/);
+  await wait(missing, () => !document.getElementById('lobby-error').hidden);
+  const text = await missing.evaluate(() => document.getElementById('lobby-error').textContent);
+  if (!text.includes('no replay 1-2-nothing')) throw new Error(`says ${text}`);
+  await missing.close();
+});
 
 await check('no script errors', async () => {
   if (errors.length) throw new Error(errors.join('; '));
