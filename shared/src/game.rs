@@ -35,6 +35,20 @@ impl fmt::Display for EntityId {
     }
 }
 
+/// A game's saved state as bytes ([`Game::save`]): bincode, as on the wire.
+pub fn save_state<T: Serialize>(state: &T) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    crate::protocol::encode_into(state, &mut out).ok()?;
+    Some(out)
+}
+
+/// A state [`save_state`] wrote, if `bytes` are exactly one ([`Game::restore`]).
+pub fn load_state<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let (state, used) =
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard()).ok()?;
+    (used == bytes.len()).then_some(state)
+}
+
 /// How far behind the present a player's picture of the world was when it chose an input, in
 /// 1/64 ticks before the tick the input is applied in (the state after that tick's step, which
 /// the snapshot of that tick shows).

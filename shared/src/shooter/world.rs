@@ -427,19 +427,13 @@ impl World {
             projectiles: &self.projectiles,
             history: &self.history,
         };
-        let mut out = Vec::new();
-        crate::protocol::encode_into(&saved, &mut out).ok()?;
-        Some(out)
+        crate::game::save_state(&saved)
     }
 
     /// The world [`World::save`] wrote, on `map` under `rules` at `tick_rate` (as created).
     pub fn restore(map: Arc<Map>, rules: Rules, tick_rate: u32, bytes: &[u8]) -> Option<Self> {
         type Owned = Saved<Vec<Player>, Vec<Projectile>, VecDeque<Frame>>;
-        let (saved, used): (Owned, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).ok()?;
-        if used != bytes.len() {
-            return None;
-        }
+        let saved: Owned = crate::game::load_state(bytes)?;
         let mut world = Self::new(map, rules, tick_rate, saved.seed);
         world.tick = saved.tick;
         world.rng = saved.rng;

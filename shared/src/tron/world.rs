@@ -149,17 +149,14 @@ impl Tron {
             cycles: self.cycles.values().collect::<Vec<_>>(),
             occupied: &self.occupied,
         };
-        let mut out = Vec::new();
-        crate::protocol::encode_into(&saved, &mut out).ok()?;
-        Some(out)
+        crate::game::save_state(&saved)
     }
 
     /// The game [`Tron::save`] wrote, with the settings and tick rate it was created with.
     pub fn restore(settings: &Settings, tick_rate: u16, bytes: &[u8]) -> Option<Self> {
-        let (saved, used): (Saved<Vec<Cycle>, Vec<u32>>, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).ok()?;
+        let saved: Saved<Vec<Cycle>, Vec<u32>> = crate::game::load_state(bytes)?;
         let mut game = Self::new(settings, tick_rate, saved.seed);
-        if used != bytes.len() || saved.occupied.len() != game.occupied.len() {
+        if saved.occupied.len() != game.occupied.len() {
             return None;
         }
         game.tick = saved.tick;
