@@ -21,6 +21,7 @@
 //! - [`socket`]: a handle on each connection's socket, to close connections whose actor froze.
 
 pub mod close;
+pub mod fleet;
 pub mod games;
 pub mod operations;
 pub mod rooms;

@@ -40,6 +40,17 @@ struct Cli {
     /// message limit, for the Autobahn|Testsuite. Off by default.
     #[arg(long)]
     echo: bool,
+    /// Join the fleet whose directory is this Redis (`redis://host:port`): register this
+    /// process and its rooms there (overrides the config file's `fleet_url`).
+    #[arg(long, value_name = "REDIS_URL")]
+    fleet: Option<String>,
+    /// The WebSocket URL clients reach this process on, as the fleet lists it (default:
+    /// `ws://<bound address>/ws`).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// This process's id in the fleet (default: random).
+    #[arg(long, value_name = "ID")]
+    server_id: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -188,6 +199,15 @@ fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
     }
     config.full_snapshots |= cli.full_snapshots;
     config.echo |= cli.echo;
+    if let Some(url) = &cli.fleet {
+        config.fleet_url = url.clone();
+    }
+    if let Some(url) = &cli.public_url {
+        config.public_url = url.clone();
+    }
+    if let Some(id) = &cli.server_id {
+        config.server_id = id.clone();
+    }
     config.apply_env();
     config.validate()?;
     Ok(config)

@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::watch;
 use tracing::info;
 
+use crate::fleet::{self, Fleet};
 use crate::games::Games;
 use crate::operations::config::{Auth, Config, ConfigError};
 use crate::operations::metrics::Metrics;
@@ -72,6 +73,31 @@ pub async fn run_with(
         .transpose()?;
     let lobby = Lobby::new(config.clone(), catalog.clone(), metrics.clone(), replays).start();
     let (drain_tx, draining) = watch::channel(false);
+    let fleet = match config.fleet_url.as_str() {
+        "" => None,
+        url => {
+            let id = match config.server_id.as_str() {
+                "" => format!("arena-{:08x}", rand::random::<u32>()),
+                id => id.to_owned(),
+            };
+            let public_url = match config.public_url.as_str() {
+                "" => format!("ws://{}/ws", listener.local_addr()?),
+                given => given.to_owned(),
+            };
+            let fleet = Fleet::new(url, id, public_url, config.fleet_ttl(), metrics.clone())
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            info!(server = %fleet.id, url = %fleet.url, "joining the fleet");
+            let fleet = Arc::new(fleet);
+            let capacity = (config.max_rooms * config.max_players).min(config.max_connections);
+            actix_rt::spawn(fleet::keep_registered(
+                fleet.clone(),
+                lobby.clone(),
+                capacity,
+                draining.clone(),
+            ));
+            Some(fleet)
+        }
+    };
     let tickets = (config.auth == Auth::Ticket).then(|| {
         Arc::new(TicketAuthority::new(
             config.ticket_secret.as_bytes(),
@@ -88,6 +114,7 @@ pub async fn run_with(
             metrics,
         },
         next_session: Arc::new(AtomicU64::new(1)),
+        fleet,
         endpoints: Arc::new(games.endpoints),
         catalog,
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),

@@ -89,6 +89,17 @@ pub struct Config {
     pub max_replay_bytes_per_room: u64,
     /// Most bytes all replays in `replay_dir` may take; the oldest are deleted first.
     pub max_replay_bytes: u64,
+    /// The fleet directory, `redis://host:port[/db]` (`--fleet`); empty = this process alone.
+    pub fleet_url: String,
+    /// The WebSocket URL clients reach this process on (`--public-url`), as the fleet lists
+    /// it; empty = `ws://<bound address>/ws`.
+    pub public_url: String,
+    /// This process's id in the fleet (`--server-id`): letters, digits, `.`, `_`, `-`; empty =
+    /// random.
+    pub server_id: String,
+    /// How long the directory keeps this process and its rooms without a renewal, ms: a
+    /// process that dies is gone from the fleet within it. Renewed every third of it.
+    pub fleet_ttl_ms: u64,
     /// Largest client message, bytes (see [`LARGEST_CLIENT_MESSAGE`] for how it is sized).
     pub max_message_bytes: usize,
     /// Most frames one client message may be split into (continuation frames); more: 1008.
@@ -185,6 +196,10 @@ impl Default for Config {
             replay_dir: PathBuf::new(),
             max_replay_bytes_per_room: 64 << 20,
             max_replay_bytes: 1 << 30,
+            fleet_url: String::new(),
+            public_url: String::new(),
+            server_id: String::new(),
+            fleet_ttl_ms: 6_000,
             max_message_bytes: 4096,
             max_message_fragments: 16,
             close_linger_ms: 1_000,
@@ -324,6 +339,30 @@ impl Config {
         check(
             self.spectator_delay_ms.is_none_or(|d| d <= 30_000),
             "spectator_delay_ms must be at most 30000",
+        );
+        check(
+            self.fleet_url.is_empty()
+                || self.fleet_url.starts_with("redis://")
+                || self.fleet_url.starts_with("rediss://"),
+            "fleet_url must be empty or redis://host:port",
+        );
+        check(
+            self.public_url.is_empty()
+                || self.public_url.starts_with("ws://")
+                || self.public_url.starts_with("wss://"),
+            "public_url must be empty or a ws:// or wss:// URL",
+        );
+        check(
+            self.server_id.len() <= 64
+                && self
+                    .server_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+            "server_id must be at most 64 letters, digits, '.', '_' or '-'",
+        );
+        check(
+            (1_000..=60_000).contains(&self.fleet_ttl_ms),
+            "fleet_ttl_ms must be 1000..=60000",
         );
         check(
             self.max_rewind_ms <= u64::from(Rewind::MAX_MS),
@@ -493,6 +532,11 @@ impl Config {
             Auth::Ticket => TICKETED_SPECTATOR_DELAY_MS,
         };
         Duration::from_millis(self.spectator_delay_ms.unwrap_or(default))
+    }
+
+    /// How long the fleet directory keeps this process without a renewal.
+    pub fn fleet_ttl(&self) -> Duration {
+        Duration::from_millis(self.fleet_ttl_ms)
     }
 
     /// The most a shot is rewound: `max_rewind_ms`, or zero without lag compensation.

@@ -50,11 +50,18 @@ pub struct Metrics {
     pub room_panics: IntCounter,
     /// Players dropped because their client stopped reading snapshots.
     pub slow_clients_dropped: IntCounter,
+    /// 1 while the fleet directory answers, 0 while it does not (or before it first did).
+    pub fleet_up: IntGauge,
+    /// Fleet directory operations that failed, by operation.
+    pub fleet_errors: IntCounterVec,
     /// Tick duration per open room, by [`ROOM_LABELS`].
     pub room_tick_seconds: HistogramVec,
     /// Late or skipped ticks per open room, by [`ROOM_LABELS`].
     pub room_tick_overruns: IntCounterVec,
 }
+
+/// The fleet directory operations `arena_fleet_errors_total` counts, registered up front.
+pub const FLEET_OPERATIONS: [&str; 3] = ["register", "deregister", "list"];
 
 /// The `reason` labels of `arena_dropped_inputs_total`, registered up front so every series
 /// reads 0 before the first drop (`crate::rooms::inputs::InputDrop` has one variant each).
@@ -128,6 +135,15 @@ impl Metrics {
         for reason in DROPPED_INPUT_REASONS {
             dropped_inputs.with_label_values(&[reason]);
         }
+        let fleet_errors = counter_vec(
+            "fleet_errors_total",
+            "Fleet directory (Redis) operations that failed, by operation: register, \
+             deregister, list.",
+            &["op"],
+        );
+        for op in FLEET_OPERATIONS {
+            fleet_errors.with_label_values(&[op]);
+        }
         let snapshots = counter_vec(
             "snapshots_total",
             "Snapshots sent, by kind: full or delta.",
@@ -180,6 +196,11 @@ impl Metrics {
                 "slow_clients_dropped_total",
                 "Players dropped because their client stopped reading snapshots.",
             ),
+            fleet_up: gauge(
+                "fleet_up",
+                "1 while the fleet directory (Redis) answers; 0 while it does not or is off.",
+            ),
+            fleet_errors,
             room_tick_seconds,
             room_tick_overruns: counter_vec(
                 "room_tick_overruns_total",

@@ -8,6 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
+use crate::fleet::Fleet;
 use crate::operations::replays;
 use crate::operations::ticket::{TicketError, unix_now};
 use crate::rooms::catalog::Catalog;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub endpoints: Arc<Endpoints>,
     /// The games and their maps, for `GET /api/games`.
     pub catalog: Arc<Catalog>,
+    /// This process's place in the fleet, with `fleet_url` set.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 /// Registers Arena's routes; `/echo` only when `echo` is on.
@@ -78,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
         .route("/app.js", web::get().to(web_page))
         .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
+        .route("/api/fleet", web::get().to(fleet))
         .route("/api/replays", web::get().to(replays))
         .route("/api/replays/{id}", web::get().to(replay_info))
         .route("/api/rooms/{name}/state", web::get().to(room_state))
@@ -352,6 +356,35 @@ async fn rooms(state: web::Data<AppState>) -> HttpResponse {
     match state.deps.lobby.send(ListRooms).await {
         Ok(rooms) => HttpResponse::Ok().json(rooms),
         Err(_) => HttpResponse::ServiceUnavailable().body("lobby unavailable"),
+    }
+}
+
+/// `GET /api/fleet`: every live server with its URL, rooms, players, capacity and draining
+/// flag, from the fleet directory; without one, this process alone. 503 with the reason when
+/// the directory does not answer.
+async fn fleet(state: web::Data<AppState>) -> HttpResponse {
+    let Some(fleet) = &state.fleet else {
+        let rooms = state.deps.lobby.send(ListRooms).await.unwrap_or_default();
+        let c = &state.deps.config;
+        let server = crate::fleet::ServerEntry {
+            id: c.server_id.clone(),
+            url: c.public_url.clone(),
+            capacity: (c.max_rooms * c.max_players).min(c.max_connections),
+            players: rooms.iter().map(|r| r.players).sum(),
+            draining: *state.deps.draining.borrow(),
+            updated_unix_ms: unix_now() * 1000,
+            rooms: rooms.iter().map(crate::fleet::RoomEntry::of).collect(),
+        };
+        return HttpResponse::Ok()
+            .json(serde_json::json!({ "directory": null, "servers": [server] }));
+    };
+    match fleet.servers().await {
+        Ok(servers) => {
+            HttpResponse::Ok().json(serde_json::json!({ "directory": "redis", "servers": servers }))
+        }
+        Err(e) => {
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "error": e.to_string() }))
+        }
     }
 }
 

@@ -1,0 +1,314 @@
+//! The fleet directory (issue 12): with `fleet_url` set, each process registers itself and its
+//! rooms in Redis and keeps them alive with a TTL, so any process can list the fleet
+//! (`GET /api/fleet`) and, later, send players where their room lives.
+//!
+//! Keys, each written whole every [`Fleet::period`] (a third of `fleet_ttl_ms`), so a process
+//! that dies disappears within the TTL, rooms included, and a Redis that lost everything (a
+//! restart without persistence) is filled again within a period:
+//! - `arena:server:{id}`: this process as JSON ([`ServerEntry`], its rooms included), `PX` TTL;
+//! - `arena:servers`: a sorted set of server ids scored by when their entry expires (Unix ms),
+//!   so a listing never scans keys; members past their score are pruned by any lister;
+//! - `arena:room:{name}`: the id of the server a room lives on, `PX` TTL (the matchmaker's
+//!   lookup, and where creating a named room will claim its name atomically with `NX`).
+//!
+//! One pipeline a period: `SET` + `ZADD` + `ZREMRANGEBYSCORE` + one `SET` per room, so a process
+//! costs Redis `(3 + rooms) / period` commands a second. Redis being unreachable never stops a
+//! room: the registrar logs it, counts it (`arena_fleet_errors_total`, `arena_fleet_up` 0) and
+//! writes everything again once it answers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix::Addr;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, watch};
+use tracing::{info, warn};
+
+use crate::operations::metrics::Metrics;
+use crate::rooms::lobby::Lobby;
+use crate::rooms::messages::{ListRooms, RoomInfo};
+
+/// The sorted set of live server ids.
+const SERVERS: &str = "arena:servers";
+
+/// A process as the directory lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerEntry {
+    /// `--server-id`.
+    pub id: String,
+    /// The WebSocket URL clients reach this process on (`--public-url`).
+    pub url: String,
+    /// Players it takes at most: `max_rooms × max_players`, bounded by `max_connections`.
+    pub capacity: usize,
+    /// Players seated now.
+    pub players: usize,
+    /// Whether it is draining: no new rooms or seats.
+    pub draining: bool,
+    /// When this entry was written, Unix ms.
+    pub updated_unix_ms: u64,
+    /// Its rooms.
+    pub rooms: Vec<RoomEntry>,
+}
+
+/// A room as the directory lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoomEntry {
+    /// The room's name.
+    pub name: String,
+    /// The game it plays.
+    pub game: String,
+    /// Players seated.
+    pub players: usize,
+    /// Seats.
+    pub max_players: usize,
+    /// Whether quick-play may place players in it.
+    pub public: bool,
+}
+
+impl RoomEntry {
+    /// A room as the lobby lists it.
+    pub fn of(room: &RoomInfo) -> Self {
+        Self {
+            name: room.name.clone(),
+            game: room.game.to_owned(),
+            players: room.players,
+            max_players: room.max_players,
+            public: room.public,
+        }
+    }
+}
+
+/// Why the directory could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// Redis did not answer or refused.
+    #[error("fleet directory unreachable: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// This process's place in the fleet.
+pub struct Fleet {
+    /// This server's id.
+    pub id: String,
+    /// Where clients reach it.
+    pub url: String,
+    ttl: Duration,
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    up: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Fleet {
+    /// The directory at `url` (`redis://host:port`) for server `id`, reachable at
+    /// `public_url`, whose entries live `ttl`. Connects lazily: a Redis that is down now does
+    /// not stop the server from starting.
+    pub fn new(
+        url: &str,
+        id: String,
+        public_url: String,
+        ttl: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, FleetError> {
+        Ok(Self {
+            id,
+            url: public_url,
+            ttl,
+            client: redis::Client::open(url)?,
+            connection: OnceCell::new(),
+            up: AtomicBool::new(false),
+            metrics,
+        })
+    }
+
+    /// How often the registrar writes: a third of the TTL, so two writes can fail in a row
+    /// before an entry expires.
+    pub fn period(&self) -> Duration {
+        self.ttl / 3
+    }
+
+    /// Whether the last write or read reached Redis.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, FleetError> {
+        let wait = Some(self.period().min(Duration::from_secs(2)));
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(wait)
+            .set_response_timeout(wait)
+            .set_number_of_retries(1);
+        let connection = self
+            .connection
+            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
+            .await?;
+        Ok(connection.clone())
+    }
+
+    /// Notes whether Redis answered, counting and logging a failure once per outage.
+    fn observe<T>(&self, op: &str, result: Result<T, FleetError>) -> Result<T, FleetError> {
+        match &result {
+            Ok(_) => {
+                if !self.up.swap(true, Ordering::Relaxed) {
+                    info!(server = %self.id, "fleet directory reachable");
+                }
+                self.metrics.fleet_up.set(1);
+            }
+            Err(e) => {
+                self.metrics.fleet_errors.with_label_values(&[op]).inc();
+                self.metrics.fleet_up.set(0);
+                if self.up.swap(false, Ordering::Relaxed) {
+                    warn!(server = %self.id, error = %e, "fleet directory unreachable; rooms play on, fleet matchmaking answers 503 until it is back");
+                }
+            }
+        }
+        result
+    }
+
+    /// Writes this process and its rooms, whole, with the TTL.
+    pub async fn register(&self, entry: &ServerEntry) -> Result<(), FleetError> {
+        let result = self.write(entry).await;
+        self.observe("register", result)
+    }
+
+    async fn write(&self, entry: &ServerEntry) -> Result<(), FleetError> {
+        let mut conn = self.connection().await?;
+        let ttl_ms = self.ttl.as_millis() as u64;
+        let now = unix_ms();
+        let json = serde_json::to_string(entry).unwrap_or_default();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(format!("arena:server:{}", self.id))
+            .arg(json)
+            .arg("PX")
+            .arg(ttl_ms)
+            .ignore()
+            .cmd("ZADD")
+            .arg(SERVERS)
+            .arg(now + ttl_ms)
+            .arg(&self.id)
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(SERVERS)
+            .arg("-inf")
+            .arg(now)
+            .ignore();
+        for room in &entry.rooms {
+            pipe.cmd("SET")
+                .arg(format!("arena:room:{}", room.name))
+                .arg(&self.id)
+                .arg("PX")
+                .arg(ttl_ms)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Removes this process from the directory (a clean exit), rooms included.
+    pub async fn deregister(&self, rooms: &[RoomEntry]) -> Result<(), FleetError> {
+        let result = async {
+            let mut conn = self.connection().await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("DEL")
+                .arg(format!("arena:server:{}", self.id))
+                .ignore()
+                .cmd("ZREM")
+                .arg(SERVERS)
+                .arg(&self.id)
+                .ignore();
+            for room in rooms {
+                pipe.cmd("DEL")
+                    .arg(format!("arena:room:{}", room.name))
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut conn).await?;
+            Ok(())
+        }
+        .await;
+        self.observe("deregister", result)
+    }
+
+    /// Every live server, by id.
+    pub async fn servers(&self) -> Result<Vec<ServerEntry>, FleetError> {
+        let result = self.read().await;
+        self.observe("list", result)
+    }
+
+    async fn read(&self) -> Result<Vec<ServerEntry>, FleetError> {
+        let mut conn = self.connection().await?;
+        let now = unix_ms();
+        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(SERVERS)
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| format!("arena:server:{id}")).collect();
+        let entries: Vec<Option<String>> =
+            redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+        let mut servers: Vec<ServerEntry> = entries
+            .into_iter()
+            .flatten()
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect();
+        servers.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(servers)
+    }
+}
+
+/// What the registrar reports of this process.
+fn entry_of(fleet: &Fleet, rooms: &[RoomInfo], capacity: usize, draining: bool) -> ServerEntry {
+    ServerEntry {
+        id: fleet.id.clone(),
+        url: fleet.url.clone(),
+        capacity,
+        players: rooms.iter().map(|r| r.players).sum(),
+        draining,
+        updated_unix_ms: unix_ms(),
+        rooms: rooms.iter().map(RoomEntry::of).collect(),
+    }
+}
+
+/// Keeps this process registered until the server shuts down (`draining` turns true), then
+/// removes it. Runs on the actix system; each period asks the lobby for its rooms and writes
+/// them.
+pub async fn keep_registered(
+    fleet: Arc<Fleet>,
+    lobby: Addr<Lobby>,
+    capacity: usize,
+    mut draining: watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(fleet.period());
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rooms = Vec::new();
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            changed = draining.changed() => {
+                if changed.is_err() || *draining.borrow() {
+                    break;
+                }
+            }
+        }
+        rooms = lobby.send(ListRooms).await.unwrap_or_default();
+        let _ = fleet
+            .register(&entry_of(&fleet, &rooms, capacity, false))
+            .await;
+    }
+    let rooms: Vec<RoomEntry> = rooms.iter().map(RoomEntry::of).collect();
+    let _ = fleet.deregister(&rooms).await;
+}
