@@ -502,10 +502,13 @@ impl World {
         let hit_radius = self.rules.player_radius + self.rules.projectile_radius;
         let mut targets = std::mem::take(&mut self.targets);
         targets.clear();
-        targets.extend(self.players.values().filter(|p| p.alive).map(|p| Target {
-            id: p.id,
-            pos: p.pos,
-            life: p.deaths,
+        // The frame just recorded holds exactly the living players, in id order: one walk of
+        // the player map a tick, not two.
+        let now = self.history.back().map_or(&[][..], |f| &f.players[..]);
+        targets.extend(now.iter().map(|&(id, pos, life)| Target {
+            id,
+            pos,
+            life,
             alive: true,
         }));
         self.grid.rebuild(targets.iter().map(|t| t.pos));
