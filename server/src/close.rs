@@ -93,6 +93,8 @@ pub enum Farewell {
     ResumedElsewhere,
     /// The server is shutting down.
     ShuttingDown,
+    /// The server is draining: it takes no new rooms or seats.
+    Draining,
     /// A replay to watch could not be read (damaged, or of another format).
     BadReplay(String),
     /// A `Playback` message out of range, or sent by a connection that watches no replay.
@@ -124,7 +126,9 @@ impl Farewell {
             | Self::TooSlow
             | Self::BadOptions(_)
             | Self::WrongGame(_) => code::POLICY,
-            Self::RoomFull(_) | Self::ServerFull | Self::RoomQuota(_) => code::TRY_AGAIN,
+            Self::RoomFull(_) | Self::ServerFull | Self::RoomQuota(_) | Self::Draining => {
+                code::TRY_AGAIN
+            }
             Self::HeartbeatTimeout | Self::ConnectionLost(_) | Self::ShuttingDown => {
                 code::GOING_AWAY
             }
@@ -181,6 +185,9 @@ impl Farewell {
             Self::ResumeFailed(why) => format!("cannot resume: {why}"),
             Self::ResumedElsewhere => "this player was resumed on another connection".into(),
             Self::ShuttingDown => "server shutting down".into(),
+            Self::Draining => {
+                "server draining: it takes no new players; matchmake again to play elsewhere".into()
+            }
             Self::BadReplay(why) => format!("cannot play this replay: {why}"),
             Self::BadPlayback(why) => format!("bad playback control: {why}"),
             Self::Protocol { detail, .. } => detail.clone(),
@@ -216,7 +223,7 @@ impl Farewell {
             Self::RoomClosed | Self::RoomFailed => ErrorCode::Internal,
             Self::Ticket(_) => ErrorCode::BadTicket,
             Self::ResumeFailed(_) | Self::ResumedElsewhere => ErrorCode::ResumeFailed,
-            Self::ShuttingDown => ErrorCode::ShuttingDown,
+            Self::ShuttingDown | Self::Draining => ErrorCode::ShuttingDown,
             Self::BadReplay(_) => ErrorCode::Internal,
             Self::BadPlayback(_) => ErrorCode::BadMessage,
         };
@@ -259,6 +266,7 @@ impl Farewell {
             Self::ResumeFailed(_) => "resume_failed",
             Self::ResumedElsewhere => "resumed_elsewhere",
             Self::ShuttingDown => "shutting_down",
+            Self::Draining => "draining",
             Self::BadReplay(_) => "bad_replay",
             Self::BadPlayback(_) => "bad_playback",
             Self::Protocol { .. } => "protocol_error",

@@ -29,6 +29,7 @@ use tracing::{info, warn};
 use crate::operations::metrics::Metrics;
 use crate::rooms::lobby::Lobby;
 use crate::rooms::messages::{ListRooms, RoomInfo};
+use crate::server::DrainState;
 
 /// The sorted set of live server ids.
 const SERVERS: &str = "arena:servers";
@@ -283,13 +284,14 @@ fn entry_of(fleet: &Fleet, rooms: &[RoomInfo], capacity: usize, draining: bool) 
     }
 }
 
-/// Keeps this process registered until the server shuts down (`draining` turns true), then
-/// removes it. Runs on the actix system; each period asks the lobby for its rooms and writes
-/// them.
+/// Keeps this process registered (marked draining once a drain starts, so no matchmaker sends
+/// anyone here) until the server shuts down (`draining` turns true), then removes it. Runs on
+/// the actix system; each period asks the lobby for its rooms and writes them.
 pub async fn keep_registered(
     fleet: Arc<Fleet>,
     lobby: Addr<Lobby>,
     capacity: usize,
+    drain: Arc<DrainState>,
     mut draining: watch::Receiver<bool>,
 ) {
     let mut interval = tokio::time::interval(fleet.period());
@@ -305,8 +307,9 @@ pub async fn keep_registered(
             }
         }
         rooms = lobby.send(ListRooms).await.unwrap_or_default();
+        let drain_started = drain.draining.load(Ordering::Relaxed);
         let _ = fleet
-            .register(&entry_of(&fleet, &rooms, capacity, false))
+            .register(&entry_of(&fleet, &rooms, capacity, drain_started))
             .await;
     }
     let rooms: Vec<RoomEntry> = rooms.iter().map(RoomEntry::of).collect();

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::Actor;
@@ -19,11 +19,23 @@ use crate::operations::metrics::Metrics;
 use crate::operations::replays::ReplayStore;
 use crate::operations::ticket::TicketAuthority;
 use crate::rooms::lobby::Lobby;
-use crate::rooms::messages::Shutdown;
+use crate::rooms::messages::{Drain, ListRooms, Shutdown};
 use crate::socket;
 use crate::transport::http::{self, AppState};
 use crate::transport::limits::ConnectionLimits;
 use crate::transport::session::SessionDeps;
+
+/// How often a drain checks whether the rooms are empty.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+
+/// A drain: asked for (SIGTERM or `POST /api/admin/drain`), then under way.
+#[derive(Debug, Default)]
+pub struct DrainState {
+    /// Wakes the server to start draining (the admin call).
+    pub requested: tokio::sync::Notify,
+    /// Set once draining: `/readyz` answers 503 and the fleet lists the process as draining.
+    pub draining: AtomicBool,
+}
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +85,7 @@ pub async fn run_with(
         .transpose()?;
     let lobby = Lobby::new(config.clone(), catalog.clone(), metrics.clone(), replays).start();
     let (drain_tx, draining) = watch::channel(false);
+    let drain = Arc::new(DrainState::default());
     let fleet = match config.fleet_url.as_str() {
         "" => None,
         url => {
@@ -93,6 +106,7 @@ pub async fn run_with(
                 fleet.clone(),
                 lobby.clone(),
                 capacity,
+                drain.clone(),
                 draining.clone(),
             ));
             Some(fleet)
@@ -115,6 +129,7 @@ pub async fn run_with(
         },
         next_session: Arc::new(AtomicU64::new(1)),
         fleet,
+        drain: drain.clone(),
         endpoints: Arc::new(games.endpoints),
         catalog,
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),
@@ -151,6 +166,27 @@ pub async fn run_with(
     tokio::select! {
         result = &mut server => return result.map_err(ServerError::from),
         () = shutdown => {}
+        () = drain.requested.notified() => {}
+    }
+    // Draining: no new rooms or seats, the rooms play on until they are empty or the drain
+    // timeout passes (resumes and spectators still come in).
+    drain.draining.store(true, Ordering::Relaxed);
+    let _ = lobby.send(Drain).await;
+    let deadline = tokio::time::Instant::now() + config.drain_timeout();
+    info!(
+        timeout_s = config.drain_timeout_s,
+        "draining: no new rooms or seats"
+    );
+    loop {
+        let open = lobby.send(ListRooms).await.map_or(0, |r| r.len());
+        if open == 0 || tokio::time::Instant::now() >= deadline {
+            info!(rooms_left = open, "drain over");
+            break;
+        }
+        tokio::select! {
+            result = &mut server => return result.map_err(ServerError::from),
+            () = tokio::time::sleep(DRAIN_POLL) => {}
+        }
     }
     info!("shutting down: closing sessions and rooms");
     let _ = drain_tx.send(true);

@@ -243,3 +243,42 @@ async fn without_redis_rooms_play_on_and_the_directory_refills_when_it_is_back()
     .await;
     assert_eq!(server.metrics().value("arena_fleet_up", &[]), Some(1.0));
 }
+
+#[tokio::test]
+async fn a_draining_process_is_listed_as_draining_until_it_leaves() {
+    const TOKEN: &str = "an-admin-token-of-at-least-32-bytes";
+    let redis = Redis::start();
+    let mut server = TestServer::start(Config {
+        admin_token: TOKEN.into(),
+        drain_timeout_s: 60,
+        ..fleet_config(&redis, "drained")
+    });
+    let (mut ann, _) = server.player("ann", Some("last-room")).await;
+    common::eventually("listed, not draining", || {
+        fleet_of(&server).1["servers"][0]["draining"] == false
+    })
+    .await;
+    let (status, _) = common::http_request(
+        server.addr,
+        &format!(
+            "POST /api/admin/drain HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 202);
+    common::eventually("listed as draining, its room still there", || {
+        let (_, listing) = fleet_of(&server);
+        listing["servers"][0]["draining"] == true
+            && listing["servers"][0]["rooms"][0]["name"] == "last-room"
+    })
+    .await;
+    ann.send(&arena_shared::shooter::ClientMsg::Leave)
+        .await
+        .expect("leave");
+    assert!(server.exits_within(common::WAIT).await);
+    let watcher = TestServer::start(fleet_config(&redis, "watcher"));
+    common::eventually("gone from the fleet once it exited", || {
+        ids(&fleet_of(&watcher).1) == ["watcher"]
+    })
+    .await;
+}

@@ -47,6 +47,9 @@ pub const DEFAULT_MAX_REWIND_MS: u64 = 400;
 /// The environment variable that supplies `ticket_secret` without writing it into a file.
 pub const TICKET_SECRET_ENV: &str = "ARENA_TICKET_SECRET";
 
+/// The environment variable that overrides `admin_token`.
+pub const ADMIN_TOKEN_ENV: &str = "ARENA_ADMIN_TOKEN";
+
 /// Everything an operator can set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -121,6 +124,13 @@ pub struct Config {
     pub slow_client_timeout_ms: u64,
     /// Drain deadline on shutdown, ms.
     pub shutdown_timeout_ms: u64,
+    /// On SIGTERM or `POST /api/admin/drain`, how long running rooms may play on (no new rooms
+    /// or seats) before whoever is left is told 1001 and the process exits, seconds; it exits
+    /// as soon as its rooms are empty. Keep a pod's termination grace period above it.
+    pub drain_timeout_s: u64,
+    /// The bearer token of `POST /api/admin/drain`, at least 32 bytes; empty = no admin calls.
+    /// The environment variable `ARENA_ADMIN_TOKEN` overrides it.
+    pub admin_token: String,
     /// Messages (and pings) per second a client may send, sustained.
     pub msg_rate: f64,
     /// Messages a client may send at once above the sustained rate.
@@ -209,6 +219,8 @@ impl Default for Config {
             max_pending_inputs: 8,
             slow_client_timeout_ms: 3_000,
             shutdown_timeout_ms: 5_000,
+            drain_timeout_s: 30,
+            admin_token: String::new(),
             msg_rate: 120.0,
             msg_burst: 60.0,
             flood_tolerance: 120.0,
@@ -359,6 +371,14 @@ impl Config {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
             "server_id must be at most 64 letters, digits, '.', '_' or '-'",
+        );
+        check(
+            self.drain_timeout_s <= 3600,
+            "drain_timeout_s must be at most 3600",
+        );
+        check(
+            self.admin_token.is_empty() || self.admin_token.len() >= 32,
+            "admin_token must be empty or at least 32 bytes",
         );
         check(
             (1_000..=60_000).contains(&self.fleet_ttl_ms),
@@ -517,6 +537,9 @@ impl Config {
         if let Ok(secret) = std::env::var(TICKET_SECRET_ENV) {
             self.ticket_secret = secret;
         }
+        if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
+            self.admin_token = token;
+        }
     }
 
     /// After closing, how long to read and discard what the client sends before closing TCP.
@@ -532,6 +555,11 @@ impl Config {
             Auth::Ticket => TICKETED_SPECTATOR_DELAY_MS,
         };
         Duration::from_millis(self.spectator_delay_ms.unwrap_or(default))
+    }
+
+    /// How long a drain lets rooms play on.
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_s)
     }
 
     /// How long the fleet directory keeps this process without a renewal.

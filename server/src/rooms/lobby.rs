@@ -24,9 +24,10 @@ use crate::operations::metrics::Metrics;
 use crate::operations::replays::ReplayStore;
 use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{
-    Admission, CloseRoom, FindRoom, FoundRoom, JoinRequest, ListRooms, LobbyLink, PlayerJoining,
-    PlayerLeft, PlayerResuming, ResumeRequest, RoomHandle, RoomId, RoomInfo, RoomStats,
-    RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission, SpectatorJoining, WatchReplay,
+    Admission, CloseRoom, Drain, FindRoom, FoundRoom, JoinRequest, ListRooms, LobbyLink,
+    PlayerJoining, PlayerLeft, PlayerResuming, ResumeRequest, RoomHandle, RoomId, RoomInfo,
+    RoomStats, RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission, SpectatorJoining,
+    WatchReplay,
 };
 use crate::rooms::playback::{Playback, PlaybackStopped};
 use crate::rooms::room::{Room, RoomSettings, parse_resume_token};
@@ -82,6 +83,8 @@ pub struct Lobby {
     by_name: HashMap<String, RoomId>,
     next_room: u64,
     shutting_down: bool,
+    /// Draining: no new rooms or seats; resumes and spectators still come in.
+    draining: bool,
     /// Replays being watched, each closed on shutdown.
     playbacks: HashMap<u64, Recipient<CloseRoom>>,
     next_playback: u64,
@@ -108,6 +111,7 @@ impl Lobby {
             by_name: HashMap::new(),
             next_room: 1,
             shutting_down: false,
+            draining: false,
             playbacks: HashMap::new(),
             next_playback: 1,
         }
@@ -124,6 +128,9 @@ impl Lobby {
     ) -> Result<(RoomId, Addr<Room<G>>), Farewell> {
         if self.shutting_down {
             return Err(Farewell::ShuttingDown);
+        }
+        if self.draining {
+            return Err(Farewell::Draining);
         }
         // Checked whether or not the room exists: a Hello out of bounds is refused the same
         // way every time, not only when it happens to create a room.
@@ -537,6 +544,14 @@ impl Handler<ListRooms> for Lobby {
                 })
                 .collect(),
         )
+    }
+}
+
+impl Handler<Drain> for Lobby {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, _: &mut Self::Context) {
+        self.draining = true;
     }
 }
 

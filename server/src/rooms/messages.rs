@@ -310,6 +310,12 @@ pub struct RoomInfo {
     pub spectators: usize,
 }
 
+/// The server drains: the lobby takes no new rooms or seats (resumes and spectators still come
+/// in) while running rooms play on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
 /// The server is shutting down: refuse joins and close every room after its current tick.
 #[derive(Message)]
 #[rtype(result = "()")]

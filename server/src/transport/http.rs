@@ -13,6 +13,7 @@ use crate::operations::replays;
 use crate::operations::ticket::{TicketError, unix_now};
 use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{FindRoom, ListRooms, StateHeader};
+use crate::server::DrainState;
 use crate::transport::limits::{ConnectionLimits, Permit, Refusal, origin_allowed};
 use crate::transport::session::{self, Purpose, ReplayToWatch, SessionDeps};
 use crate::transport::text;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// This process's place in the fleet, with `fleet_url` set.
     pub fleet: Option<Arc<Fleet>>,
+    /// Draining: asked for, under way.
+    pub drain: Arc<DrainState>,
 }
 
 /// Registers Arena's routes; `/echo` only when `echo` is on.
@@ -82,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
         .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
         .route("/api/fleet", web::get().to(fleet))
+        .route("/api/admin/drain", web::post().to(admin_drain))
         .route("/api/replays", web::get().to(replays))
         .route("/api/replays/{id}", web::get().to(replay_info))
         .route("/api/rooms/{name}/state", web::get().to(room_state))
@@ -331,7 +335,7 @@ async fn healthz() -> HttpResponse {
 
 /// Readiness: accepting players; 503 once draining.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if *state.deps.draining.borrow() {
+    if *state.deps.draining.borrow() || state.drain.draining.load(Ordering::Relaxed) {
         HttpResponse::ServiceUnavailable().body("draining")
     } else {
         HttpResponse::Ok().body("ready")
@@ -359,6 +363,32 @@ async fn rooms(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `POST /api/admin/drain` with `Authorization: Bearer <admin_token>`: starts draining, as
+/// SIGTERM does (202). 404 when no admin token is configured, 401 without the right one.
+async fn admin_drain(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let token = &state.deps.config.admin_token;
+    if token.is_empty() {
+        return HttpResponse::NotFound().body("no admin token configured");
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
+        return HttpResponse::Unauthorized().body("admin token required");
+    }
+    state.drain.requested.notify_one();
+    HttpResponse::Accepted().body("draining")
+}
+
+/// Equality that takes as long whatever the first differing byte: a token compared with `==`
+/// leaks how much of a guess was right through the answer's timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `GET /api/fleet`: every live server with its URL, rooms, players, capacity and draining
 /// flag, from the fleet directory; without one, this process alone. 503 with the reason when
 /// the directory does not answer.
@@ -371,7 +401,7 @@ async fn fleet(state: web::Data<AppState>) -> HttpResponse {
             url: c.public_url.clone(),
             capacity: (c.max_rooms * c.max_players).min(c.max_connections),
             players: rooms.iter().map(|r| r.players).sum(),
-            draining: *state.deps.draining.borrow(),
+            draining: state.drain.draining.load(Ordering::Relaxed),
             updated_unix_ms: unix_now() * 1000,
             rooms: rooms.iter().map(crate::fleet::RoomEntry::of).collect(),
         };

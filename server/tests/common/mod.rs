@@ -110,6 +110,18 @@ impl TestServer {
         }
     }
 
+    /// Whether the server has stopped (its `run` returned) within `limit`.
+    pub async fn exits_within(&mut self, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if self.thread.as_ref().is_none_or(|t| t.is_finished()) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// Shuts down and returns what `run` returned.
     pub fn shutdown(mut self) -> Result<(), String> {
         self.begin_shutdown();
@@ -209,6 +221,8 @@ pub fn config() -> Config {
         // other things need not care where the view box ends (tests/netcode.rs does).
         view_width: 3200.0,
         view_height: 2000.0,
+        // Shutdown goes straight to closing; tests/drain.rs gives rooms time to play on.
+        drain_timeout_s: 0,
         ..Config::default()
     }
 }
