@@ -224,7 +224,7 @@ async fn a_websocket_observer_presents_a_spectator_ticket_and_reports_a_refusal(
     );
     let (state, upgrade) = server.await.expect("stand-in server");
     assert!(
-        upgrade.starts_with("GET /ws/shooter?spectate=duel&ticket=v2."),
+        upgrade.starts_with("GET /ws/shooter?spectate=duel&ticket=v3."),
         "{upgrade}"
     );
     for head in [&state, &upgrade] {

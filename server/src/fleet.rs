@@ -45,6 +45,9 @@ pub struct ServerEntry {
     pub capacity: usize,
     /// Players seated now.
     pub players: usize,
+    /// Rooms it opens at most (`max_rooms`).
+    #[serde(default)]
+    pub max_rooms: usize,
     /// Whether it is draining: no new rooms or seats.
     pub draining: bool,
     /// When this entry was written, Unix ms.
@@ -66,6 +69,9 @@ pub struct RoomEntry {
     pub max_players: usize,
     /// Whether quick-play may place players in it.
     pub public: bool,
+    /// Seats held for matchmade joins on their way (not in `players`).
+    #[serde(default)]
+    pub reserved: usize,
 }
 
 impl RoomEntry {
@@ -77,6 +83,7 @@ impl RoomEntry {
             players: room.players,
             max_players: room.max_players,
             public: room.public,
+            reserved: room.reserved,
         }
     }
 }
@@ -205,7 +212,7 @@ impl Fleet {
             .ignore();
         for room in &entry.rooms {
             pipe.cmd("SET")
-                .arg(format!("arena:room:{}", room.name))
+                .arg(room_key(&room.name))
                 .arg(&self.id)
                 .arg("PX")
                 .arg(ttl_ms)
@@ -229,8 +236,12 @@ impl Fleet {
                 .arg(&self.id)
                 .ignore();
             for room in rooms {
-                pipe.cmd("DEL")
-                    .arg(format!("arena:room:{}", room.name))
+                // Only its own: a name another process has claimed since stays.
+                pipe.cmd("EVAL")
+                    .arg(RELEASE)
+                    .arg(1)
+                    .arg(room_key(&room.name))
+                    .arg(&self.id)
                     .ignore();
             }
             pipe.query_async::<()>(&mut conn).await?;
@@ -271,12 +282,82 @@ impl Fleet {
     }
 }
 
+/// Claims a room's name for `server` unless someone holds it, atomically (so two matchmakers
+/// never create one name twice), and says who holds it now.
+const CLAIM: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
+return redis.call('GET', KEYS[1])";
+
+/// Drops a room's claim if `server` still holds it (a claim by a process that died or
+/// refused the room), never someone else's.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0";
+
+impl Fleet {
+    /// The server holding room `name`, if any.
+    pub async fn owner(&self, name: &str) -> Result<Option<String>, FleetError> {
+        let result = async {
+            let mut conn = self.connection().await?;
+            let owner: Option<String> = redis::cmd("GET")
+                .arg(room_key(name))
+                .query_async(&mut conn)
+                .await?;
+            Ok(owner)
+        }
+        .await;
+        self.observe("matchmake", result)
+    }
+
+    /// Claims room `name` for `server` (for a TTL, renewed by its registrar once the room
+    /// exists) unless someone holds it; the holder afterwards, whoever won.
+    pub async fn claim(&self, name: &str, server: &str) -> Result<String, FleetError> {
+        let result = async {
+            let mut conn = self.connection().await?;
+            let owner: String = redis::Script::new(CLAIM)
+                .key(room_key(name))
+                .arg(server)
+                .arg(self.ttl.as_millis() as u64)
+                .invoke_async(&mut conn)
+                .await?;
+            Ok(owner)
+        }
+        .await;
+        self.observe("matchmake", result)
+    }
+
+    /// Drops `server`'s claim on room `name`, if it still holds it.
+    pub async fn release(&self, name: &str, server: &str) -> Result<(), FleetError> {
+        let result = async {
+            let mut conn = self.connection().await?;
+            redis::Script::new(RELEASE)
+                .key(room_key(name))
+                .arg(server)
+                .invoke_async::<()>(&mut conn)
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.observe("matchmake", result)
+    }
+}
+
+fn room_key(name: &str) -> String {
+    format!("arena:room:{name}")
+}
+
 /// What the registrar reports of this process.
-fn entry_of(fleet: &Fleet, rooms: &[RoomInfo], capacity: usize, draining: bool) -> ServerEntry {
+fn entry_of(
+    fleet: &Fleet,
+    rooms: &[RoomInfo],
+    (capacity, max_rooms): (usize, usize),
+    draining: bool,
+) -> ServerEntry {
     ServerEntry {
         id: fleet.id.clone(),
         url: fleet.url.clone(),
         capacity,
+        max_rooms,
         players: rooms.iter().map(|r| r.players).sum(),
         draining,
         updated_unix_ms: unix_ms(),
@@ -290,7 +371,7 @@ fn entry_of(fleet: &Fleet, rooms: &[RoomInfo], capacity: usize, draining: bool) 
 pub async fn keep_registered(
     fleet: Arc<Fleet>,
     lobby: Addr<Lobby>,
-    capacity: usize,
+    capacity: (usize, usize),
     drain: Arc<DrainState>,
     mut draining: watch::Receiver<bool>,
 ) {

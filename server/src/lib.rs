@@ -19,10 +19,13 @@
 //! - [`operations`]: what an operator sets and sees: configuration, metrics, join tickets.
 //! - [`close`]: every way a session ends, with its close code, reason and `Error`.
 //! - [`socket`]: a handle on each connection's socket, to close connections whose actor froze.
+//! - [`fleet`] and [`matchmaker`]: the Redis directory of processes and rooms, and
+//!   `POST /api/matchmake`, which holds a seat where a player should play.
 
 pub mod close;
 pub mod fleet;
 pub mod games;
+pub mod matchmaker;
 pub mod operations;
 pub mod rooms;
 pub mod server;

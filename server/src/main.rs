@@ -72,6 +72,10 @@ enum Cmd {
         /// Seconds the ticket stays valid (at most the config's max_ticket_ttl_s).
         #[arg(long, default_value_t = 60)]
         ttl: u64,
+        /// The fleet server id that alone accepts it (a server in a fleet accepts only
+        /// tickets naming it).
+        #[arg(long, value_name = "ID")]
+        server: Option<String>,
     },
     /// Re-simulate a replay at full speed and check every recorded state hash; exit 0 only
     /// when it verifies. With `--at TICK`, print the state after that tick as JSON instead.
@@ -111,14 +115,19 @@ fn main() -> ExitCode {
         room,
         spectate,
         ttl,
+        server,
     }) = cli.command
     {
         let claims = match spectate {
             Some(watched) => Claims {
                 name: name.unwrap_or_else(|| SPECTATOR_NAME.into()),
+                server,
                 ..Claims::spectator(watched, 0, 0)
             },
-            None => Claims::player(name.unwrap_or_default(), room, 0, 0),
+            None => Claims {
+                server,
+                ..Claims::player(name.unwrap_or_default(), room, 0, 0)
+            },
         };
         return issue_ticket(&config, claims, ttl);
     }

@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::fleet::{self, Fleet};
 use crate::games::Games;
+use crate::matchmaker::Matchmaker;
 use crate::operations::config::{Auth, Config, ConfigError};
 use crate::operations::metrics::Metrics;
 use crate::operations::replays::ReplayStore;
@@ -71,6 +72,14 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     config.validate()?;
+    let mut config = config;
+    // Resolved once: tickets, the fleet and `POST /api/matchmake` all name this process.
+    if config.server_id.is_empty() {
+        config.server_id = format!("arena-{:08x}", rand::random::<u32>());
+    }
+    if config.public_url.is_empty() {
+        config.public_url = format!("ws://{}/ws", listener.local_addr()?);
+    }
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let catalog = Arc::new(games.catalog);
@@ -89,19 +98,15 @@ pub async fn run_with(
     let fleet = match config.fleet_url.as_str() {
         "" => None,
         url => {
-            let id = match config.server_id.as_str() {
-                "" => format!("arena-{:08x}", rand::random::<u32>()),
-                id => id.to_owned(),
-            };
-            let public_url = match config.public_url.as_str() {
-                "" => format!("ws://{}/ws", listener.local_addr()?),
-                given => given.to_owned(),
-            };
+            let (id, public_url) = (config.server_id.clone(), config.public_url.clone());
             let fleet = Fleet::new(url, id, public_url, config.fleet_ttl(), metrics.clone())
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
             info!(server = %fleet.id, url = %fleet.url, "joining the fleet");
             let fleet = Arc::new(fleet);
-            let capacity = (config.max_rooms * config.max_players).min(config.max_connections);
+            let capacity = (
+                (config.max_rooms * config.max_players).min(config.max_connections),
+                config.max_rooms,
+            );
             actix_rt::spawn(fleet::keep_registered(
                 fleet.clone(),
                 lobby.clone(),
@@ -112,24 +117,47 @@ pub async fn run_with(
             Some(fleet)
         }
     };
-    let tickets = (config.auth == Auth::Ticket).then(|| {
-        Arc::new(TicketAuthority::new(
-            config.ticket_secret.as_bytes(),
+    // Matchmade seats come with a ticket whatever `auth` says; without a configured secret
+    // this process signs its own with one that dies with it (no one else needs to check them).
+    let secret = match config.ticket_secret.as_str() {
+        "" => rand::random::<[u8; 32]>().to_vec(),
+        given => given.as_bytes().to_vec(),
+    };
+    let authority = Arc::new(
+        TicketAuthority::new(
+            &secret,
             config.max_remembered_tickets,
             config.max_ticket_ttl_s,
-        ))
-    });
+        )
+        .for_server(config.server_id.clone(), fleet.is_some()),
+    );
+    let tickets = (config.auth == Auth::Ticket).then(|| authority.clone());
+    // Fleet peers seat each other's players only with the shared secret: a random one would
+    // let no peer in.
+    let forward_token =
+        (!config.ticket_secret.is_empty()).then(|| Matchmaker::forward_token(&authority));
+    if fleet.is_some() && forward_token.is_none() {
+        tracing::warn!(
+            "in a fleet without ticket_secret: POST /api/matchmake answers 503 until the fleet shares one"
+        );
+    }
+    let matchmaker = Arc::new(Matchmaker::new(
+        config.matchmake_per_ip_per_s,
+        forward_token,
+    ));
     let state = AppState {
         deps: SessionDeps {
             config: config.clone(),
             lobby: lobby.clone(),
             draining,
             tickets,
+            matchmade: authority,
             metrics,
         },
         next_session: Arc::new(AtomicU64::new(1)),
         fleet,
         drain: drain.clone(),
+        matchmaker,
         endpoints: Arc::new(games.endpoints),
         catalog,
         limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_ip),

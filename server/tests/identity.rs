@@ -31,6 +31,7 @@ fn ticket(secret: &str, name: &str, expires: u64, nonce: u64) -> String {
         expires,
         nonce,
         spectate: false,
+        server: None,
     })
 }
 
@@ -299,6 +300,7 @@ async fn a_spectator_ticket_is_not_spent_on_a_room_that_does_not_exist() {
         expires: unix_now() + 60,
         nonce: 77,
         spectate: true,
+        server: None,
     });
     let url = format!("ws://{}/ws?spectate=vip&ticket={watch}", server.addr);
     let mut early = Connection::connect(&url).await.expect("upgrade");

@@ -23,6 +23,7 @@ fn ticket(name: &str, room: &str, spectate: bool) -> String {
         expires: unix_now() + 60,
         nonce: rand::random(),
         spectate,
+        server: None,
     })
 }
 

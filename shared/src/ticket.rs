@@ -3,10 +3,11 @@
 //! bots). This module only signs, verifies and decodes; expiry, lifetime limits and single use
 //! are the server's (`arena_server::ticket::TicketAuthority`).
 //!
-//! Format `v2`: `v2.<claims>.<mac>`, both parts base64url without padding, so a ticket needs no
+//! Format `v3`: `v3.<claims>.<mac>`, both parts base64url without padding, so a ticket needs no
 //! escaping in a URL query or an HTTP header. `claims` is the bincode (serde, standard
-//! configuration) of [`Claims`]; `mac` is HMAC-SHA256(secret, `v2.<claims>`). `v1` tickets
-//! (claims without `spectate`) are refused as [`FormatError::Malformed`].
+//! configuration) of [`Claims`]; `mac` is HMAC-SHA256(secret, `v3.<claims>`). Older formats
+//! (`v1`: claims without `spectate`; `v2`: without `server`) are refused as
+//! [`FormatError::Malformed`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,8 +20,9 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 /// What every ticket of this format starts with: the format version and its separator.
-pub const PREFIX: &str = "v2.";
-/// Longest ticket accepted, in bytes: claims are a name, a room, a flag and two integers.
+pub const PREFIX: &str = "v3.";
+/// Longest ticket accepted, in bytes: claims are a name, a room, a server id, a flag and two
+/// integers.
 pub const MAX_TICKET_LEN: usize = 512;
 /// Shortest secret accepted, in bytes (HMAC-SHA256's block of security).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -38,8 +40,12 @@ pub struct Claims {
     pub spectate: bool,
     /// Expiry, seconds since the Unix epoch.
     pub expires: u64,
-    /// Random; makes each ticket single-use where the server remembers it.
+    /// Random; makes each ticket single-use where the server remembers it, and names the seat
+    /// a matchmaker reserved for it.
     pub nonce: u64,
+    /// The one server (fleet id) that accepts it; `None` = any server sharing the secret that
+    /// is not in a fleet. Matchmakers always name the server they reserved a seat on.
+    pub server: Option<String>,
 }
 
 impl Claims {
@@ -51,6 +57,7 @@ impl Claims {
             spectate: false,
             expires,
             nonce,
+            server: None,
         }
     }
 
@@ -62,6 +69,15 @@ impl Claims {
             spectate: true,
             expires,
             nonce,
+            server: None,
+        }
+    }
+
+    /// These claims, accepted only by server `id`.
+    pub fn on_server(self, id: impl Into<String>) -> Self {
+        Self {
+            server: Some(id.into()),
+            ..self
         }
     }
 }
@@ -88,6 +104,15 @@ pub fn unix_now() -> u64 {
 fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
     HmacSha256::new_from_slice(secret).expect("HMAC takes any key length")
+}
+
+/// A credential for `purpose` derived from `secret` (base64url of HMAC-SHA256(secret,
+/// `purpose`)): what processes sharing the ticket secret show each other, so the secret itself
+/// never travels and a leaked credential cannot sign tickets.
+pub fn derived_token(secret: &[u8], purpose: &str) -> String {
+    let mut mac = mac(secret);
+    mac.update(purpose.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// A ticket for `claims`, signed with `secret`. It is not checked here: a spectator ticket
@@ -150,6 +175,16 @@ mod tests {
         Claims::player("ann", Some("duel".into()), 1_000, 42)
     }
 
+    /// The claims of format v2, which had no `server`.
+    #[derive(Serialize)]
+    struct V2Claims {
+        name: String,
+        room: Option<String>,
+        spectate: bool,
+        expires: u64,
+        nonce: u64,
+    }
+
     /// The claims of format v1, which had no `spectate`.
     #[derive(Serialize)]
     struct V1Claims {
@@ -184,7 +219,7 @@ mod tests {
     #[test]
     fn player_and_spectator_tickets_round_trip() {
         let ticket = sign(SECRET, &claims());
-        assert!(ticket.starts_with("v2."));
+        assert!(ticket.starts_with("v3."));
         assert_eq!(verify(SECRET, &ticket), Ok(claims()));
         let watch = Claims::spectator("duel", 1_000, 43);
         let verified = verify(SECRET, &sign(SECRET, &watch)).expect("a valid spectator ticket");
@@ -206,9 +241,20 @@ mod tests {
     }
 
     #[test]
-    fn v1_tickets_are_malformed_even_when_correctly_signed() {
+    fn older_tickets_are_malformed_even_when_correctly_signed() {
         let v1 = signed_with_prefix("v1.", &v1_claims());
         assert_eq!(verify(SECRET, &v1), Err(FormatError::Malformed));
+        let v2_claims = V2Claims {
+            name: "ann".into(),
+            room: Some("duel".into()),
+            spectate: false,
+            expires: 1_000,
+            nonce: 42,
+        };
+        let v2 = signed_with_prefix("v2.", &v2_claims);
+        assert_eq!(verify(SECRET, &v2), Err(FormatError::Malformed));
+        let relabelled = signed_with_prefix(PREFIX, &v2_claims);
+        assert_eq!(verify(SECRET, &relabelled), Err(FormatError::Malformed));
         // v1 claims relabelled v2 and signed again do not decode as v2 claims.
         let relabelled = signed_with_prefix(PREFIX, &v1_claims());
         assert_eq!(verify(SECRET, &relabelled), Err(FormatError::Malformed));
@@ -251,7 +297,7 @@ mod tests {
     #[test]
     fn junk_is_refused() {
         let long = format!("{PREFIX}{}", "A".repeat(MAX_TICKET_LEN));
-        for junk in ["", "v2", "v2.", "v2..", "v2.a.b", "v2.x.y", "v3.x.y", &long] {
+        for junk in ["", "v3", "v3.", "v3..", "v3.a.b", "v3.x.y", "v4.x.y", &long] {
             assert!(
                 matches!(
                     verify(SECRET, junk),
@@ -271,8 +317,9 @@ mod tests {
             spectate: bool,
             expires: u64,
             nonce: u64,
+            server in proptest::option::of("[a-z0-9-]{1,40}"),
         ) {
-            let claims = Claims { name, room: room.clone(), spectate, expires, nonce };
+            let claims = Claims { name, room: room.clone(), spectate, expires, nonce, server };
             let verified = verify(SECRET, &sign(SECRET, &claims));
             if spectate && room.is_none() {
                 prop_assert_eq!(verified, Err(FormatError::Malformed));

@@ -103,6 +103,10 @@ pub struct Config {
     /// How long the directory keeps this process and its rooms without a renewal, ms: a
     /// process that dies is gone from the fleet within it. Renewed every third of it.
     pub fleet_ttl_ms: u64,
+    /// How long a matchmade seat is held for its join, ms; unused, it is released.
+    pub seat_reservation_ms: u64,
+    /// `POST /api/matchmake` calls one address may make per second (twice that in a burst).
+    pub matchmake_per_ip_per_s: u32,
     /// Largest client message, bytes (see [`LARGEST_CLIENT_MESSAGE`] for how it is sized).
     pub max_message_bytes: usize,
     /// Most frames one client message may be split into (continuation frames); more: 1008.
@@ -210,6 +214,8 @@ impl Default for Config {
             public_url: String::new(),
             server_id: String::new(),
             fleet_ttl_ms: 6_000,
+            seat_reservation_ms: 15_000,
+            matchmake_per_ip_per_s: 10,
             max_message_bytes: 4096,
             max_message_fragments: 16,
             close_linger_ms: 1_000,
@@ -383,6 +389,18 @@ impl Config {
         check(
             (1_000..=60_000).contains(&self.fleet_ttl_ms),
             "fleet_ttl_ms must be 1000..=60000",
+        );
+        check(
+            (1_000..=300_000).contains(&self.seat_reservation_ms),
+            "seat_reservation_ms must be 1000..=300000",
+        );
+        check(
+            self.seat_reservation_ms.div_ceil(1000) < self.max_ticket_ttl_s,
+            "seat_reservation_ms must end before max_ticket_ttl_s (a matchmade ticket lives as long as its seat)",
+        );
+        check(
+            (1..=100_000).contains(&self.matchmake_per_ip_per_s),
+            "matchmake_per_ip_per_s must be 1..=100000",
         );
         check(
             self.max_rewind_ms <= u64::from(Rewind::MAX_MS),
@@ -565,6 +583,11 @@ impl Config {
     /// How long the fleet directory keeps this process without a renewal.
     pub fn fleet_ttl(&self) -> Duration {
         Duration::from_millis(self.fleet_ttl_ms)
+    }
+
+    /// How long a matchmade seat is held.
+    pub fn seat_reservation(&self) -> Duration {
+        Duration::from_millis(self.seat_reservation_ms)
     }
 
     /// The most a shot is rewound: `max_rewind_ms`, or zero without lag compensation.

@@ -54,6 +54,12 @@ pub struct Metrics {
     pub fleet_up: IntGauge,
     /// Fleet directory operations that failed, by operation.
     pub fleet_errors: IntCounterVec,
+    /// Matchmade seats, by outcome: reserved, claimed (its join came), expired.
+    pub seat_reservations: IntCounterVec,
+    /// `POST /api/matchmake` answers, by outcome ([`MATCHMAKE_OUTCOMES`]).
+    pub matchmakes: IntCounterVec,
+    /// Time to answer a `POST /api/matchmake` that found a seat, forwarding included.
+    pub matchmake_seconds: Histogram,
     /// Tick duration per open room, by [`ROOM_LABELS`].
     pub room_tick_seconds: HistogramVec,
     /// Late or skipped ticks per open room, by [`ROOM_LABELS`].
@@ -61,7 +67,14 @@ pub struct Metrics {
 }
 
 /// The fleet directory operations `arena_fleet_errors_total` counts, registered up front.
-pub const FLEET_OPERATIONS: [&str; 3] = ["register", "deregister", "list"];
+pub const FLEET_OPERATIONS: [&str; 4] = ["register", "deregister", "list", "matchmake"];
+
+/// The outcomes `arena_matchmake_total` counts, registered up front.
+pub const MATCHMAKE_OUTCOMES: [&str; 5] =
+    ["ok", "bad_request", "rate_limited", "full", "unavailable"];
+
+/// The outcomes `arena_seat_reservations_total` counts, registered up front.
+pub const SEAT_OUTCOMES: [&str; 3] = ["reserved", "claimed", "expired"];
 
 /// The `reason` labels of `arena_dropped_inputs_total`, registered up front so every series
 /// reads 0 before the first drop (`crate::rooms::inputs::InputDrop` has one variant each).
@@ -138,12 +151,44 @@ impl Metrics {
         let fleet_errors = counter_vec(
             "fleet_errors_total",
             "Fleet directory (Redis) operations that failed, by operation: register, \
-             deregister, list.",
+             deregister, list, matchmake.",
             &["op"],
         );
         for op in FLEET_OPERATIONS {
             fleet_errors.with_label_values(&[op]);
         }
+        let seat_reservations = counter_vec(
+            "seat_reservations_total",
+            "Matchmade seats, by outcome: reserved, claimed (the join arrived), expired (held \
+             seat_reservation_ms and released unused).",
+            &["outcome"],
+        );
+        for outcome in SEAT_OUTCOMES {
+            seat_reservations.with_label_values(&[outcome]);
+        }
+        let matchmakes = counter_vec(
+            "matchmake_total",
+            "POST /api/matchmake answers, by outcome: ok, bad_request, rate_limited, full \
+             (no seat anywhere), unavailable (directory or the room's server unreachable).",
+            &["outcome"],
+        );
+        for outcome in MATCHMAKE_OUTCOMES {
+            matchmakes.with_label_values(&[outcome]);
+        }
+        // 250 µs to ~1 s: a local seat to a forward across the fleet on a slow network.
+        let matchmake_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "matchmake_seconds",
+                "Time to answer a matchmake that found a seat, forwarding included.",
+            )
+            .buckets(
+                prometheus::exponential_buckets(250e-6, 2.0, 13).expect("static buckets are valid"),
+            ),
+        )
+        .expect("static metric options are valid");
+        registry
+            .register(Box::new(matchmake_seconds.clone()))
+            .expect("metric names are unique");
         let snapshots = counter_vec(
             "snapshots_total",
             "Snapshots sent, by kind: full or delta.",
@@ -201,6 +246,9 @@ impl Metrics {
                 "1 while the fleet directory (Redis) answers; 0 while it does not or is off.",
             ),
             fleet_errors,
+            seat_reservations,
+            matchmakes,
+            matchmake_seconds,
             room_tick_seconds,
             room_tick_overruns: counter_vec(
                 "room_tick_overruns_total",

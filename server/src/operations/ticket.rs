@@ -46,6 +46,10 @@ pub enum TicketError {
     /// The ticket names a room other than the one asked for.
     #[error("this ticket is for another room")]
     WrongRoom,
+    /// The ticket names another server, or (in a fleet) none: a matchmaker reserved the seat
+    /// elsewhere.
+    #[error("this ticket is for another server")]
+    WrongServer,
 }
 
 impl From<FormatError> for TicketError {
@@ -65,6 +69,10 @@ pub struct TicketAuthority {
     max_remembered: usize,
     /// Longest lifetime accepted, seconds: a used ticket is remembered at most this long.
     max_ttl: u64,
+    /// This server's id: tickets naming another are refused.
+    server: Option<String>,
+    /// In a fleet: tickets naming no server are refused too.
+    server_required: bool,
 }
 
 impl TicketAuthority {
@@ -76,12 +84,30 @@ impl TicketAuthority {
             used: Mutex::new(HashMap::new()),
             max_remembered,
             max_ttl,
+            server: None,
+            server_required: false,
+        }
+    }
+
+    /// This authority as server `id`'s: it refuses tickets naming another server and, when
+    /// `required` (the server is in a fleet), tickets naming none.
+    pub fn for_server(self, id: impl Into<String>, required: bool) -> Self {
+        Self {
+            server: Some(id.into()),
+            server_required: required,
+            ..self
         }
     }
 
     /// A signed ticket for `claims`.
     pub fn issue(&self, claims: &Claims) -> String {
         format::sign(&self.secret, claims)
+    }
+
+    /// The credential fleet processes present to each other for `purpose`
+    /// ([`format::derived_token`] of this secret).
+    pub fn derived_token(&self, purpose: &str) -> String {
+        format::derived_token(&self.secret, purpose)
     }
 
     /// The claims of a validly signed ticket that is unexpired and within the longest lifetime
@@ -95,6 +121,13 @@ impl TicketAuthority {
         }
         if claims.expires > now.saturating_add(self.max_ttl) {
             return Err(TicketError::TooLong);
+        }
+        let server_ok = match &claims.server {
+            Some(named) => self.server.as_ref() == Some(named),
+            None => !self.server_required,
+        };
+        if !server_ok {
+            return Err(TicketError::WrongServer);
         }
         Ok(claims)
     }
@@ -261,6 +294,22 @@ mod tests {
             Err(TicketError::TooLong)
         );
         assert_eq!(auth.check("v2.x.y", 1), Err(TicketError::Malformed));
+    }
+
+    #[test]
+    fn a_ticket_naming_a_server_is_accepted_there_only() {
+        let a = TicketAuthority::new(&[7; 32], 8, 3600).for_server("a", true);
+        let b = TicketAuthority::new(&[7; 32], 8, 3600).for_server("b", false);
+        let lone = TicketAuthority::new(&[7; 32], 8, 3600);
+        let for_a = a.issue(&claims(1_000).on_server("a"));
+        assert!(a.check(&for_a, 5).is_ok());
+        assert_eq!(b.check(&for_a, 5), Err(TicketError::WrongServer));
+        assert_eq!(lone.check(&for_a, 5), Err(TicketError::WrongServer));
+        // A ticket naming no server: any server outside a fleet, none in one.
+        let anywhere = a.issue(&claims(1_000));
+        assert_eq!(a.check(&anywhere, 5), Err(TicketError::WrongServer));
+        assert!(b.check(&anywhere, 5).is_ok());
+        assert!(lone.check(&anywhere, 5).is_ok());
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //!
 //! The lobby's count for a room includes seats reserved for joins still in flight, and a room is
 //! disposed only when that count reaches zero, so a join can never land in a room being torn
-//! down.
+//! down. Matchmade seats ([`ReserveSeat`]) count the same way until their join arrives (it then
+//! takes its seat whatever else happened meanwhile: the room filled, the server started to
+//! drain) or their hold ends.
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use arena_shared::{Game, RoomOptions};
@@ -25,9 +27,9 @@ use crate::operations::replays::ReplayStore;
 use crate::rooms::catalog::Catalog;
 use crate::rooms::messages::{
     Admission, CloseRoom, Drain, FindRoom, FoundRoom, JoinRequest, ListRooms, LobbyLink,
-    PlayerJoining, PlayerLeft, PlayerResuming, ResumeRequest, RoomHandle, RoomId, RoomInfo,
-    RoomStats, RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission, SpectatorJoining,
-    WatchReplay,
+    PlayerJoining, PlayerLeft, PlayerResuming, ReserveSeat, ResumeRequest, RoomHandle, RoomId,
+    RoomInfo, RoomStats, RoomStopped, Shutdown, SpectateRequest, SpectatorAdmission,
+    SpectatorJoining, WatchReplay,
 };
 use crate::rooms::playback::{Playback, PlaybackStopped};
 use crate::rooms::room::{Room, RoomSettings, parse_resume_token};
@@ -56,8 +58,10 @@ struct RoomEntry {
     addr: Box<dyn Any + Send>,
     /// Where the room is told to close, whatever its game.
     close: Recipient<CloseRoom>,
-    /// Seated players plus reservations for joins in flight.
+    /// Seated players plus reservations for joins in flight, matchmade ones included.
     occupancy: usize,
+    /// Matchmade seats not yet claimed: ticket nonce → when the hold ends.
+    reserved: HashMap<u64, Instant>,
     stats: Arc<RoomStats>,
     opened: Instant,
 }
@@ -122,12 +126,27 @@ impl Lobby {
         &mut self,
         wanted: Option<&str>,
         options: Option<&RoomOptions>,
+        reservation: Option<u64>,
         creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
     ) -> Result<(RoomId, Addr<Room<G>>), Farewell> {
         if self.shutting_down {
             return Err(Farewell::ShuttingDown);
+        }
+        self.release_expired();
+        // A matchmade join takes the seat held for it, full room or drain notwithstanding:
+        // the matchmaker promised it.
+        if let (Some(name), Some(nonce)) = (wanted, reservation)
+            && let Some(&id) = self.by_name.get(name)
+            && let Some(entry) = self.rooms.get_mut(&id)
+            && entry.reserved.remove(&nonce).is_some()
+        {
+            self.metrics
+                .seat_reservations
+                .with_label_values(&["claimed"])
+                .inc();
+            return Ok((id, entry.addr::<G>()?));
         }
         if self.draining {
             return Err(Farewell::Draining);
@@ -309,11 +328,39 @@ impl Lobby {
                 close: addr.clone().recipient(),
                 addr: Box::new(addr),
                 occupancy: 0,
+                reserved: HashMap::new(),
                 stats,
                 opened: Instant::now(),
             },
         );
         Ok(id)
+    }
+
+    /// Gives back the matchmade seats whose hold ended, disposing of rooms left empty.
+    fn release_expired(&mut self) {
+        let now = Instant::now();
+        let mut emptied = Vec::new();
+        for (id, entry) in &mut self.rooms {
+            let before = entry.reserved.len();
+            entry.reserved.retain(|_, until| *until > now);
+            let released = before - entry.reserved.len();
+            if released > 0 {
+                self.metrics
+                    .seat_reservations
+                    .with_label_values(&["expired"])
+                    .inc_by(released as u64);
+                entry.occupancy = entry.occupancy.saturating_sub(released);
+                if entry.occupancy == 0 {
+                    emptied.push(*id);
+                }
+            }
+        }
+        for id in emptied {
+            if let Some(entry) = self.rooms.get(&id) {
+                info!(room = %entry.name, "matchmade seats unused; disposing room");
+            }
+            self.dispose(id, Farewell::RoomClosed);
+        }
     }
 
     fn dispose(&mut self, id: RoomId, farewell: Farewell) {
@@ -337,7 +384,16 @@ fn handle_of<G: Game>(room: &Addr<Room<G>>) -> RoomHandle {
 
 impl Actor for Lobby {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Unused matchmade seats go back within a second of their hold ending, even in a
+        // room nobody else asks for.
+        ctx.run_interval(RESERVATION_SWEEP, |lobby, _| lobby.release_expired());
+    }
 }
+
+/// How often held seats are checked for an ended hold.
+const RESERVATION_SWEEP: Duration = Duration::from_secs(1);
 
 impl<G: Game> Handler<JoinRequest<G>> for Lobby {
     type Result = ResponseFuture<Result<Admission<G>, Farewell>>;
@@ -346,6 +402,7 @@ impl<G: Game> Handler<JoinRequest<G>> for Lobby {
         let placed = self.place::<G>(
             msg.room.as_deref(),
             msg.options.as_ref(),
+            msg.reservation,
             msg.creator,
             &msg.arbiter,
             ctx,
@@ -366,6 +423,28 @@ impl<G: Game> Handler<JoinRequest<G>> for Lobby {
                 seated,
             })
         })
+    }
+}
+
+impl<G: Game> Handler<ReserveSeat<G>> for Lobby {
+    type Result = Result<String, Farewell>;
+
+    fn handle(&mut self, msg: ReserveSeat<G>, ctx: &mut Self::Context) -> Self::Result {
+        let (id, _) = self.place::<G>(
+            msg.room.as_deref(),
+            None,
+            None,
+            msg.creator,
+            &msg.arbiter,
+            ctx,
+        )?;
+        let entry = self.rooms.get_mut(&id).ok_or(Farewell::RoomClosed)?;
+        entry.reserved.insert(msg.nonce, Instant::now() + msg.hold);
+        self.metrics
+            .seat_reservations
+            .with_label_values(&["reserved"])
+            .inc();
+        Ok(entry.name.clone())
     }
 }
 
@@ -541,6 +620,7 @@ impl Handler<ListRooms> for Lobby {
                     skipped_snapshots: r.stats.skipped_snapshots.load(Ordering::Relaxed),
                     dropped_inputs: r.stats.dropped_inputs.load(Ordering::Relaxed),
                     spectators: r.stats.spectators.load(Ordering::Relaxed),
+                    reserved: r.reserved.len(),
                 })
                 .collect(),
         )

@@ -170,6 +170,8 @@ pub struct JoinRequest<G: Game> {
     pub arbiter: ArbiterHandle,
     /// The client's address, charged for a named room this join creates.
     pub creator: Option<IpAddr>,
+    /// The seat a matchmaker reserved for this join (its ticket's nonce), if any.
+    pub reservation: Option<u64>,
 }
 
 impl<G: Game> Message for JoinRequest<G> {
@@ -308,6 +310,30 @@ pub struct RoomInfo {
     pub dropped_inputs: u64,
     /// Spectators watching.
     pub spectators: usize,
+    /// Seats held for matchmade joins not yet arrived (not in `players`).
+    pub reserved: usize,
+}
+
+/// Holds a seat for a join that a matchmaker is sending (`POST /api/matchmake`): in `room`, or
+/// quick-play's choice when `None`, creating the room when needed. The seat is counted as taken
+/// until the join bearing `nonce` arrives, or released after `hold`.
+pub struct ReserveSeat<G: Game> {
+    /// Validated room name, or `None` for quick-play.
+    pub room: Option<String>,
+    /// The ticket nonce that will claim the seat.
+    pub nonce: u64,
+    /// How long the seat is held.
+    pub hold: std::time::Duration,
+    /// Where a room this creates runs (the caller's thread).
+    pub arbiter: ArbiterHandle,
+    /// The client's address, charged for a named room this creates.
+    pub creator: Option<IpAddr>,
+    /// The game whose room it is.
+    pub game: std::marker::PhantomData<fn() -> G>,
+}
+
+impl<G: Game> Message for ReserveSeat<G> {
+    type Result = Result<String, Farewell>;
 }
 
 /// The server drains: the lobby takes no new rooms or seats (resumes and spectators still come

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::debug;
 
 use crate::fleet::Fleet;
+use crate::matchmaker::{Matchmaker, Reserve};
 use crate::operations::replays;
 use crate::operations::ticket::{TicketError, unix_now};
 use crate::rooms::catalog::Catalog;
@@ -33,19 +34,33 @@ type Upgrade = fn(
 /// Each game's WebSocket endpoint: `/ws/{game}`, and `/ws` for the first game added.
 #[derive(Clone, Default)]
 pub struct Endpoints {
-    by_game: HashMap<&'static str, Upgrade>,
+    by_game: HashMap<&'static str, (Upgrade, Reserve)>,
     default: Option<&'static str>,
 }
 
 impl Endpoints {
     /// Serves game `G` on `/ws/{G::NAME}` (and on `/ws` if it is the first).
     pub fn add<G: Game>(&mut self) {
-        self.by_game.insert(G::NAME, session::upgrade::<G>);
+        self.by_game.insert(
+            G::NAME,
+            (session::upgrade::<G>, crate::matchmaker::reserve::<G>),
+        );
         self.default.get_or_insert(G::NAME);
     }
 
     fn get(&self, game: Option<&str>) -> Option<Upgrade> {
-        self.by_game.get(game.or(self.default)?).copied()
+        self.by_game.get(game.or(self.default)?).map(|e| e.0)
+    }
+
+    /// The game named (`None` = the default) and how to hold a seat in one of its rooms.
+    pub fn reserver(&self, game: Option<&str>) -> Option<(&'static str, Reserve)> {
+        let (name, entry) = self.by_game.get_key_value(game.or(self.default)?)?;
+        Some((name, entry.1))
+    }
+
+    /// The default game, played on `/ws`.
+    pub fn default_game(&self) -> Option<&'static str> {
+        self.default
     }
 
     /// The name of the game an endpoint serves (`None` = `/ws`, the default game).
@@ -74,6 +89,8 @@ pub struct AppState {
     pub fleet: Option<Arc<Fleet>>,
     /// Draining: asked for, under way.
     pub drain: Arc<DrainState>,
+    /// `POST /api/matchmake`'s rate limits and fleet credential.
+    pub matchmaker: Arc<Matchmaker>,
 }
 
 /// Registers Arena's routes; `/echo` only when `echo` is on.
@@ -85,6 +102,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
         .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
         .route("/api/fleet", web::get().to(fleet))
+        .route(
+            "/api/matchmake",
+            web::post().to(crate::matchmaker::matchmake),
+        )
+        .route(
+            "/api/fleet/seat",
+            web::post().to(crate::matchmaker::fleet_seat),
+        )
         .route("/api/admin/drain", web::post().to(admin_drain))
         .route("/api/replays", web::get().to(replays))
         .route("/api/replays/{id}", web::get().to(replay_info))
@@ -385,7 +410,7 @@ async fn admin_drain(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 
 /// Equality that takes as long whatever the first differing byte: a token compared with `==`
 /// leaks how much of a guess was right through the answer's timing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -400,6 +425,7 @@ async fn fleet(state: web::Data<AppState>) -> HttpResponse {
             id: c.server_id.clone(),
             url: c.public_url.clone(),
             capacity: (c.max_rooms * c.max_players).min(c.max_connections),
+            max_rooms: c.max_rooms,
             players: rooms.iter().map(|r| r.players).sum(),
             draining: state.drain.draining.load(Ordering::Relaxed),
             updated_unix_ms: unix_now() * 1000,

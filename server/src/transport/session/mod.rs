@@ -65,6 +65,9 @@ pub struct SessionDeps {
     pub draining: watch::Receiver<bool>,
     /// Checks join tickets when `auth = "ticket"`.
     pub tickets: Option<Arc<TicketAuthority>>,
+    /// Checks the tickets `POST /api/matchmake` issues (the same as `tickets` when that is
+    /// set): a `Hello` may carry one whatever `auth` says, and its seat was reserved.
+    pub matchmade: Arc<TicketAuthority>,
     /// Server metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -528,28 +531,31 @@ impl<G: Game> Session<G> {
             let answer = self.deps.lobby.send(ResumeRequest::<G> { token, link });
             return self.admit(answer, Self::on_admitted, ctx);
         }
-        let (name, room) = match &self.deps.tickets {
-            None => (hello.name, hello.room),
-            Some(authority) => {
-                let Some(ticket) = hello.ticket else {
-                    return self.farewell(ctx, Farewell::Ticket(TicketError::Missing));
-                };
+        let (name, room, reservation) = match (&self.deps.tickets, hello.ticket) {
+            (None, None) => (hello.name, hello.room, None),
+            (Some(_), None) => {
+                return self.farewell(ctx, Farewell::Ticket(TicketError::Missing));
+            }
+            // A ticket is checked whenever one comes: under `auth = "none"` it is a matchmade
+            // seat, signed by this process.
+            (_, Some(ticket)) => {
                 // A ticket names who plays where, not how the room is set up: a ticket holder
                 // must not make the matchmaker's room one seat or 60 Hz.
                 if hello.options.is_some() {
                     return self.farewell(
                         ctx,
                         Farewell::BadOptions(
-                            "room options are the matchmaker's under auth = \"ticket\"".into(),
+                            "room options are the matchmaker's when joining with a ticket".into(),
                         ),
                     );
                 }
-                match authority.redeem(&ticket, unix_now()) {
+                match self.deps.matchmade.redeem(&ticket, unix_now()) {
                     Ok(claims) if claims.spectate => {
                         return self.farewell(ctx, Farewell::Ticket(TicketError::SpectateOnly));
                     }
                     // The ticket's identity is authoritative; its room, when it names one, too.
-                    Ok(claims) => (claims.name, claims.room.or(hello.room)),
+                    // Its nonce names the seat a matchmaker reserved, if one did.
+                    Ok(claims) => (claims.name, claims.room.or(hello.room), Some(claims.nonce)),
                     Err(e) => return self.farewell(ctx, Farewell::Ticket(e)),
                 }
             }
@@ -574,6 +580,7 @@ impl<G: Game> Session<G> {
             link,
             arbiter: Arbiter::current(),
             creator: self.peer_ip.map(address_key),
+            reservation,
         };
         self.admit(self.deps.lobby.send(request), Self::on_admitted, ctx);
     }
