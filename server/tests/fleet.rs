@@ -282,3 +282,203 @@ async fn a_draining_process_is_listed_as_draining_until_it_leaves() {
     })
     .await;
 }
+
+const SECRET: &str = "a-fleet-secret-of-at-least-32-bytes!";
+
+/// A fleet member that matchmakes: the shared secret, seats for the crowd, no rate limit worth
+/// the name (every test call comes from 127.0.0.1).
+fn matchmaking_config(redis: &Redis, id: &str) -> Config {
+    Config {
+        ticket_secret: SECRET.into(),
+        max_players: 64,
+        matchmake_per_ip_per_s: 10_000,
+        ..fleet_config(redis, id)
+    }
+}
+
+/// `POST /api/matchmake` at `addr` with `body`: (status, JSON answer).
+fn matchmake_at(addr: std::net::SocketAddr, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let body = body.to_string();
+    let (status, text) = common::http_request(
+        addr,
+        &format!(
+            "POST /api/matchmake HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// Connects where a matchmake answer says and joins with its ticket.
+async fn join_at(
+    url: &str,
+    ticket: &str,
+) -> (
+    common::Connection,
+    Result<common::Welcome, arena_bot::ClientError>,
+) {
+    let mut conn = common::Connection::connect(url).await.expect("connect");
+    let options = arena_bot::JoinOptions {
+        ticket: Some(ticket.to_owned()),
+        ..arena_bot::JoinOptions::default()
+    };
+    let welcome = conn.join_with("whoever", options, common::WAIT).await;
+    (conn, welcome)
+}
+
+fn listed_everywhere(server: &TestServer, n: usize) -> bool {
+    let (status, listing) = fleet_of(server);
+    status == 200 && ids(&listing).len() == n
+}
+
+#[tokio::test]
+async fn concurrent_matchmakes_on_every_node_put_one_named_room_on_one_server() {
+    let redis = Redis::start();
+    let nodes: Vec<TestServer> = ["a", "b", "c"]
+        .iter()
+        .map(|id| TestServer::start(matchmaking_config(&redis, id)))
+        .collect();
+    common::eventually("all three listed", || listed_everywhere(&nodes[0], 3)).await;
+    let addrs: Vec<_> = nodes.iter().map(|n| n.addr).collect();
+    let calls: Vec<_> = (0..40)
+        .map(|i| {
+            let addr = addrs[i % 3];
+            std::thread::spawn(move || {
+                matchmake_at(
+                    addr,
+                    &serde_json::json!({ "name": format!("p{i}"), "room": "final" }),
+                )
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, serde_json::Value)> =
+        calls.into_iter().map(|c| c.join().expect("call")).collect();
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "{answer}");
+        assert_eq!(answer["room"], "final");
+    }
+    let servers: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .filter_map(|(_, a)| a["server"].as_str())
+        .collect();
+    assert_eq!(servers.len(), 1, "one room, one server: {servers:?}");
+    let holder = *servers.first().expect("a server");
+    let node = nodes
+        .iter()
+        .find(|n| n.url() == answers[0].1["url"])
+        .expect("the answer's URL is a node's");
+    // 40 seats held in one room, on one server; no other server opened it.
+    let rooms = node.rooms();
+    let held = rooms.iter().find(|r| r["name"] == "final").expect("final");
+    assert_eq!(held["reserved"], 40, "{held}");
+    for other in nodes.iter().filter(|n| n.url() != answers[0].1["url"]) {
+        assert!(other.rooms().iter().all(|r| r["name"] != "final"));
+    }
+    // The ticket names its server: taken there, refused elsewhere.
+    let ticket = answers[1].1["ticket"].as_str().expect("ticket");
+    let elsewhere = nodes
+        .iter()
+        .find(|n| n.url() != answers[1].1["url"])
+        .expect("another node");
+    let (_, refused) = join_at(&elsewhere.url(), ticket).await;
+    assert!(
+        matches!(&refused, Err(arena_bot::ClientError::Refused { message, .. }) if message.contains("another server")),
+        "{refused:?}"
+    );
+    let (_conn, welcome) = join_at(answers[1].1["url"].as_str().expect("url"), ticket).await;
+    assert_eq!(
+        welcome.expect("seated where the seat was held").room,
+        "final"
+    );
+    assert!(["a", "b", "c"].contains(&holder));
+}
+
+#[tokio::test]
+async fn quick_play_fills_the_fullest_room_in_the_fleet_and_a_closed_server_is_passed_over() {
+    let redis = Redis::start();
+    let a = TestServer::start(matchmaking_config(&redis, "a"));
+    let b = TestServer::start(matchmaking_config(&redis, "b"));
+    common::eventually("both listed", || listed_everywhere(&b, 2)).await;
+    // Two players in a quick-play room on a.
+    let mut players = Vec::new();
+    for name in ["ann", "bo"] {
+        let (status, answer) = matchmake_at(a.addr, &serde_json::json!({ "name": name }));
+        assert_eq!(status, 200, "{answer}");
+        let (conn, welcome) = join_at(
+            answer["url"].as_str().expect("url"),
+            answer["ticket"].as_str().expect("ticket"),
+        )
+        .await;
+        welcome.expect("joined");
+        players.push(conn);
+    }
+    common::eventually("b sees a's room with two players", || {
+        let (_, listing) = fleet_of(&b);
+        listing["servers"][0]["rooms"][0]["players"] == 2
+    })
+    .await;
+    // Asked at b, quick-play goes to a's room, the fleet's fullest with space.
+    let (status, answer) = matchmake_at(b.addr, &serde_json::json!({ "name": "cy" }));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["server"].as_str(), answer["url"].as_str()),
+        (Some("a"), Some(a.url().as_str()))
+    );
+    // A named room goes to the least loaded server: b (a has players).
+    let (status, named) = matchmake_at(
+        a.addr,
+        &serde_json::json!({ "name": "dee", "room": "quiet" }),
+    );
+    assert_eq!(status, 200, "{named}");
+    assert_eq!(named["server"], "b");
+    // b leaves; its room's name is released, so the room is made again on a.
+    drop(players);
+    assert_eq!(b.shutdown(), Ok(()));
+    common::eventually("b is gone", || listed_everywhere(&a, 1)).await;
+    let (status, again) = matchmake_at(
+        a.addr,
+        &serde_json::json!({ "name": "eve", "room": "quiet" }),
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["server"], "a");
+}
+
+#[tokio::test]
+async fn fleet_matchmaking_answers_503_without_the_directory_or_a_shared_secret() {
+    let mut redis = Redis::start();
+    let server = TestServer::start(matchmaking_config(&redis, "alone"));
+    let secretless = TestServer::start(fleet_config(&redis, "secretless"));
+    let (status, refusal) = matchmake_at(secretless.addr, &serde_json::json!({ "name": "ann" }));
+    assert_eq!(
+        (status, refusal["kind"].as_str()),
+        (503, Some("unavailable")),
+        "{refusal}"
+    );
+    assert!(
+        refusal["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ticket_secret")),
+        "{refusal}"
+    );
+    common::eventually("listed", || listed_everywhere(&server, 2)).await;
+    redis.stop();
+    let (status, refusal) = matchmake_at(server.addr, &serde_json::json!({ "name": "ann" }));
+    assert_eq!(
+        (status, refusal["kind"].as_str()),
+        (503, Some("unavailable")),
+        "{refusal}"
+    );
+    assert!(
+        refusal["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("fleet directory unreachable")),
+        "{refusal}"
+    );
+    assert_eq!(
+        server
+            .metrics()
+            .require("arena_matchmake_total", &[("outcome", "unavailable")]),
+        1.0
+    );
+}
