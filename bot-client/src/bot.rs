@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arena_shared::RoomOptions;
 use arena_shared::game::{Brain, Game, Predict, Replicate};
-use arena_shared::protocol::{ClientMsg, ClientMsgOf, Input, RoomEvent, ServerMsg};
+use arena_shared::protocol::{ClientMsg, ClientMsgOf, ErrorCode, Input, RoomEvent, ServerMsg};
 use arena_shared::schedule;
 use arena_shared::sync::Replica;
 use hdrhistogram::Histogram;
@@ -55,6 +55,11 @@ pub struct BotSpec {
     pub room_options: Option<RoomOptions>,
     /// The simulated network each way (`--latency-ms`, `--jitter-ms`).
     pub network: Delay,
+    /// Matchmakers (`--matchmaker`, `http://host:port`): when given, the bot asks one where
+    /// to play (`POST /api/matchmake`) and connects where it is sent, with the ticket it got.
+    pub matchmakers: Vec<String>,
+    /// `--rejoin`: a bot whose server vanished matchmakes again and plays on.
+    pub rejoin: bool,
 }
 
 /// What one bot observed.
@@ -107,6 +112,10 @@ pub struct BotOutcome {
     pub shots: u64,
     /// Of those, hits on another player.
     pub hits: u64,
+    /// Times its server vanished and it matchmade and played on elsewhere (`--rejoin`).
+    pub rejoins: u64,
+    /// The fleet id of the server it played on last (matchmade bots only).
+    pub server: Option<String>,
 }
 
 /// A histogram for distances in thousandths of a unit, up to a million units.
@@ -149,6 +158,8 @@ impl BotOutcome {
             desyncs: 0,
             shots: 0,
             hits: 0,
+            rejoins: 0,
+            server: None,
         }
     }
 
@@ -177,14 +188,24 @@ pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) ->
     tokio::time::sleep_until(spec.start_at).await;
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let name = format!("bot-{}", spec.index);
-    // Minted now, not when the fleet was planned: a long ramp would outlive the ticket.
-    let first = JoinOptions {
-        room: spec.room.clone(),
-        ticket: (spec.tickets.as_ref()).map(|m| m.player(&name, spec.room.as_deref())),
-        options: spec.room_options.clone(),
-        ..JoinOptions::default()
+    // Where it plays: the given URL, or where a matchmaker sends it.
+    let mut url = spec.url.clone();
+    let joined = if spec.matchmakers.is_empty() {
+        // Minted now, not when the fleet was planned: a long ramp would outlive the ticket.
+        let first = JoinOptions {
+            room: spec.room.clone(),
+            ticket: (spec.tickets.as_ref()).map(|m| m.player(&name, spec.room.as_deref())),
+            options: spec.room_options.clone(),
+            ..JoinOptions::default()
+        };
+        connect_and_join::<G>(&url, &name, first)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        let until = Instant::now() + JOIN_TIMEOUT;
+        matchmade_join::<G>(&spec, &name, until, &mut url, &mut out).await
     };
-    let (mut conn, mut welcome) = match connect_and_join::<G>(&spec.url, &name, first).await {
+    let (mut conn, mut welcome) = match joined {
         Ok(ok) => ok,
         Err(e) => {
             live.error();
@@ -239,7 +260,7 @@ pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) ->
                     resume: Some(welcome.resume_token.clone()),
                     ..JoinOptions::default()
                 };
-                match connect_and_join(&spec.url, &name, resume).await {
+                match connect_and_join(&url, &name, resume).await {
                     Ok((c, w)) => {
                         if w.player_id == welcome.player_id {
                             out.resumes += 1;
@@ -254,6 +275,29 @@ pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) ->
                         live.error();
                         out.disconnect = Some(format!("{name}: resume failed: {e}"));
                         break;
+                    }
+                }
+            }
+            Ended::Failed(e) if spec.rejoin && !spec.matchmakers.is_empty() && lost(&e) => {
+                live.traffic(&conn, &mut synced);
+                out.tally(&conn);
+                drop(conn);
+                // Its server is gone (killed, or drained to the end): ask where to play now,
+                // until the run's end.
+                match matchmade_join::<G>(&spec, &name, spec.end_at, &mut url, &mut out).await {
+                    Ok((c, w)) => {
+                        out.rejoins += 1;
+                        out.room = Some(w.room.clone());
+                        seq = seq.max(w.last_input_seq);
+                        (conn, welcome) = (c, w);
+                        synced = Synced::default();
+                    }
+                    Err(why) => {
+                        live.error();
+                        out.disconnect = Some(format!("{name}: {e}; rejoin failed: {why}"));
+                        live.connected(-1);
+                        live.disconnected();
+                        return out;
                     }
                 }
             }
@@ -280,6 +324,65 @@ pub async fn run_bot<G: Game>(spec: BotSpec, clock: Instant, live: Arc<Live>) ->
     }
     live.connected(-1);
     out
+}
+
+/// Whether `e` says the connection or its server went away, not that the server refused or
+/// broke the protocol (those a rejoin would only hide).
+fn lost(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Ws(_)
+            | ClientError::Closed(_)
+            | ClientError::Timeout(_)
+            // A drain that ran out of time says so before its 1001.
+            | ClientError::Refused {
+                code: ErrorCode::ShuttingDown,
+                ..
+            }
+    )
+}
+
+/// Matchmakes (`spec.matchmakers`, the bot's index picking the first) and joins where it is
+/// sent with its ticket, until `until`; `url` becomes the server's, `out.server` its id.
+async fn matchmade_join<G: Game>(
+    spec: &BotSpec,
+    name: &str,
+    until: Instant,
+    url: &mut String,
+    out: &mut BotOutcome,
+) -> Result<(Connection<G>, Welcome<G>), String> {
+    loop {
+        let seat = crate::matchmake::seat(
+            &spec.matchmakers,
+            spec.index,
+            name,
+            spec.room.as_deref(),
+            G::NAME,
+            until
+                .max(Instant::now() + Duration::from_secs(2))
+                .into_std(),
+        )
+        .await?;
+        let options = JoinOptions {
+            ticket: Some(seat.ticket),
+            ..JoinOptions::default()
+        };
+        match connect_and_join::<G>(&seat.url, name, options).await {
+            Ok(joined) => {
+                *url = seat.url;
+                out.server = Some(seat.server);
+                return Ok(joined);
+            }
+            // The seat's server went away between the answer and the join: ask again.
+            Err(e) if lost(&e) || matches!(e, ClientError::Connect(_)) => {
+                if Instant::now() >= until {
+                    return Err(format!("{} ({}): {e}", seat.url, seat.server));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(format!("{} ({}): {e}", seat.url, seat.server)),
+        }
+    }
 }
 
 async fn connect_and_join<G: Game>(

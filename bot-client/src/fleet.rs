@@ -74,6 +74,10 @@ pub struct FleetSpec {
     pub metrics_url: Option<String>,
     /// The simulated network delay each way of every bot (`--latency-ms`, `--jitter-ms`).
     pub network: Delay,
+    /// Matchmakers every bot asks where to play (`--matchmaker`); empty = connect to `url`.
+    pub matchmakers: Vec<String>,
+    /// A bot whose server vanished matchmakes again and plays on (`--rejoin`).
+    pub rejoin: bool,
 }
 
 impl FleetSpec {
@@ -98,6 +102,8 @@ impl FleetSpec {
             tickets: None,
             metrics_url: None,
             network: Delay::default(),
+            matchmakers: Vec::new(),
+            rejoin: false,
         }
     }
 
@@ -172,6 +178,8 @@ pub(crate) async fn run_game<G: Game>(spec: FleetSpec) -> Report {
             seed: spec.seed.wrapping_add(index as u64),
             tickets: spec.tickets.clone(),
             network: spec.network,
+            matchmakers: spec.matchmakers.clone(),
+            rejoin: spec.rejoin,
         };
         tasks.spawn(run_bot::<G>(bot, clock, live.clone()));
     }
@@ -327,6 +335,10 @@ fn merge(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> Report {
         report.churns += o.churns;
         played += o.played;
         report.resumes += o.resumes;
+        report.rejoins += o.rejoins;
+        if let Some(server) = &o.server {
+            *report.servers.entry(server.clone()).or_default() += 1;
+        }
         let _ = rtt.add(&o.rtt_us);
         let _ = ack.add(&o.input_ack_us);
         let _ = jitter.add(&o.jitter_us);

@@ -45,6 +45,7 @@ pub mod games;
 pub mod html;
 pub mod json;
 pub mod live;
+pub mod matchmake;
 pub mod netem;
 pub mod observe;
 pub mod process;

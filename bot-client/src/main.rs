@@ -116,6 +116,16 @@ struct Cli {
     /// Lifetime of each minted ticket, seconds (at most the server's max_ticket_ttl_s).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TTL_S)]
     ticket_ttl: u64,
+    /// Matchmake: every bot asks `POST /api/matchmake` at one of these (`http://HOST:PORT`,
+    /// repeatable or comma-separated; bot i starts with the i-th, moving on when one does not
+    /// answer) where to play, and connects where it is sent with the ticket it got.
+    /// `--url` then only names the server whose metrics are scraped.
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    matchmaker: Vec<String>,
+    /// With --matchmaker: a bot whose server vanished (killed, or drained to the end)
+    /// matchmakes again and plays on; counted as a rejoin in the report, not a disconnect.
+    #[arg(long, requires = "matchmaker")]
+    rejoin: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -492,6 +502,8 @@ fn main() -> ExitCode {
             latency: Duration::from_millis(cli.latency_ms),
             jitter: Duration::from_millis(cli.jitter_ms),
         },
+        matchmakers: cli.matchmaker,
+        rejoin: cli.rejoin,
     };
     let thresholds = Thresholds {
         max_p99_rtt_ms: cli.max_p99_rtt_ms,

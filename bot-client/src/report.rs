@@ -321,6 +321,12 @@ pub struct Report {
     pub churns: u64,
     /// Churns that got the same player back.
     pub resumes: u64,
+    /// Times a bot's server vanished and it matchmade and played on elsewhere (`--rejoin`).
+    #[serde(default)]
+    pub rejoins: u64,
+    /// Matchmade bots by the fleet id of the server each played on last (`--matchmaker`).
+    #[serde(default)]
+    pub servers: std::collections::BTreeMap<String, usize>,
     /// Round-trip time of `Ping`/`Pong`.
     pub rtt_ms: Latency,
     /// From sending an input to the first snapshot acknowledging it (`last_input_seq`).
@@ -760,6 +766,19 @@ impl Report {
                 s,
                 "  churn    {} drops, {} resumed as the same player",
                 self.churns, self.resumes
+            );
+        }
+        if !self.servers.is_empty() {
+            let spread: Vec<String> = self
+                .servers
+                .iter()
+                .map(|(id, n)| format!("{id} {n}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  fleet    bots by server: {}; {} rejoined after their server vanished",
+                spread.join(", "),
+                self.rejoins
             );
         }
         if let Some(server) = &self.server {

@@ -330,7 +330,7 @@ pub fn ok_body(status: u16, body: Vec<u8>) -> Result<Vec<u8>, String> {
 }
 
 /// The status and body of a complete HTTP/1.1 response read to its end.
-fn http_answer(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
+pub(crate) fn http_answer(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut resp = httparse::Response::new(&mut headers);
     let head_len = match resp.parse(raw) {

@@ -149,6 +149,8 @@ async fn a_bot_sends_its_own_join_ticket_and_room_options_in_hello() {
         seed: 1,
         tickets: Some(Minter::new(SECRET, 60)),
         network: Delay::default(),
+        matchmakers: Vec::new(),
+        rejoin: false,
     };
     // The stand-in never welcomes the bot: its run fails, after sending Hello.
     let outcome = run_bot::<World>(spec, now, Arc::new(Live::new())).await;
@@ -471,6 +473,8 @@ async fn play_one_over<G: Game>(
         seed: 1,
         tickets: None,
         network,
+        matchmakers: Vec::new(),
+        rejoin: false,
     };
     let outcome = run_bot::<G>(spec, now, Arc::new(Live::new())).await;
     let played = tokio::time::timeout(WAIT, server)

@@ -44,7 +44,8 @@ use crate::transport::http::AppState;
 use crate::transport::limits::address_key;
 use crate::transport::rate::TokenBucket;
 
-/// Processes one matchmake tries before it gives up.
+/// Processes one matchmake tries before it gives up (quick-play: this many with a room with
+/// space, less one, then as many that may open a room).
 pub const ATTEMPTS: usize = 3;
 /// How long a forward to another process may take.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(2);
@@ -183,6 +184,8 @@ pub struct SeatRequest {
     pub hold: Duration,
     /// The client's address, charged for a named room this creates.
     pub creator: Option<IpAddr>,
+    /// Whether quick-play may open a room for it ([`ReserveSeat::may_open`]).
+    pub may_open: bool,
 }
 
 /// Holds a seat in a room of one game: the lobby's [`ReserveSeat`] for that game's type.
@@ -202,6 +205,7 @@ pub fn reserve<G: Game>(
                 hold: seat.hold,
                 arbiter: Arbiter::current(),
                 creator: seat.creator,
+                may_open: seat.may_open,
                 game: std::marker::PhantomData,
             })
             .await
@@ -305,6 +309,7 @@ async fn seat_here(
     state: &AppState,
     request: &Checked,
     creator: Option<IpAddr>,
+    may_open: bool,
 ) -> Result<MatchAnswer, MatchError> {
     let config = &state.deps.config;
     let nonce = rand::random();
@@ -316,6 +321,7 @@ async fn seat_here(
             nonce,
             hold,
             creator,
+            may_open,
         },
     )
     .await
@@ -386,6 +392,9 @@ pub async fn matchmake(
 struct Forward {
     request: MatchRequest,
     client: Option<IpAddr>,
+    /// Quick-play may open a room there; `false` when the directory picked the process for a
+    /// public room with space, so a stale listing never piles new rooms on the fullest one.
+    may_open: bool,
 }
 
 /// `POST /api/fleet/seat`: a fleet peer holds a seat here for its client.
@@ -417,7 +426,13 @@ pub async fn fleet_seat(
             .map_err(|e| MatchError::BadRequest(format!("bad forward: {e}")))?;
         let request = serde_json::to_vec(&forward.request).unwrap_or_default();
         let checked = check(&state, &request)?;
-        seat_here(&state, &checked, forward.client.map(address_key)).await
+        seat_here(
+            &state,
+            &checked,
+            forward.client.map(address_key),
+            forward.may_open,
+        )
+        .await
     }
     .await;
     match result {
@@ -433,7 +448,7 @@ async fn route(
     client: Option<IpAddr>,
 ) -> Result<MatchAnswer, MatchError> {
     let Some(fleet) = &state.fleet else {
-        return seat_here(state, request, client).await;
+        return seat_here(state, request, client, true).await;
     };
     let Some(token) = &state.matchmaker.forward_token else {
         return Err(MatchError::Unavailable(
@@ -468,9 +483,10 @@ impl Via<'_> {
         &self,
         server: &ServerEntry,
         request: &Checked,
+        may_open: bool,
     ) -> Result<MatchAnswer, MatchError> {
         if server.id == self.state.deps.config.server_id {
-            return seat_here(self.state, request, self.client).await;
+            return seat_here(self.state, request, self.client, may_open).await;
         }
         let forward = Forward {
             request: MatchRequest {
@@ -479,6 +495,7 @@ impl Via<'_> {
                 game: Some(request.game.to_owned()),
             },
             client: self.client,
+            may_open,
         };
         let target = format!("{}/api/fleet/seat", http_base(&server.url));
         forward_to(&target, self.token, &forward).await.inspect_err(|e| {
@@ -589,15 +606,22 @@ async fn quick_play(
         .filter_map(|s| fullest(s).map(|n| (s, n)))
         .collect();
     with_space.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
-    let mut candidates: Vec<&ServerEntry> = with_space.into_iter().map(|(s, _)| s).collect();
-    for s in open_for_rooms(servers) {
-        if !candidates.iter().any(|c| c.id == s.id) {
-            candidates.push(s);
-        }
-    }
+    // Servers with a room with space only join it; then the least loaded may open one.
+    // Each list is bounded on its own, so a listing of full rooms never uses up every try.
+    let mut candidates: Vec<(&ServerEntry, bool)> = with_space
+        .into_iter()
+        .take(ATTEMPTS - 1)
+        .map(|(s, _)| (s, false))
+        .collect();
+    candidates.extend(
+        open_for_rooms(servers)
+            .into_iter()
+            .take(ATTEMPTS - 1)
+            .map(|s| (s, true)),
+    );
     let mut last = MatchError::ServerFull("no server in the fleet has a seat".into());
-    for server in candidates.into_iter().take(ATTEMPTS) {
-        match via.seat_on(server, request).await {
+    for (server, may_open) in candidates {
+        match via.seat_on(server, request, may_open).await {
             Ok(answer) => return Ok(answer),
             // The directory is a period old: the next candidate may have the seat.
             Err(
@@ -648,7 +672,7 @@ async fn named(
             continue;
         }
         let Some(server) = holder else { continue };
-        match via.seat_on(server, request).await {
+        match via.seat_on(server, request, true).await {
             Ok(answer) => return Ok(answer),
             Err(
                 e @ (MatchError::ServerFull(_)

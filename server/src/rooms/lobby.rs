@@ -126,7 +126,8 @@ impl Lobby {
         &mut self,
         wanted: Option<&str>,
         options: Option<&RoomOptions>,
-        reservation: Option<u64>,
+        // The seat held for this join, if any; whether quick-play may open a room for it.
+        (reservation, may_open): (Option<u64>, bool),
         creator: Option<IpAddr>,
         arbiter: &ArbiterHandle,
         ctx: &mut Context<Self>,
@@ -173,6 +174,11 @@ impl Lobby {
         };
         let id = match existing {
             Some(id) => id,
+            None if !may_open => {
+                return Err(Farewell::RoomFull(
+                    "no public room with a free seat here".into(),
+                ));
+            }
             None => {
                 // A quick-play room with the server's setup is the server's choice, and each
                 // needs a full room of players from one address before that address causes
@@ -402,7 +408,7 @@ impl<G: Game> Handler<JoinRequest<G>> for Lobby {
         let placed = self.place::<G>(
             msg.room.as_deref(),
             msg.options.as_ref(),
-            msg.reservation,
+            (msg.reservation, true),
             msg.creator,
             &msg.arbiter,
             ctx,
@@ -433,7 +439,7 @@ impl<G: Game> Handler<ReserveSeat<G>> for Lobby {
         let (id, _) = self.place::<G>(
             msg.room.as_deref(),
             None,
-            None,
+            (None, msg.may_open || msg.room.is_some()),
             msg.creator,
             &msg.arbiter,
             ctx,

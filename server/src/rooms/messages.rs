@@ -328,6 +328,8 @@ pub struct ReserveSeat<G: Game> {
     pub arbiter: ArbiterHandle,
     /// The client's address, charged for a named room this creates.
     pub creator: Option<IpAddr>,
+    /// Whether quick-play may open a room for it; `false` = only a public room with space.
+    pub may_open: bool,
     /// The game whose room it is.
     pub game: std::marker::PhantomData<fn() -> G>,
 }
