@@ -11,6 +11,11 @@
 // messages (Hello, Welcome, Snapshot, Ping, room events) are the same for all; each game brings
 // its settings, its entities (and how they replicate), its events and its controls.
 //
+// To play (quick-play or a named room, from the lobby or a `/?name=ann&room=duel` link) it asks
+// the matchmaker first (POST /api/matchmake), then connects where that sends it (in a fleet,
+// maybe another process than the page's) with the ticket that holds its seat; a refusal shows the
+// server's reason in the lobby. Spectating and replays connect to the page's own server.
+//
 // It watches recorded games too (`/?replay=ID`): the server plays the replay as a spectator
 // stream of its own for this page, which steers it with `Playback` messages (pause, speed,
 // seek) from a control bar; the lobby lists the newest replays (GET /api/replays).
@@ -52,6 +57,8 @@ const arena = {
   drawnTrails: 0,
   lastError: null,
   closed: null,
+  // Playing: the matchmaker's answer, { url, ticket, room, server, game, reserved_ms }.
+  match: null,
   // Watching a replay: { id, game, room, ticks (its length), paused, speed (percent of real
   // time), sent (Playback messages sent), jumps (seeks seen in the snapshots) }; else null.
   replay: null,
@@ -80,6 +87,8 @@ const MAX_HITS = 16;
 const REPLAYS_LISTED = 10;
 // How far the arrow keys seek in a replay, seconds.
 const SEEK_STEP_S = 5;
+// Longest a refused matchmake waits on its Retry-After before its one more try, seconds.
+const MAX_RETRY_AFTER_S = 30;
 
 let ws = null;
 let seq = 0;
@@ -425,9 +434,51 @@ async function resolveGame(mode, room, game) {
   return 'shooter';
 }
 
+// Playing goes through the matchmaker of this page's origin (POST /api/matchmake): it holds a
+// seat and answers where it is (`url`: in a fleet, maybe another process than this one) and the
+// ticket that claims it. A 429 is asked once more after its Retry-After; any other refusal
+// throws the server's reason.
+async function matchmake(name, room, game) {
+  const body = JSON.stringify({ name, room: room || null, game });
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch('/api/matchmake', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const text = await response.text();
+    let answer;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      answer = null;
+    }
+    if (response.ok && answer && answer.url && answer.ticket) return answer;
+    if (response.status === 429 && attempt === 1) {
+      const after = Number(response.headers.get('Retry-After'));
+      const seconds = Number.isFinite(after) && after >= 0 ? Math.min(after, MAX_RETRY_AFTER_S) : 1;
+      await new Promise((done) => { setTimeout(done, seconds * 1000); });
+      continue;
+    }
+    throw new Error((answer && answer.error) || `${response.status} ${text}`);
+  }
+}
+
+let joining = false; // a start is under way or done: the lobby starts no second one
+
 async function start(mode, name, room, game) {
-  arena.mode = mode;
+  if (joining) return;
+  joining = true;
   arena.game = await resolveGame(mode, room, game);
+  if (mode === 'play') {
+    try {
+      arena.match = await matchmake(name, room, arena.game);
+    } catch (err) {
+      // Refused: the lobby stays, says why, and holds what was asked for another try.
+      joining = false;
+      $('name').value = name;
+      $('room').value = room || '';
+      lobbyError(`cannot play: ${err.message}`);
+      return;
+    }
+  }
+  arena.mode = mode;
   $('lobby').style.display = 'none';
   $('game').style.display = 'block';
   resize();
@@ -435,11 +486,15 @@ async function start(mode, name, room, game) {
   let query = '';
   if (mode === 'spectate') query = `?spectate=${encodeURIComponent(room)}`;
   if (mode === 'replay') query = `?replay=${encodeURIComponent(arena.replay.id)}`;
-  ws = new WebSocket(`${scheme}${location.host}/ws/${arena.game}${query}`, [SUBPROTOCOL]);
+  // A player connects where the matchmaker sent it; a spectator or a replay to this origin.
+  const url = mode === 'play' ? arena.match.url : `${scheme}${location.host}/ws/${arena.game}${query}`;
+  ws = new WebSocket(url, [SUBPROTOCOL]);
   ws.onopen = () => {
     arena.connected = true;
     if (mode === 'play') {
-      send({ Hello: { protocol_version: PROTOCOL_VERSION, name, room: room || null, ticket: null, resume: null, options: null } });
+      // The ticket names the player and the room; a Hello with a ticket sets no room options.
+      const { room: seat, ticket } = arena.match;
+      send({ Hello: { protocol_version: PROTOCOL_VERSION, name, room: seat, ticket, resume: null, options: null } });
     }
   };
   ws.onmessage = (e) => {
