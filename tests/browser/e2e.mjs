@@ -10,7 +10,11 @@
 // saw the victim; the lobby offers every game; the page plays tron (room ROOM-tron, where tron
 // bots play too); it plays the replay of room ROOM-replay (where bots played a short while and
 // left), listed in the lobby: ticks advance, pause holds, seeks land on their tick (two viewers
-// see the same entities there), 4x runs faster than 1x, the end holds the last tick.
+// see the same entities there), 4x runs faster than 1x, the end holds the last tick. Playing
+// goes through POST /api/matchmake: each join (a link, a named room, quick-play from the lobby,
+// tron) asked it, connected to the URL it answered, with its ticket, and landed in the room it
+// named; a full room (ROOM-full, filled by bots) and a blank name are refused in the lobby with
+// the server's reason; a 429 is asked once more after its Retry-After.
 // Screenshots go to OUT_DIR. Every wait is on page state, with a timeout.
 //
 // The server's view box must cover the whole map, so a player's view holds every entity a
@@ -24,17 +28,36 @@ mkdirSync(out, { recursive: true });
 
 const browser = await launch();
 const errors = [];
+// What each page asked the matchmaker, { method, body, status, answer, at } in order, and the
+// WebSockets it opened, { url, first: the first frame it sent, parsed }.
+const traffic = new Map();
 // A page at `path`; its script and console errors are collected, except console messages that
-// `expected` matches (a 404 the page is meant to get, say).
-const open = async (path, expected = null) => {
+// `expected` matches (a 404 the page is meant to get, say). `setup(page)` runs before it loads.
+const open = async (path, expected = null, setup = null) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && !(expected && expected.test(m.text()))
     && errors.push(`${path}: ${m.text()}`));
+  const seen = { matchmakes: [], sockets: [] };
+  traffic.set(page, seen);
+  page.on('response', async (r) => {
+    if (r.url() !== `${base}/api/matchmake`) return;
+    const request = r.request();
+    const entry = { method: request.method(), body: request.postDataJSON(), status: r.status(), answer: null, at: Date.now() };
+    seen.matchmakes.push(entry);
+    entry.answer = await r.json().catch(() => ({}));
+  });
+  page.on('websocket', (ws) => {
+    const socket = { url: ws.url(), first: null };
+    seen.sockets.push(socket);
+    ws.once('framesent', (f) => { socket.first = JSON.parse(f.payload); });
+  });
+  if (setup) await setup(page);
   await page.goto(`${base}${path}`);
   return page;
 };
 const wait = (page, fn, arg, timeout = 15000) => page.waitForFunction(fn, arg, { timeout });
+const sleep = (ms) => new Promise((done) => { setTimeout(done, ms); });
 const nextSnapshot = async (page) => {
   const tick = await page.evaluate(() => window.arena.tick);
   await wait(page, (t) => window.arena.tick > t, tick);
@@ -70,6 +93,49 @@ async function sameAsComplete(player, spectator, enough) {
   return matched;
 }
 
+// How `page` joined, checked: one POST /api/matchmake on the page's origin (after `refused`
+// refusals) answered with a ticket; one WebSocket, to the answer's url, whose Hello carried that
+// ticket and no room options; and the page's room is the answer's. Returns the matchmakes, the
+// last one the answer.
+async function matchmade(page, refused = 0) {
+  await wait(page, () => window.arena.snapshots > 0);
+  const seen = traffic.get(page);
+  const deadline = Date.now() + 5000;
+  while (seen.matchmakes.some((m) => !m.answer) || seen.sockets.some((x) => !x.first)) {
+    if (Date.now() > deadline) throw new Error('the matchmaker\'s answer or the Hello was not seen');
+    await sleep(50);
+  }
+  const { matchmakes, sockets } = seen;
+  if (matchmakes.length !== refused + 1 || matchmakes.some((m) => m.method !== 'POST')
+    || matchmakes[refused].status !== 200) {
+    throw new Error(`matchmakes: ${matchmakes.map((m) => `${m.method} ${m.status}`).join(', ') || 'none'}`);
+  }
+  const { answer } = matchmakes[refused];
+  if (!/^v3\./.test(answer.ticket) || !answer.url || !answer.room || answer.reserved_ms !== 15000) {
+    throw new Error(`answer ${JSON.stringify(answer)}`);
+  }
+  if (sockets.length !== 1 || sockets[0].url !== answer.url) {
+    throw new Error(`sockets ${sockets.map((x) => x.url)}, the answer said ${answer.url}`);
+  }
+  const hello = sockets[0].first.Hello;
+  if (!hello || hello.ticket !== answer.ticket || hello.options !== null) {
+    throw new Error(`first frame ${JSON.stringify(sockets[0].first)}`);
+  }
+  const joined = await page.evaluate(() => window.arena.room);
+  if (joined !== answer.room) throw new Error(`the page is in ${joined}, the answer said ${answer.room}`);
+  return matchmakes;
+}
+
+// The lobby's error line once shown, whether the lobby is still up, and the name it holds.
+async function lobbyRefusal(page) {
+  await wait(page, () => !document.getElementById('lobby-error').hidden);
+  return page.evaluate(() => ({
+    text: document.getElementById('lobby-error').textContent,
+    lobby: document.getElementById('lobby').style.display !== 'none',
+    name: document.getElementById('name').value,
+  }));
+}
+
 // Bytes per second the page receives over the next `ms` (as the page counts them).
 async function rate(page, ms) {
   const count = () => page.evaluate(() => ({ bytes: window.arena.bytes, at: performance.now() }));
@@ -84,6 +150,11 @@ await check('the page joins over arena.json.v1 and receives snapshots', async ()
   await wait(play, () => window.arena.snapshots > 10 && window.arena.ownPos !== null);
   const mode = await play.evaluate(() => window.arena.mode);
   if (mode !== 'play') throw new Error(`mode ${mode}`);
+});
+await check(`its join went through POST /api/matchmake: to the answer's url, with its ticket, into ${room}`, async () => {
+  const [m] = await matchmade(play);
+  if (canonical(m.body) !== canonical({ name: 'browser', room, game: 'shooter' })) throw new Error(`asked ${JSON.stringify(m.body)}`);
+  if (m.answer.room !== room || m.answer.game !== 'shooter') throw new Error(`answer ${JSON.stringify(m.answer)}`);
 });
 await check('it acknowledges snapshots and applies the deltas that follow', async () => {
   await wait(play, () => window.arena.deltas > 30);
@@ -217,6 +288,10 @@ const tron = await open(`/?name=cyclist&room=${room}-tron&game=tron`);
 await check('the page plays tron: cycles and trails drawn, the bots included', async () => {
   await wait(tron, (n) => window.arena.game === 'tron' && window.arena.snapshots > 10
     && window.arena.drawnPlayers >= n + 1 && window.arena.drawnTrails > 0, bots);
+  const [m] = await matchmade(tron);
+  if (m.body.game !== 'tron' || m.answer.game !== 'tron' || !m.answer.url.endsWith('/ws/tron')) {
+    throw new Error(`asked ${JSON.stringify(m.body)}, answered ${JSON.stringify(m.answer)}`);
+  }
 });
 await check('its cycle turns with the arrow keys', async () => {
   // Down then right: whichever way it faced, one of the two is not a reversal, and the cycle
@@ -237,8 +312,95 @@ await check('tron: the cycle\'s views, rebuilt from deltas, equal complete snaps
 await tron.screenshot({ path: `${out}/tron.png` });
 await Promise.all([play, watch, lobby, tron].map((p) => p.close()));
 
+// Matchmaking: every way to play asks POST /api/matchmake first.
+await check('a /?name=ann&room=duel link matchmakes into duel and plays there as ann', async () => {
+  const duel = await open('/?name=ann&room=duel');
+  try {
+    const [m] = await matchmade(duel);
+    if (m.body.name !== 'ann' || m.body.room !== 'duel' || m.answer.room !== 'duel') {
+      throw new Error(`asked ${JSON.stringify(m.body)}, answered ${JSON.stringify(m.answer)}`);
+    }
+    await wait(duel, () => window.arena.names.get(window.arena.me) === 'ann');
+  } finally {
+    await duel.close();
+  }
+});
+await check('quick-play from the lobby form matchmakes with no room and lands where the answer said', async () => {
+  const quick = await open('/');
+  try {
+    await quick.fill('#name', 'quick');
+    await quick.click('#join button[type=submit]');
+    const [m] = await matchmade(quick);
+    if (m.body.name !== 'quick' || m.body.room !== null) throw new Error(`asked ${JSON.stringify(m.body)}`);
+  } finally {
+    await quick.close();
+  }
+});
+const fullRoom = `${room}-full`;
+await check(`a full room (${fullRoom}: bots hold its 2 seats) is refused in the lobby with the server's reason`, async () => {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const found = (await (await fetch(`${base}/api/rooms`)).json()).find((r) => r.name === fullRoom);
+    if (found && found.players >= found.max_players) break;
+    if (Date.now() > deadline) throw new Error(`${fullRoom} did not fill: ${JSON.stringify(found)}`);
+    await sleep(200);
+  }
+  const full = await open(`/?name=ann&room=${fullRoom}`, /Failed to load resource.*503/);
+  try {
+    const shown = await lobbyRefusal(full);
+    if (!shown.text.includes(`room ${fullRoom} (2/2) is full`) || !shown.lobby || shown.name !== 'ann') {
+      throw new Error(`shows ${JSON.stringify(shown)}`);
+    }
+    const { matchmakes, sockets } = traffic.get(full);
+    if (matchmakes.length !== 1 || matchmakes[0].status !== 503 || matchmakes[0].answer.kind !== 'room_full' || sockets.length) {
+      throw new Error(`matchmakes ${JSON.stringify(matchmakes)}, ${sockets.length} sockets`);
+    }
+    await full.screenshot({ path: `${out}/refused.png` });
+  } finally {
+    await full.close();
+  }
+});
+await check('a blank name typed into the lobby is refused with the server\'s reason', async () => {
+  const blank = await open('/', /Failed to load resource.*400/);
+  try {
+    await blank.fill('#name', '   ');
+    await blank.click('#join button[type=submit]');
+    const shown = await lobbyRefusal(blank);
+    if (!shown.text.includes('bad name: name is empty') || !shown.lobby) throw new Error(`shows ${JSON.stringify(shown)}`);
+    const { matchmakes, sockets } = traffic.get(blank);
+    if (matchmakes.length !== 1 || matchmakes[0].status !== 400 || sockets.length) {
+      throw new Error(`matchmakes ${JSON.stringify(matchmakes)}, ${sockets.length} sockets`);
+    }
+  } finally {
+    await blank.close();
+  }
+});
+await check('a 429 is asked once more after its Retry-After; the page goes where the answer says (another host)', async () => {
+  // The first answer is a 429; the second the server's, sending the page to localhost rather
+  // than the page's 127.0.0.1, as a fleet sends it to another process.
+  let asked = 0;
+  const reroute = (page) => page.route('**/api/matchmake', async (route) => {
+    asked += 1;
+    if (asked === 1) {
+      await route.fulfill({ status: 429, headers: { 'Retry-After': '1' }, json: { error: 'slow down', kind: 'rate_limited' } });
+      return;
+    }
+    const response = await route.fetch();
+    const answer = await response.json();
+    answer.url = answer.url.replace('://127.0.0.1:', '://localhost:');
+    await route.fulfill({ response, json: answer });
+  });
+  const patient = await open('/?name=patient&room=duel', /Failed to load resource.*429/, reroute);
+  try {
+    const [first, second] = await matchmade(patient, 1);
+    if (first.status !== 429 || second.at - first.at < 900) throw new Error(`asked again ${second.at - first.at} ms after the 429`);
+    if (!second.answer.url.startsWith('ws://localhost:')) throw new Error(`answer ${second.answer.url}`);
+  } finally {
+    await patient.close();
+  }
+});
+
 // Replays: the room ROOM-replay, where bots played for a while and left.
-const sleep = (ms) => new Promise((done) => { setTimeout(done, ms); });
 const replayRoom = `${room}-replay`;
 let replay = null;
 await check(`the room ${replayRoom} closed and its replay is listed, long enough to play with`, async () => {
