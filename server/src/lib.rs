@@ -21,7 +21,11 @@
 //! - [`socket`]: a handle on each connection's socket, to close connections whose actor froze.
 //! - [`fleet`] and [`matchmaker`]: the Redis directory of processes and rooms, and
 //!   `POST /api/matchmake`, which holds a seat where a player should play.
+//! - `agones` (cargo feature `agones`): the process as an Agones GameServer: Ready, health
+//!   pings while its rooms tick, Allocated while anyone plays, Shutdown after a drain.
 
+#[cfg(feature = "agones")]
+pub mod agones;
 pub mod close;
 pub mod fleet;
 pub mod games;

@@ -48,9 +48,14 @@ struct Cli {
     /// `ws://<bound address>/ws`).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
-    /// This process's id in the fleet (default: random).
+    /// This process's id in the fleet (default: the Agones GameServer's name under
+    /// `--agones`, else random).
     #[arg(long, value_name = "ID")]
     server_id: Option<String>,
+    /// Run as an Agones GameServer, talking to the SDK server on localhost
+    /// (`AGONES_SDK_GRPC_PORT`, default 9357); needs a build with the `agones` feature.
+    #[arg(long)]
+    agones: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -217,6 +222,7 @@ fn load_config(cli: &Cli) -> Result<Config, arena_server::config::ConfigError> {
     if let Some(id) = &cli.server_id {
         config.server_id = id.clone();
     }
+    config.agones |= cli.agones;
     config.apply_env();
     config.validate()?;
     Ok(config)

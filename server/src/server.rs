@@ -47,6 +47,10 @@ pub enum ServerError {
     /// Listening or serving failed.
     #[error("server I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// `--agones`, and no Agones SDK server to talk to.
+    #[cfg(feature = "agones")]
+    #[error(transparent)]
+    Agones(#[from] crate::agones::AgonesError),
 }
 
 /// Serves Arena's own games ([`Games::builtin`]) on `listener` until `shutdown` resolves; see
@@ -67,12 +71,14 @@ pub async fn run(
 /// Must run inside an actix system (`actix_rt::System`).
 pub async fn run_with(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     games: Games,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     config.validate()?;
-    let mut config = config;
+    // First: under Agones the GameServer's name is the default server id.
+    #[cfg(feature = "agones")]
+    let agones = crate::agones::Agones::join(&mut config).await?;
     // Resolved once: tickets, the fleet and `POST /api/matchmake` all name this process.
     if config.server_id.is_empty() {
         config.server_id = format!("arena-{:08x}", rand::random::<u32>());
@@ -190,6 +196,9 @@ pub async fn run_with(
     .listen(listener)?
     .run();
     let handle = server.handle();
+    // Listening: Agones may hand the process out from now on.
+    #[cfg(feature = "agones")]
+    let agones = agones.map(|a| a.start(lobby.clone(), drain.clone(), drain_tx.subscribe()));
     let mut server = std::pin::pin!(server);
     tokio::select! {
         result = &mut server => return result.map_err(ServerError::from),
@@ -230,5 +239,9 @@ pub async fn run_with(
         Err(_) => tracing::warn!("drain deadline passed with connections still open; exiting"),
     }
     info!("stopped");
+    #[cfg(feature = "agones")]
+    if let Some(agones) = agones {
+        agones.shutdown().await;
+    }
     Ok(())
 }

@@ -98,8 +98,12 @@ pub struct Config {
     /// it; empty = `ws://<bound address>/ws`.
     pub public_url: String,
     /// This process's id in the fleet (`--server-id`): letters, digits, `.`, `_`, `-`; empty =
-    /// random.
+    /// the Agones GameServer's name under `agones`, else random.
     pub server_id: String,
+    /// Run as an Agones GameServer (`--agones`; needs the `agones` cargo feature): Ready once
+    /// listening, health pings while the rooms tick, Allocated while anyone plays, Shutdown
+    /// after a drain. See `arena_server::agones`.
+    pub agones: bool,
     /// How long the directory keeps this process and its rooms without a renewal, ms: a
     /// process that dies is gone from the fleet within it. Renewed every third of it.
     pub fleet_ttl_ms: u64,
@@ -213,6 +217,7 @@ impl Default for Config {
             fleet_url: String::new(),
             public_url: String::new(),
             server_id: String::new(),
+            agones: false,
             fleet_ttl_ms: 6_000,
             seat_reservation_ms: 15_000,
             matchmake_per_ip_per_s: 10,
@@ -377,6 +382,11 @@ impl Config {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
             "server_id must be at most 64 letters, digits, '.', '_' or '-'",
+        );
+        check(
+            !self.agones || cfg!(feature = "agones"),
+            "agones = true (--agones) needs arena-server built with the `agones` cargo feature \
+             (cargo build --features agones; its build needs protoc)",
         );
         check(
             self.drain_timeout_s <= 3600,
@@ -706,6 +716,21 @@ mod tests {
             "ticket_secret",
         ] {
             assert!(msg.contains(key), "{msg}");
+        }
+    }
+
+    #[test]
+    fn agones_on_a_build_without_the_feature_is_refused_at_start_up() {
+        let c = Config {
+            agones: true,
+            ..Config::default()
+        };
+        let result = c.validate();
+        if cfg!(feature = "agones") {
+            assert!(result.is_ok(), "{result:?}");
+        } else {
+            let msg = result.expect_err("no agones feature").to_string();
+            assert!(msg.contains("`agones` cargo feature"), "{msg}");
         }
     }
 }
