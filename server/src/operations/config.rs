@@ -188,7 +188,8 @@ pub struct Config {
     /// Serve the browser client from this folder instead of the copy built into the binary
     /// (for working on it); empty = built in.
     pub web_dir: PathBuf,
-    /// Test-only: a `/panic` chat line makes its room panic, to prove fault containment.
+    /// Test-only: a `/panic` chat line makes its room panic, to prove fault containment; a
+    /// `/wedge` line blocks its room's thread for good, to prove a wedged process is noticed.
     /// Never enable in production.
     pub fault_injection: bool,
     /// The shooter's tuning.

@@ -95,6 +95,10 @@ pub struct RoomSettings<G: Game> {
 /// The chat line that makes a room panic when fault injection is on.
 pub const PANIC_COMMAND: &str = "/panic";
 
+/// The chat line that blocks a room's thread for good when fault injection is on: a wedged
+/// process (still running, its rooms no longer ticking), for the Agones health test.
+pub const WEDGE_COMMAND: &str = "/wedge";
+
 struct Seat<G: Game> {
     /// The player's display name, for rosters.
     name: String,
@@ -785,6 +789,12 @@ impl<G: Game> Handler<ChatReceived> for Room<G> {
             self.panic_requested = true;
             self.record(Command::Fault);
             return;
+        }
+        if self.settings.fault_injection && msg.text == WEDGE_COMMAND {
+            warn!(parent: &self.span, "fault injection: wedging this room's thread for good");
+            loop {
+                std::thread::park();
+            }
         }
         // Bounded: at most one line per player per tick survives to the broadcast.
         let per_tick_limit = self.seats.len().max(1);
