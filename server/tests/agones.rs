@@ -104,11 +104,20 @@ impl DummyAgones {
 
     /// Names the GameServer, as Agones would before starting its pod.
     fn name(&self, name: &str) {
-        let yaml = format!(
-            "objectMeta:\n  name: {name}\n  namespace: default\n  uid: \"\"\n  \
-             resourceVersion: \"\"\n  generation: 0\n  creationTimestamp: 0\n  \
-             deletionTimestamp: 0\n  annotations: {{}}\n  labels: {{}}\nspec: ~\nstatus: ~\n"
-        );
+        self.post(&format!("{}spec: ~\nstatus: ~\n", object_meta(name)));
+    }
+
+    /// Allocates the GameServer from outside, as a matchmaker's `GameServerAllocation` would.
+    fn allocate(&self) {
+        self.post(&format!(
+            "{}spec: ~\nstatus:\n  state: Allocated\n  address: \"\"\n  addresses: []\n  \
+             ports: []\n  players: ~\n  counters: {{}}\n  lists: {{}}\n",
+            object_meta("")
+        ));
+    }
+
+    /// `POST /`: replaces the GameServer (dummy-agones wants every field).
+    fn post(&self, yaml: &str) {
         let request = format!(
             "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/yaml\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{yaml}",
@@ -116,6 +125,19 @@ impl DummyAgones {
         );
         let answer = http(request);
         assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
+    }
+
+    /// Whether the GameServer stays in `state` for `span` (a bounded look for something that
+    /// must not happen).
+    async fn stays(&self, state: &str, span: Duration) -> bool {
+        let end = Instant::now() + span;
+        while Instant::now() < end {
+            if self.state() != state {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// Health pings received so far.
@@ -141,6 +163,15 @@ impl Drop for DummyAgones {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A GameServer's `objectMeta` in the YAML dummy-agones reads.
+fn object_meta(name: &str) -> String {
+    format!(
+        "objectMeta:\n  name: \"{name}\"\n  namespace: default\n  uid: \"\"\n  \
+         resourceVersion: \"\"\n  generation: 0\n  creationTimestamp: 0\n  \
+         deletionTimestamp: 0\n  annotations: {{}}\n  labels: {{}}\n"
+    )
 }
 
 /// One HTTP/1.1 exchange with dummy-agones: (status, body), or `None` if it did not answer.
@@ -340,6 +371,34 @@ async fn the_gameserver_goes_ready_allocated_ready_and_shutdown_with_players_ann
         drain_over.is_some() && drain_over < shutdown,
         "Shutdown comes after the drain:\n{log}"
     );
+}
+
+#[tokio::test]
+async fn a_matchmakers_allocation_is_kept_until_its_players_have_come_and_gone() {
+    let _turn = SDK_PORT_TURN.lock().await;
+    let dummy = DummyAgones::start().await;
+    let arena = Arena::start(CONFIG, SDK_PORT);
+    dummy.eventually("Ready", |d| d.state() == "Ready").await;
+
+    // Allocated for players on their way: an empty process must not hand itself back.
+    dummy.allocate();
+    assert!(
+        dummy
+            .stays("Allocated", 3 * arena_server::agones::PERIOD)
+            .await,
+        "an allocation before any player came was undone:\n{}",
+        arena.log.all()
+    );
+    let ann = arena.player("ann", "booked").await;
+    dummy
+        .eventually("Allocated, with the player annotated", |d| {
+            d.state() == "Allocated" && d.annotation("arena.dev/players").as_deref() == Some("1")
+        })
+        .await;
+    ann.close().await;
+    dummy
+        .eventually("Ready once its players have left", |d| d.state() == "Ready")
+        .await;
 }
 
 #[tokio::test]
