@@ -252,6 +252,28 @@ struct Told {
     rooms: Option<usize>,
     /// Whether the last look withheld the health ping, to log each outage once.
     withheld: bool,
+    /// Whether the last SDK call failed, to log each SDK outage once, not every look.
+    failing: bool,
+}
+
+impl Told {
+    /// Whether an SDK call (`what`) went through; its failure is logged once per outage.
+    fn went_through(&mut self, what: &str, result: Result<(), AgonesError>) -> bool {
+        match result {
+            Ok(()) => {
+                if std::mem::replace(&mut self.failing, false) {
+                    info!("the Agones SDK server answers again");
+                }
+                true
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    error!(error = %e, call = what, "the Agones SDK server failed a call; trying again every look");
+                }
+                false
+            }
+        }
+    }
 }
 
 /// The loop behind [`Agones::start`].
@@ -275,14 +297,9 @@ async fn keep_informed(
                 }
             }
         }
-        if !told.ready {
-            match call(sdk.ready()).await {
-                Ok(()) => {
-                    info!("told Agones: Ready");
-                    told.ready = true;
-                }
-                Err(e) => error!(error = %e, "could not tell Agones Ready; trying again"),
-            }
+        if !told.ready && told.went_through("Ready", call(sdk.ready()).await) {
+            info!("told Agones: Ready");
+            told.ready = true;
         }
         let rooms = match tokio::time::timeout(LOBBY_DEADLINE, lobby.send(ListRooms)).await {
             Ok(Ok(rooms)) => rooms,
@@ -329,36 +346,30 @@ fn ping(sdk: &Sdk, health: &mut mpsc::Sender<()>) {
 async fn tell_players(sdk: &mut Sdk, told: &mut Told, rooms: &[RoomInfo], drain: &DrainState) {
     let players: usize = rooms.iter().map(|r| r.players).sum();
     if told.players != Some(players) {
-        match call(sdk.set_annotation(PLAYERS_ANNOTATION, players.to_string())).await {
-            Ok(()) => told.players = Some(players),
-            Err(e) => warn!(error = %e, "could not annotate the GameServer's players"),
+        let result = call(sdk.set_annotation(PLAYERS_ANNOTATION, players.to_string())).await;
+        if told.went_through("SetAnnotation", result) {
+            told.players = Some(players);
         }
     }
     if told.rooms != Some(rooms.len()) {
-        match call(sdk.set_annotation(ROOMS_ANNOTATION, rooms.len().to_string())).await {
-            Ok(()) => told.rooms = Some(rooms.len()),
-            Err(e) => warn!(error = %e, "could not annotate the GameServer's rooms"),
+        let result = call(sdk.set_annotation(ROOMS_ANNOTATION, rooms.len().to_string())).await;
+        if told.went_through("SetAnnotation", result) {
+            told.rooms = Some(rooms.len());
         }
     }
     if players > 0 && !told.allocated {
-        match call(sdk.allocate()).await {
-            Ok(()) => {
-                info!(
-                    players,
-                    "told Agones: Allocated (players here: no scale-down)"
-                );
-                told.allocated = true;
-            }
-            Err(e) => warn!(error = %e, "could not tell Agones Allocated"),
+        if told.went_through("Allocate", call(sdk.allocate()).await) {
+            info!(
+                players,
+                "told Agones: Allocated (players here: no scale-down)"
+            );
+            told.allocated = true;
         }
     } else if players == 0 && told.allocated && !drain.draining.load(Ordering::Relaxed) {
         // A draining process stays as it is: Ready would invite an allocation it must refuse.
-        match call(sdk.ready()).await {
-            Ok(()) => {
-                info!("told Agones: Ready again (the last player left)");
-                told.allocated = false;
-            }
-            Err(e) => warn!(error = %e, "could not tell Agones Ready"),
+        if told.went_through("Ready", call(sdk.ready()).await) {
+            info!("told Agones: Ready again (the last player left)");
+            told.allocated = false;
         }
     }
 }
