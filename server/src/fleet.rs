@@ -34,6 +34,13 @@ use crate::server::DrainState;
 /// The sorted set of live server ids.
 const SERVERS: &str = "arena:servers";
 
+/// How old a listing a matchmake may route by. Entries are written only every period (a third
+/// of the TTL), so a quarter-second cache loses little a fresh read would show, while Redis
+/// then serves each process at most four listings a second (each is every server's entry,
+/// rooms included) however many players matchmake. The lobby holding a seat has the last word,
+/// so a stale listing costs a retry, never an overfilled room.
+pub const LISTING_MAX_AGE: Duration = Duration::from_millis(250);
+
 /// A process as the directory lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerEntry {
@@ -107,6 +114,8 @@ pub struct Fleet {
     connection: OnceCell<ConnectionManager>,
     up: AtomicBool,
     metrics: Arc<Metrics>,
+    /// The newest listing and when it was read, shared by matchmakes within [`LISTING_MAX_AGE`].
+    listing: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<ServerEntry>>)>>,
 }
 
 fn unix_ms() -> u64 {
@@ -134,6 +143,7 @@ impl Fleet {
             connection: OnceCell::new(),
             up: AtomicBool::new(false),
             metrics,
+            listing: std::sync::Mutex::new(None),
         })
     }
 
@@ -255,6 +265,27 @@ impl Fleet {
     pub async fn servers(&self) -> Result<Vec<ServerEntry>, FleetError> {
         let result = self.read().await;
         self.observe("list", result)
+    }
+
+    /// Every live server, as listed at most [`LISTING_MAX_AGE`] ago: what matchmaking routes
+    /// by.
+    pub async fn recent_servers(&self) -> Result<Arc<Vec<ServerEntry>>, FleetError> {
+        let now = std::time::Instant::now();
+        if let Some((at, listing)) = self
+            .listing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && now.duration_since(*at) < LISTING_MAX_AGE
+        {
+            return Ok(listing.clone());
+        }
+        let listing = Arc::new(self.servers().await?);
+        *self
+            .listing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, listing.clone()));
+        Ok(listing)
     }
 
     async fn read(&self) -> Result<Vec<ServerEntry>, FleetError> {

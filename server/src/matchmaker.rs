@@ -456,7 +456,7 @@ async fn route(
         ));
     };
     let servers = fleet
-        .servers()
+        .recent_servers()
         .await
         .map_err(|e| MatchError::Unavailable(e.to_string()))?;
     let via = Via {
