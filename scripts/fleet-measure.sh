@@ -32,6 +32,8 @@ seat_reservation_ms = $1
 matchmake_per_ip_per_s = 100000
 max_rooms = 64
 max_connections_per_ip = 8000
+# Every call here comes from 127.0.0.1.
+max_named_rooms_per_ip = 1000
 TOML
   start_redis
   for id in a b c; do start_member "$id"; done

@@ -42,8 +42,8 @@ workers = 1
 fleet_ttl_ms = $ttl_ms
 drain_timeout_s = 4
 matchmake_per_ip_per_s = 10000
-# Room for the 40 named-room matchmakes in one room.
-max_players = 40
+# The named room's seats are given back before the bots come.
+seat_reservation_ms = 2000
 TOML
 start_redis
 for id in a b c; do start_member "$id"; done
@@ -79,8 +79,17 @@ for i in $(seq 0 39); do
 done
 wait "${calls[@]}"
 cat "$work"/named.* >"$work/named.txt"
-one_server() { [ "$(wc -l <"$work/named.txt")" -eq 40 ] && [ "$(sort -u "$work/named.txt" | wc -l)" -eq 1 ] && ! grep -q error "$work/named.txt"; }
-check "40 concurrent matchmakes for one named room on three nodes: one server ($(sort "$work/named.txt" | uniq -c | tr -s ' ' | tr '\n' ';'))" one_server
+# 16 seats (max_players): 16 answers name one server, 24 say the room is full, none names
+# another server (tests/fleet.rs does the same with 40 seats).
+one_server() {
+  [ "$(grep -vc '^error' "$work/named.txt")" -eq 16 ] &&
+    [ "$(grep -v '^error' "$work/named.txt" | sort -u | wc -l)" -eq 1 ] &&
+    [ "$(grep -c '^error: room final (16/16) is full' "$work/named.txt")" -eq 24 ]
+}
+check "40 concurrent matchmakes for one 16-seat named room on three nodes: 16 seats on one server, 24 full ($(sort "$work/named.txt" | uniq -c | tr -s ' ' | tr '\n' ';'))" one_server
+# Its seats are released (2 s) and the room closes before the bots come.
+no_final() { ! fleet_of "${addr[a]}" | grep -q '"name":"final"'; }
+check "the named room's unused seats are released and it closes" until_true 10 no_final
 
 # 2. 150 bots through the matchmaker, rejoining when their server vanishes.
 "$bin/arena-bot" --matchmaker "http://${addr[a]},http://${addr[b]},http://${addr[c]}" --rejoin \

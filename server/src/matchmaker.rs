@@ -563,7 +563,7 @@ async fn forward_to(
     ))
 }
 
-/// How loaded a server is: players over capacity, then rooms, then id (a stable order).
+/// How loaded a server is: players over capacity, then rooms (equals stay in the order given).
 fn by_load(a: &&ServerEntry, b: &&ServerEntry) -> std::cmp::Ordering {
     let load = |s: &ServerEntry| {
         let seated: usize = s.players + s.rooms.iter().map(|r| r.reserved).sum::<usize>();
@@ -572,16 +572,28 @@ fn by_load(a: &&ServerEntry, b: &&ServerEntry) -> std::cmp::Ordering {
     load(a)
         .total_cmp(&load(b))
         .then(a.rooms.len().cmp(&b.rooms.len()))
-        .then(a.id.cmp(&b.id))
 }
 
-/// Servers that may take a new room: not draining, below their room cap.
+/// Servers that may take a new room (not draining, below their room cap), the one to try first
+/// first: the less loaded of two picked at random (the "power of two choices"), then the rest
+/// by load. Strictly least loaded would send every new room to one process for as long as the
+/// listing is old (up to a registrar period): loads change only when it is rewritten.
 fn open_for_rooms(servers: &[ServerEntry]) -> Vec<&ServerEntry> {
     let mut open: Vec<&ServerEntry> = servers
         .iter()
         .filter(|s| !s.draining && (s.max_rooms == 0 || s.rooms.len() < s.max_rooms))
         .collect();
+    // Shuffled first: equals (a fresh fleet, or a listing older than the last few rooms) are
+    // then in random order, not always the same one last.
+    rand::seq::SliceRandom::shuffle(open.as_mut_slice(), &mut rand::rng());
     open.sort_by(by_load);
+    if open.len() > 2 {
+        let a = rand::random_range(0..open.len());
+        let b = (a + rand::random_range(1..open.len())) % open.len();
+        // Sorted by load: the lower index is the less loaded of the two.
+        let first = open.remove(a.min(b));
+        open.insert(0, first);
+    }
     open
 }
 
