@@ -34,6 +34,7 @@ max_rooms = 64
 max_connections_per_ip = 8000
 # Every call here comes from 127.0.0.1.
 max_named_rooms_per_ip = 1000
+max_held_seats_per_ip = 100000
 TOML
   start_redis
   for id in a b c; do start_member "$id"; done

@@ -65,6 +65,8 @@ pub enum Farewell {
     ServerFull,
     /// This address already holds as many named rooms as it may create.
     RoomQuota(usize),
+    /// This address already holds as many matchmade seats as it may (`max_held_seats_per_ip`).
+    HeldSeats(usize),
     /// The room options of a `Hello` are outside the server's limits or name no map.
     BadOptions(String),
     /// The named room plays another game than this connection's.
@@ -126,9 +128,11 @@ impl Farewell {
             | Self::TooSlow
             | Self::BadOptions(_)
             | Self::WrongGame(_) => code::POLICY,
-            Self::RoomFull(_) | Self::ServerFull | Self::RoomQuota(_) | Self::Draining => {
-                code::TRY_AGAIN
-            }
+            Self::RoomFull(_)
+            | Self::ServerFull
+            | Self::RoomQuota(_)
+            | Self::HeldSeats(_)
+            | Self::Draining => code::TRY_AGAIN,
             Self::HeartbeatTimeout | Self::ConnectionLost(_) | Self::ShuttingDown => {
                 code::GOING_AWAY
             }
@@ -164,6 +168,9 @@ impl Farewell {
             Self::BadRoomName(why) => format!("bad room name: {why}"),
             Self::RoomFull(room) => format!("room {room} is full"),
             Self::ServerFull => "server has no room for another room".into(),
+            Self::HeldSeats(max) => {
+                format!("your address already holds {max} matchmade seats not yet taken")
+            }
             Self::RoomQuota(max) => {
                 format!("your address already holds {max} named rooms, the most it may create")
             }
@@ -215,7 +222,7 @@ impl Farewell {
             Self::BadName(_) => ErrorCode::BadName,
             Self::BadRoomName(_) => ErrorCode::BadRoomName,
             Self::RoomFull(_) => ErrorCode::RoomFull,
-            Self::ServerFull | Self::RoomQuota(_) => ErrorCode::ServerFull,
+            Self::ServerFull | Self::RoomQuota(_) | Self::HeldSeats(_) => ErrorCode::ServerFull,
             Self::BadOptions(_) => ErrorCode::BadOptions,
             Self::WrongGame(_) => ErrorCode::WrongGame,
             Self::HelloTimeout => ErrorCode::HelloTimeout,
@@ -252,6 +259,7 @@ impl Farewell {
             Self::RoomFull(_) => "room_full",
             Self::ServerFull => "server_full",
             Self::RoomQuota(_) => "room_quota",
+            Self::HeldSeats(_) => "held_seats",
             Self::BadOptions(_) => "bad_options",
             Self::WrongGame(_) => "wrong_game",
             Self::HelloTimeout => "hello_timeout",

@@ -11,8 +11,10 @@
 //! - `arena:room:{name}`: the id of the server a room lives on, `PX` TTL (the matchmaker's
 //!   lookup, and where creating a named room will claim its name atomically with `NX`).
 //!
-//! One pipeline a period: `SET` + `ZADD` + `ZREMRANGEBYSCORE` + one `SET` per room, so a process
-//! costs Redis `(3 + rooms) / period` commands a second. Redis being unreachable never stops a
+//! One transaction a period: `MULTI`, `SET`, `ZADD`, `ZREMRANGEBYSCORE`, one script per room
+//! (renew its name unless another process holds it: an `EVAL` running a `GET` and a `SET`) and
+//! `EXEC`, so a process costs Redis `(5 + 3 × rooms) / period` commands a second as Redis counts
+//! them. Redis being unreachable never stops a
 //! room: the registrar logs it, counts it (`arena_fleet_errors_total`, `arena_fleet_up` 0) and
 //! writes everything again once it answers.
 
@@ -114,8 +116,10 @@ pub struct Fleet {
     connection: OnceCell<ConnectionManager>,
     up: AtomicBool,
     metrics: Arc<Metrics>,
-    /// The newest listing and when it was read, shared by matchmakes within [`LISTING_MAX_AGE`].
-    listing: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<ServerEntry>>)>>,
+    /// The newest listing and when it was read, shared by matchmakes within [`LISTING_MAX_AGE`];
+    /// an async lock, so matchmakes that find it stale wait for one read instead of each
+    /// making their own.
+    listing: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<ServerEntry>>)>>,
 }
 
 fn unix_ms() -> u64 {
@@ -143,7 +147,7 @@ impl Fleet {
             connection: OnceCell::new(),
             up: AtomicBool::new(false),
             metrics,
-            listing: std::sync::Mutex::new(None),
+            listing: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -221,10 +225,13 @@ impl Fleet {
             .arg(now)
             .ignore();
         for room in &entry.rooms {
-            pipe.cmd("SET")
+            // Never over another process's claim: a name two processes hold (a direct Hello
+            // opened it elsewhere) stays with the first, not flipping every period.
+            pipe.cmd("EVAL")
+                .arg(RENEW)
+                .arg(1)
                 .arg(room_key(&room.name))
                 .arg(&self.id)
-                .arg("PX")
                 .arg(ttl_ms)
                 .ignore();
         }
@@ -270,21 +277,15 @@ impl Fleet {
     /// Every live server, as listed at most [`LISTING_MAX_AGE`] ago: what matchmaking routes
     /// by.
     pub async fn recent_servers(&self) -> Result<Arc<Vec<ServerEntry>>, FleetError> {
-        let now = std::time::Instant::now();
-        if let Some((at, listing)) = self
-            .listing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            && now.duration_since(*at) < LISTING_MAX_AGE
+        let mut cached = self.listing.lock().await;
+        if let Some((at, listing)) = cached.as_ref()
+            && at.elapsed() < LISTING_MAX_AGE
         {
             return Ok(listing.clone());
         }
+        let read_at = std::time::Instant::now();
         let listing = Arc::new(self.servers().await?);
-        *self
-            .listing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, listing.clone()));
+        *cached = Some((read_at, listing.clone()));
         Ok(listing)
     }
 
@@ -318,6 +319,14 @@ impl Fleet {
 const CLAIM: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
 return redis.call('GET', KEYS[1])";
+
+/// Renews a room's name for `server` if it holds it or nobody does.
+const RENEW: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 0";
 
 /// Drops a room's claim if `server` still holds it (a claim by a process that died or
 /// refused the room), never someone else's.

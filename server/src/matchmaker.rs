@@ -49,6 +49,8 @@ use crate::transport::rate::TokenBucket;
 pub const ATTEMPTS: usize = 3;
 /// How long a forward to another process may take.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a whole matchmake may take (the bots wait 5 s).
+pub const DEADLINE: Duration = Duration::from_secs(4);
 /// Largest request body accepted, bytes: a name, a room and a game.
 pub const MAX_BODY: usize = 1024;
 /// Addresses whose matchmaking rate is remembered at once; past it, idle ones are forgotten.
@@ -94,9 +96,16 @@ pub enum MatchError {
     /// The request itself is wrong (name, room, game, body): 400.
     #[error("{0}")]
     BadRequest(String),
-    /// This address asks too often, or holds too many named rooms: 429.
+    /// Under `auth = "ticket"`: no identity ticket, or a bad one: 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// This address asks too often: 429 with `Retry-After`.
     #[error("{0}")]
     RateLimited(String),
+    /// This address holds as many named rooms or held seats as it may: 403 (waiting a second
+    /// does not help; its rooms emptying or its seats being taken does).
+    #[error("{0}")]
+    Quota(String),
     /// The room asked for is full: 503.
     #[error("{0}")]
     RoomFull(String),
@@ -116,7 +125,9 @@ impl MatchError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
             Self::RateLimited(_) => "rate_limited",
+            Self::Quota(_) => "quota",
             Self::RoomFull(_) => "room_full",
             Self::ServerFull(_) => "server_full",
             Self::Draining(_) => "draining",
@@ -127,7 +138,9 @@ impl MatchError {
     fn from_kind(kind: &str, reason: String) -> Self {
         match kind {
             "bad_request" => Self::BadRequest(reason),
+            "unauthorized" => Self::Unauthorized(reason),
             "rate_limited" => Self::RateLimited(reason),
+            "quota" => Self::Quota(reason),
             "room_full" => Self::RoomFull(reason),
             "server_full" => Self::ServerFull(reason),
             "draining" => Self::Draining(reason),
@@ -138,15 +151,17 @@ impl MatchError {
     fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Quota(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn outcome(&self) -> &'static str {
         match self {
-            Self::BadRequest(_) => "bad_request",
-            Self::RateLimited(_) => "rate_limited",
+            Self::BadRequest(_) | Self::Unauthorized(_) => "bad_request",
+            Self::RateLimited(_) | Self::Quota(_) => "rate_limited",
             Self::RoomFull(_) | Self::ServerFull(_) => "full",
             Self::Draining(_) | Self::Unavailable(_) => "unavailable",
         }
@@ -166,7 +181,7 @@ impl MatchError {
         match farewell {
             Farewell::RoomFull(_) => Self::RoomFull(reason),
             Farewell::ServerFull => Self::ServerFull(reason),
-            Farewell::RoomQuota(_) => Self::RateLimited(reason),
+            Farewell::RoomQuota(_) | Farewell::HeldSeats(_) => Self::Quota(reason),
             Farewell::Draining | Farewell::ShuttingDown => Self::Draining(reason),
             Farewell::RoomClosed => Self::Unavailable(reason),
             _ => Self::BadRequest(reason),
@@ -254,6 +269,35 @@ impl Matchmaker {
     }
 }
 
+/// Under `auth = "ticket"`, who the caller is: the claims of the join ticket in its
+/// `Authorization: Bearer` header (signed by the operator's issuer, used up here). Arena's
+/// matchmaker must not hand out tickets for any name and room to anyone who asks, or it would
+/// undo the operator's authentication.
+fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Claims>, MatchError> {
+    let Some(authority) = &state.deps.tickets else {
+        return Ok(None);
+    };
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            MatchError::Unauthorized(
+                "this server requires a join ticket (Authorization: Bearer) to matchmake".into(),
+            )
+        })?;
+    match authority.redeem_identity(presented, unix_now()) {
+        Ok(claims) if claims.spectate => Err(MatchError::Unauthorized(
+            "this ticket only grants spectating".into(),
+        )),
+        Ok(claims) => Ok(Some(claims)),
+        Err(e) => Err(MatchError::Unauthorized(format!(
+            "join ticket refused: {e}"
+        ))),
+    }
+}
+
 /// A request, checked: the player's name, the room's, and the game's.
 struct Checked {
     name: String,
@@ -262,14 +306,19 @@ struct Checked {
     reserve: Reserve,
 }
 
-fn check(state: &AppState, body: &[u8]) -> Result<Checked, MatchError> {
+fn check(state: &AppState, body: &[u8], who: Option<Claims>) -> Result<Checked, MatchError> {
     if body.len() > MAX_BODY {
         return Err(MatchError::BadRequest(format!(
             "request body over {MAX_BODY} bytes"
         )));
     }
-    let request: MatchRequest = serde_json::from_slice(body)
+    let mut request: MatchRequest = serde_json::from_slice(body)
         .map_err(|e| MatchError::BadRequest(format!("bad request body: {e}")))?;
+    // An identity ticket's name is the player's, and its room, when it names one, too.
+    if let Some(who) = who {
+        request.name = who.name;
+        request.room = who.room.or(request.room);
+    }
     let name = text::player_name(&request.name)
         .map_err(|why| MatchError::BadRequest(format!("bad name: {why}")))?;
     let room = request
@@ -345,8 +394,8 @@ async fn seat_here(
     })
 }
 
-/// The client's address: the peer's, or under `trust_forwarded` (a forward from a fleet peer)
-/// what the body says.
+/// The client's address, for the rate limit and the room and seat quotas: the TCP peer's (a
+/// reverse proxy in front makes every client one address).
 fn client_of(req: &HttpRequest) -> Option<IpAddr> {
     req.peer_addr().map(|a| address_key(a.ip()))
 }
@@ -365,8 +414,16 @@ pub async fn matchmake(
             "too many matchmaking requests from your address (limit {}/s)",
             state.deps.config.matchmake_per_ip_per_s
         ))),
-        _ => match check(&state, &body) {
-            Ok(request) => route(&state, &request, client).await,
+        _ => match identify(&state, &req).and_then(|who| check(&state, &body, who)) {
+            // Bounded as a whole, below what a client waits: a matchmake that gives up late
+            // holds a seat nobody comes for.
+            Ok(request) => tokio::time::timeout(DEADLINE, route(&state, &request, client))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(MatchError::Unavailable(format!(
+                        "no seat found within {DEADLINE:?}"
+                    )))
+                }),
             Err(e) => Err(e),
         },
     };
@@ -425,7 +482,8 @@ pub async fn fleet_seat(
         let forward: Forward = serde_json::from_slice(&body)
             .map_err(|e| MatchError::BadRequest(format!("bad forward: {e}")))?;
         let request = serde_json::to_vec(&forward.request).unwrap_or_default();
-        let checked = check(&state, &request)?;
+        // The peer checked the caller's identity; the name and room are the ones it settled.
+        let checked = check(&state, &request, None)?;
         seat_here(
             &state,
             &checked,
@@ -672,26 +730,39 @@ async fn named(
                 fleet.claim(room, &pick.id).await.map_err(unavailable)?
             }
         };
-        let holder = servers.iter().find(|s| s.id == owner);
-        let gone = match holder {
-            None => true,
-            // A draining server keeps the rooms it has, but opens no new one.
-            Some(s) => s.draining && !s.rooms.iter().any(|r| r.name == room),
-        };
-        if gone {
+        let mut holder = servers.iter().find(|s| s.id == owner).cloned();
+        if holder.is_none() {
+            // The cached listing may be older than the holder: ask Redis before calling it gone.
+            holder = fleet
+                .servers()
+                .await
+                .map_err(unavailable)?
+                .into_iter()
+                .find(|s| s.id == owner);
+        }
+        let Some(server) = holder else {
+            // Its entry expired: the holder is dead, and its claim may go.
             fleet.release(room, &owner).await.map_err(unavailable)?;
             refused.push(owner);
             continue;
-        }
-        let Some(server) = holder else { continue };
-        match via.seat_on(server, request, true).await {
+        };
+        match via.seat_on(&server, request, true).await {
             Ok(answer) => return Ok(answer),
-            Err(
-                e @ (MatchError::ServerFull(_)
-                | MatchError::Unavailable(_)
-                | MatchError::Draining(_)),
-            ) if !server.rooms.iter().any(|r| r.name == room) => {
-                // It never opened the room: let another server have the name.
+            // The holder could not open the room, so it is not there: another may have the name.
+            // A name is released only on such proof, else two processes could each open a room
+            // of it; a claim whose room never opened (a drain) expires by itself within the TTL.
+            Err(e @ MatchError::ServerFull(_)) => {
+                fleet.release(room, &owner).await.map_err(unavailable)?;
+                refused.push(owner);
+                last = e;
+            }
+            // Not answering is proof only once the directory has dropped it too (it left, or
+            // its entry expired); a process that is merely slow or cut off from here keeps it.
+            Err(e @ MatchError::Unavailable(_)) => {
+                let listed = fleet.servers().await.map_err(unavailable)?;
+                if listed.iter().any(|s| s.id == owner) {
+                    return Err(e);
+                }
                 fleet.release(room, &owner).await.map_err(unavailable)?;
                 refused.push(owner);
                 last = e;

@@ -273,3 +273,102 @@ async fn a_ticket_for_another_server_is_refused() {
     // Its seat, had it one, would be at "there": nothing opened here.
     assert!(server.rooms().is_empty());
 }
+
+#[tokio::test]
+async fn a_ticket_shown_to_another_games_endpoint_keeps_its_seat_until_the_hold_ends() {
+    let server = TestServer::start(Config {
+        seat_reservation_ms: 1_000,
+        ..config()
+    });
+    let (status, answer) = matchmake_at(
+        server.addr,
+        r#"{"name": "ann", "room": "grid", "game": "tron"}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    // The shooter's endpoint, not the answer's: refused, and the seat is not lost with it.
+    let mut conn = server.connect().await;
+    let options = JoinOptions {
+        ticket: answer["ticket"].as_str().map(str::to_owned),
+        ..JoinOptions::default()
+    };
+    let refused = conn.join_with("ann", options, WAIT).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Refused { message, .. }) if message.contains("plays tron")),
+        "{refused:?}"
+    );
+    // Its hold ends, the seat is released and the empty room closes (it never did when the
+    // refusal took the seat with it).
+    common::eventually("the held seat is released and the room closes", || {
+        room(&server.rooms(), "grid").is_none()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_address_holds_a_bounded_number_of_unused_seats() {
+    let server = TestServer::start(Config {
+        max_held_seats_per_ip: 2,
+        ..config()
+    });
+    assert_eq!(matchmake(&server, "a", Some("duel")).0, 200);
+    assert_eq!(matchmake(&server, "b", Some("duel")).0, 200);
+    let (status, refusal) = matchmake(&server, "c", Some("duel"));
+    assert_eq!(
+        (status, refusal["kind"].as_str()),
+        (403, Some("quota")),
+        "{refusal}"
+    );
+    assert!(
+        refusal["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("holds 2 matchmade seats")),
+        "{refusal}"
+    );
+}
+
+#[tokio::test]
+async fn under_ticket_auth_matchmaking_needs_an_identity_ticket_and_keeps_its_name() {
+    let secret = "s".repeat(32);
+    let server = TestServer::start(Config {
+        auth: arena_server::config::Auth::Ticket,
+        ticket_secret: secret.clone(),
+        ..config()
+    });
+    // Without a ticket nobody gets one for any name they like.
+    let (status, refusal) = matchmake(&server, "admin", Some("private"));
+    assert_eq!(
+        (status, refusal["kind"].as_str()),
+        (401, Some("unauthorized")),
+        "{refusal}"
+    );
+    // With the operator's ticket for ann (no room), the seat is ann's wherever she asks.
+    let identity = TicketAuthority::new(secret.as_bytes(), 8, 3600).issue(&Claims::player(
+        "ann",
+        None,
+        unix_now() + 60,
+        11,
+    ));
+    let body = r#"{"name": "admin", "room": "duel"}"#;
+    let call = |ticket: &str| {
+        common::http_request(
+            server.addr,
+            &format!(
+                "POST /api/matchmake HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {ticket}\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let (status, text) = call(&identity);
+    assert_eq!(status, 200, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let (_conn, welcome) = join_matchmade(&answer, "admin").await;
+    let welcome = welcome.expect("joined with the matchmade ticket");
+    assert_eq!(welcome.room, "duel");
+    let rooms = server.rooms();
+    assert_eq!(room(&rooms, "duel").expect("duel")["players"], 1);
+    // The identity ticket was used up by the matchmake.
+    let (status, text) = call(&identity);
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("already used"), "{text}");
+}

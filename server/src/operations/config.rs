@@ -111,6 +111,8 @@ pub struct Config {
     pub seat_reservation_ms: u64,
     /// `POST /api/matchmake` calls one address may make per second (twice that in a burst).
     pub matchmake_per_ip_per_s: u32,
+    /// Matchmade seats held at once for one address in this process; more: 429.
+    pub max_held_seats_per_ip: usize,
     /// Largest client message, bytes (see [`LARGEST_CLIENT_MESSAGE`] for how it is sized).
     pub max_message_bytes: usize,
     /// Most frames one client message may be split into (continuation frames); more: 1008.
@@ -222,6 +224,7 @@ impl Default for Config {
             fleet_ttl_ms: 6_000,
             seat_reservation_ms: 15_000,
             matchmake_per_ip_per_s: 10,
+            max_held_seats_per_ip: 64,
             max_message_bytes: 4096,
             max_message_fragments: 16,
             close_linger_ms: 1_000,
@@ -412,6 +415,10 @@ impl Config {
         check(
             (1..=100_000).contains(&self.matchmake_per_ip_per_s),
             "matchmake_per_ip_per_s must be 1..=100000",
+        );
+        check(
+            (1..=1_000_000).contains(&self.max_held_seats_per_ip),
+            "max_held_seats_per_ip must be 1..=1000000",
         );
         check(
             self.max_rewind_ms <= u64::from(Rewind::MAX_MS),

@@ -115,19 +115,26 @@ impl TicketAuthority {
     /// memory): for read-only access a client repeats, such as polling the state endpoint.
     /// Whether the claims fit the request (role, room) is the caller's to check.
     pub fn check(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
-        let claims = format::verify(&self.secret, ticket)?;
-        if claims.expires <= now {
-            return Err(TicketError::Expired);
-        }
-        if claims.expires > now.saturating_add(self.max_ttl) {
-            return Err(TicketError::TooLong);
-        }
+        let claims = self.check_unbound(ticket, now)?;
         let server_ok = match &claims.server {
             Some(named) => self.server.as_ref() == Some(named),
             None => !self.server_required,
         };
         if !server_ok {
             return Err(TicketError::WrongServer);
+        }
+        Ok(claims)
+    }
+
+    /// [`TicketAuthority::check`] without the server binding: for a ticket that proves who a
+    /// client is to a matchmaker, which then issues one for the server it picks.
+    fn check_unbound(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
+        let claims = format::verify(&self.secret, ticket)?;
+        if claims.expires <= now {
+            return Err(TicketError::Expired);
+        }
+        if claims.expires > now.saturating_add(self.max_ttl) {
+            return Err(TicketError::TooLong);
         }
         Ok(claims)
     }
@@ -154,6 +161,18 @@ impl TicketAuthority {
     /// Like [`TicketAuthority::check`], and the ticket must be unused; it is then used up.
     pub fn redeem(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
         let claims = self.check(ticket, now)?;
+        self.use_up(claims, now)
+    }
+
+    /// [`TicketAuthority::redeem`] of a ticket naming no server or any: what
+    /// `POST /api/matchmake` takes under `auth = "ticket"` as proof of who the player is
+    /// (used up here, so it buys one seat from this process).
+    pub fn redeem_identity(&self, ticket: &str, now: u64) -> Result<Claims, TicketError> {
+        let claims = self.check_unbound(ticket, now)?;
+        self.use_up(claims, now)
+    }
+
+    fn use_up(&self, claims: Claims, now: u64) -> Result<Claims, TicketError> {
         let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
         if used.contains_key(&claims.nonce) {
             return Err(TicketError::Replayed);

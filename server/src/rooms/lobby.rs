@@ -60,8 +60,9 @@ struct RoomEntry {
     close: Recipient<CloseRoom>,
     /// Seated players plus reservations for joins in flight, matchmade ones included.
     occupancy: usize,
-    /// Matchmade seats not yet claimed: ticket nonce → when the hold ends.
-    reserved: HashMap<u64, Instant>,
+    /// Matchmade seats not yet claimed: ticket nonce → when the hold ends, and the address
+    /// of the client it was held for.
+    reserved: HashMap<u64, (Instant, Option<IpAddr>)>,
     stats: Arc<RoomStats>,
     opened: Instant,
 }
@@ -141,13 +142,17 @@ impl Lobby {
         if let (Some(name), Some(nonce)) = (wanted, reservation)
             && let Some(&id) = self.by_name.get(name)
             && let Some(entry) = self.rooms.get_mut(&id)
-            && entry.reserved.remove(&nonce).is_some()
+            && entry.reserved.contains_key(&nonce)
         {
+            // The game first: a ticket presented on another game's endpoint keeps its seat
+            // (until its hold ends), or the seat would never be given back.
+            let addr = entry.addr::<G>()?;
+            entry.reserved.remove(&nonce);
             self.metrics
                 .seat_reservations
                 .with_label_values(&["claimed"])
                 .inc();
-            return Ok((id, entry.addr::<G>()?));
+            return Ok((id, addr));
         }
         if self.draining {
             return Err(Farewell::Draining);
@@ -348,7 +353,7 @@ impl Lobby {
         let mut emptied = Vec::new();
         for (id, entry) in &mut self.rooms {
             let before = entry.reserved.len();
-            entry.reserved.retain(|_, until| *until > now);
+            entry.reserved.retain(|_, (until, _)| *until > now);
             let released = before - entry.reserved.len();
             if released > 0 {
                 self.metrics
@@ -436,6 +441,22 @@ impl<G: Game> Handler<ReserveSeat<G>> for Lobby {
     type Result = Result<String, Farewell>;
 
     fn handle(&mut self, msg: ReserveSeat<G>, ctx: &mut Self::Context) -> Self::Result {
+        // Seats held and never used would keep rooms full for everyone else: an address holds
+        // a bounded number at once (the holds of one address are rare and short when its
+        // players join).
+        if let Some(ip) = msg.creator {
+            self.release_expired();
+            let max = self.config.max_held_seats_per_ip;
+            let held = self
+                .rooms
+                .values()
+                .flat_map(|r| r.reserved.values())
+                .filter(|(_, by)| *by == Some(ip))
+                .count();
+            if held >= max {
+                return Err(Farewell::HeldSeats(max));
+            }
+        }
         let (id, _) = self.place::<G>(
             msg.room.as_deref(),
             None,
@@ -445,7 +466,9 @@ impl<G: Game> Handler<ReserveSeat<G>> for Lobby {
             ctx,
         )?;
         let entry = self.rooms.get_mut(&id).ok_or(Farewell::RoomClosed)?;
-        entry.reserved.insert(msg.nonce, Instant::now() + msg.hold);
+        entry
+            .reserved
+            .insert(msg.nonce, (Instant::now() + msg.hold, msg.creator));
         self.metrics
             .seat_reservations
             .with_label_values(&["reserved"])

@@ -102,13 +102,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, echo: bool) {
         .route("/api/games", web::get().to(games))
         .route("/api/rooms", web::get().to(rooms))
         .route("/api/fleet", web::get().to(fleet))
-        .route(
-            "/api/matchmake",
-            web::post().to(crate::matchmaker::matchmake),
+        // Bodies are a name, a room and a game: read at most 4 KiB of one (the handlers say
+        // why past 1 KiB), not the default 256 KiB.
+        .service(
+            web::resource("/api/matchmake")
+                .app_data(web::PayloadConfig::new(4 * crate::matchmaker::MAX_BODY))
+                .route(web::post().to(crate::matchmaker::matchmake)),
         )
-        .route(
-            "/api/fleet/seat",
-            web::post().to(crate::matchmaker::fleet_seat),
+        .service(
+            web::resource("/api/fleet/seat")
+                .app_data(web::PayloadConfig::new(4 * crate::matchmaker::MAX_BODY))
+                .route(web::post().to(crate::matchmaker::fleet_seat)),
         )
         .route("/api/admin/drain", web::post().to(admin_drain))
         .route("/api/replays", web::get().to(replays))
