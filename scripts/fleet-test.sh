@@ -41,7 +41,10 @@ cat >"$work/fleet.toml" <<TOML
 workers = 1
 fleet_ttl_ms = $ttl_ms
 drain_timeout_s = 4
+# Every bot and call here comes from 127.0.0.1, 150 of them matchmaking at once when a process
+# drains out: per-address limits sized for that.
 matchmake_per_ip_per_s = 10000
+max_held_seats_per_ip = 1000
 # The named room's seats are given back before the bots come.
 seat_reservation_ms = 2000
 TOML
