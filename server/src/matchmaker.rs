@@ -40,7 +40,7 @@ use crate::operations::ticket::{Claims, unix_now};
 use crate::rooms::lobby::Lobby;
 use crate::rooms::messages::ReserveSeat;
 use crate::text;
-use crate::transport::http::AppState;
+use crate::transport::http::{AppState, bearer, constant_time_eq};
 use crate::transport::limits::address_key;
 use crate::transport::rate::TokenBucket;
 
@@ -277,16 +277,11 @@ fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Claims>, Match
     let Some(authority) = &state.deps.tickets else {
         return Ok(None);
     };
-    let presented = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            MatchError::Unauthorized(
-                "this server requires a join ticket (Authorization: Bearer) to matchmake".into(),
-            )
-        })?;
+    let presented = bearer(req).ok_or_else(|| {
+        MatchError::Unauthorized(
+            "this server requires a join ticket (Authorization: Bearer) to matchmake".into(),
+        )
+    })?;
     match authority.redeem_identity(presented, unix_now()) {
         Ok(claims) if claims.spectate => Err(MatchError::Unauthorized(
             "this ticket only grants spectating".into(),
@@ -460,19 +455,12 @@ pub async fn fleet_seat(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let presented = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let presented = bearer(&req).unwrap_or_default();
     let authorised = state
         .matchmaker
         .forward_token
         .as_deref()
-        .is_some_and(|token| {
-            crate::transport::http::constant_time_eq(presented.as_bytes(), token.as_bytes())
-        });
+        .is_some_and(|token| constant_time_eq(presented.as_bytes(), token.as_bytes()));
     if !authorised {
         return HttpResponse::Unauthorized().json(serde_json::json!({
             "error": "fleet credential required", "kind": "unauthorized"

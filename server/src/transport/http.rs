@@ -399,17 +399,20 @@ async fn admin_drain(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     if token.is_empty() {
         return HttpResponse::NotFound().body("no admin token configured");
     }
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let presented = bearer(&req).unwrap_or_default();
     if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
         return HttpResponse::Unauthorized().body("admin token required");
     }
     state.drain.requested.notify_one();
     HttpResponse::Accepted().body("draining")
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header, if the request has one.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 /// Equality that takes as long whatever the first differing byte: a token compared with `==`
