@@ -298,16 +298,7 @@ fn matchmaking_config(redis: &Redis, id: &str) -> Config {
 
 /// `POST /api/matchmake` at `addr` with `body`: (status, JSON answer).
 fn matchmake_at(addr: std::net::SocketAddr, body: &serde_json::Value) -> (u16, serde_json::Value) {
-    let body = body.to_string();
-    let (status, text) = common::http_request(
-        addr,
-        &format!(
-            "POST /api/matchmake HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    (status, serde_json::from_str(&text).unwrap_or_default())
+    common::matchmake_at(addr, &body.to_string())
 }
 
 /// Connects where a matchmake answer says and joins with its ticket.
@@ -318,13 +309,7 @@ async fn join_at(
     common::Connection,
     Result<common::Welcome, arena_bot::ClientError>,
 ) {
-    let mut conn = common::Connection::connect(url).await.expect("connect");
-    let options = arena_bot::JoinOptions {
-        ticket: Some(ticket.to_owned()),
-        ..arena_bot::JoinOptions::default()
-    };
-    let welcome = conn.join_with("whoever", options, common::WAIT).await;
-    (conn, welcome)
+    common::join_with_ticket(url, Some(ticket.to_owned()), "whoever").await
 }
 
 fn listed_everywhere(server: &TestServer, n: usize) -> bool {

@@ -5,25 +5,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use arena_bot::{ClientError, JoinOptions};
 use arena_server::Config;
 use arena_server::ticket::{Claims, TicketAuthority, unix_now};
-use common::{Connection, TestServer, WAIT, Welcome, config};
-
-/// `POST /api/matchmake` with `body`: (status, JSON answer).
-fn matchmake_at(addr: SocketAddr, body: &str) -> (u16, serde_json::Value) {
-    let (status, text) = common::http_request(
-        addr,
-        &format!(
-            "POST /api/matchmake HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    (status, serde_json::from_str(&text).unwrap_or_default())
-}
+use common::{Connection, TestServer, WAIT, Welcome, config, matchmake_at};
 
 fn matchmake(server: &TestServer, name: &str, room: Option<&str>) -> (u16, serde_json::Value) {
     let body = serde_json::json!({ "name": name, "room": room }).to_string();
@@ -36,13 +21,8 @@ async fn join_matchmade(
     name: &str,
 ) -> (Connection, Result<Welcome, ClientError>) {
     let url = answer["url"].as_str().expect("url");
-    let mut conn = Connection::connect(url).await.expect("connect");
-    let options = JoinOptions {
-        ticket: answer["ticket"].as_str().map(str::to_owned),
-        ..JoinOptions::default()
-    };
-    let welcome = conn.join_with(name, options, WAIT).await;
-    (conn, welcome)
+    let ticket = answer["ticket"].as_str().map(str::to_owned);
+    common::join_with_ticket(url, ticket, name).await
 }
 
 fn room<'a>(rooms: &'a [serde_json::Value], name: &str) -> Option<&'a serde_json::Value> {

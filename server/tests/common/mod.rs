@@ -365,3 +365,31 @@ pub fn read_close_code(stream: &mut std::net::TcpStream) -> Option<u16> {
         }
     }
 }
+
+/// `POST /api/matchmake` at `addr` with the JSON `body`: (status, JSON answer).
+pub fn matchmake_at(addr: SocketAddr, body: &str) -> (u16, serde_json::Value) {
+    let (status, text) = http_request(
+        addr,
+        &format!(
+            "POST /api/matchmake HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// Connects to `url` and joins as `name` with `ticket` (a matchmake answer's).
+pub async fn join_with_ticket(
+    url: &str,
+    ticket: Option<String>,
+    name: &str,
+) -> (Connection, Result<Welcome, ClientError>) {
+    let mut conn = Connection::connect(url).await.expect("connect");
+    let options = JoinOptions {
+        ticket,
+        ..JoinOptions::default()
+    };
+    let welcome = conn.join_with(name, options, WAIT).await;
+    (conn, welcome)
+}
